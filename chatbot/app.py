@@ -1,0 +1,43 @@
+"""The wired application: settings, database, router. Built once per process (or per test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatbot.config import Settings
+from chatbot.core.router import Router
+from db.migrate import needs_upgrade, upgrade
+from db.session import is_sqlite, make_engine, make_session_factory
+
+
+class NotMigrated(Exception):
+    """The database schema is older than the code."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    auto_migrate: bool = True
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = self._engine or make_engine(self.settings.database_url)
+        if needs_upgrade(engine):
+            if self.auto_migrate and is_sqlite(self.settings.database_url):
+                upgrade(self.settings.database_url)
+            elif self.auto_migrate:
+                raise NotMigrated(self.settings.database_url)
+        return engine
+
+    @cached_property
+    def session_factory(self) -> sessionmaker[Session]:
+        return make_session_factory(self.engine)
+
+    @cached_property
+    def router(self) -> Router:
+        return Router(self.session_factory, self.settings)

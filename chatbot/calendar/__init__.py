@@ -1,0 +1,1 @@
+"""School calendar: semesters, vacations, official holidays and make-up working days (调休)."""

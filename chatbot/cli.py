@@ -1,0 +1,84 @@
+"""`python bot.py SUBCOMMAND`: the operator's command line. Each domain adds its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chatbot.app import App, NotMigrated
+from chatbot.config import ConfigError, load_settings
+from chatbot.i18n import _, set_locale
+from chatbot.logs import configure_logging
+
+Handler = Callable[[argparse.Namespace, App], int]
+
+# Each module exposes `register(subparsers)`, adding parsers whose defaults set `handler=`.
+CLI_MODULES = (
+    "chatbot.people.cli",
+    "chatbot.aid.cli",
+    "chatbot.attendance.cli",
+    "chatbot.broadcast.cli",
+    "chatbot.delivery.cli",
+    "chatbot.calendar.cli",
+    "chatbot.reminders.cli",
+    "chatbot.channels.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py",
+        description="Jiaxiao 家校 — aid questions, attendance, dropout alerts, reminders and notices.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in CLI_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    set_locale(getattr(args, "lang", None) or settings.default_locale)
+    configure_logging(settings.log_level)
+    app = App(settings)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        from chatbot.people.cli import run_default
+
+        handler = run_default
+    try:
+        return handler(args, app)
+    except NotMigrated:
+        print(_("The database is not migrated yet. Run: python bot.py migrate"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def fail(message: str) -> int:
+    """One clear line on stderr and exit code 2, for bad input on the command line."""
+    print(message, file=sys.stderr)
+    return 2
+
+
+def add_command(
+    sub: Any, name: str, handler: Handler, help_text: str, **kwargs: Any
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+    parser.set_defaults(handler=handler)
+    return parser

@@ -1,0 +1,1 @@
+"""Channel-neutral messaging: Incoming → identity → router → flow step → Replies."""

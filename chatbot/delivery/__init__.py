@@ -1,0 +1,1 @@
+"""THE outbox: every message the bot sends on its own goes through here."""

@@ -1,0 +1,1 @@
+"""People, roles and scopes, invite codes, binding, and the one authorization layer."""

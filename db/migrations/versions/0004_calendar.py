@@ -1,0 +1,25 @@
+"""Slot for the calendar domain's schema changes (a no-op until that domain needs tables).
+
+Revision ID: 0004_calendar
+Revises: 0003_attendance
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+import db.base  # noqa: F401
+
+revision: str = "0004_calendar"
+down_revision: str | None = "0003_attendance"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

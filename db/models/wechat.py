@@ -1,0 +1,5 @@
+"""wechat tables (owned by the wechat domain)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,198 @@
+"""Shared fixtures: a real database per test (SQLite file, or PostgreSQL with TEST_DATABASE_URL),
+the demo county, and the console channel as the harness (push as a person, pop the replies).
+
+Each test gets a fresh copy of a template database that was migrated (and seeded) once per
+worker, so tests are isolated without paying for migrations every time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from chatbot.app import App
+from chatbot.channels.console import ConsoleChannel
+from chatbot.config import Settings
+from chatbot.people.demo import demo_person, seed_demo
+from db.migrate import upgrade
+from db.models import Person
+from db.session import make_engine, transaction
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+# Monday 23 November 2026, 08:00 in Shanghai: a school day before the roll-call cutoff.
+MONDAY_8AM = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+class DatabaseFactory:
+    """Makes throw-away databases cloned from per-worker templates."""
+
+    def __init__(self, tmp_root: Path) -> None:
+        self.tmp_root = tmp_root
+        self.created: list[str] = []
+        self.templates: dict[str, str] = {}
+
+    def _pg_admin(self):  # type: ignore[no-untyped-def]
+        assert PG_URL
+        return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+    def _new_url(self, name: str) -> str:
+        if PG_URL:
+            return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return f"sqlite:///{self.tmp_root / (name + '.db')}"
+
+    def template(self, seeded: bool) -> str:
+        key = "demo" if seeded else "empty"
+        if key in self.templates:
+            return self.templates[key]
+        name = f"jxtpl_{key}_{_worker()}_{os.getpid()}"
+        if PG_URL:
+            admin = self._pg_admin()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+        url = self._new_url(name)
+        upgrade(url)
+        if seeded:
+            engine = make_engine(url)
+            from db.session import make_session_factory
+
+            with transaction(make_session_factory(engine)) as session:
+                seed_demo(session, MONDAY_8AM)
+            engine.dispose()
+        self.templates[key] = url
+        self.created.append(name)
+        return url
+
+    def fresh(self, seeded: bool) -> str:
+        template_url = self.template(seeded)
+        name = f"jxt_{_worker()}_{uuid.uuid4().hex[:10]}"
+        if PG_URL:
+            admin = self._pg_admin()
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
+            admin.dispose()
+        else:
+            shutil.copyfile(make_url(template_url).database or "", self.tmp_root / (name + ".db"))
+        self.created.append(name)
+        return self._new_url(name)
+
+    def drop(self, url: str) -> None:
+        if PG_URL:
+            admin = self._pg_admin()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+            admin.dispose()
+
+    def drop_all(self) -> None:
+        if PG_URL:
+            admin = self._pg_admin()
+            with admin.connect() as conn:
+                for name in self.created:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("db"))
+    yield factory
+    factory.drop_all()
+
+
+def make_settings(url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": url,
+        "timezone": "Asia/Shanghai",
+        "default_locale": "zh_Hans",
+        "telegram_token": None,
+        "wechat_token": None,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _make_app(databases: DatabaseFactory, seeded: bool) -> Iterator[App]:
+    url = databases.fresh(seeded)
+    app = App(make_settings(url))
+    yield app
+    app.engine.dispose()
+    databases.drop(url)
+
+
+@pytest.fixture
+def app(databases: DatabaseFactory) -> Iterator[App]:
+    """A migrated database holding the demo county."""
+    yield from _make_app(databases, seeded=True)
+
+
+@pytest.fixture
+def empty_app(databases: DatabaseFactory) -> Iterator[App]:
+    """A migrated, empty database."""
+    yield from _make_app(databases, seeded=False)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return MONDAY_8AM
+
+
+@pytest.fixture
+def console(app: App, now: datetime) -> ConsoleChannel:
+    return ConsoleChannel(app.session_factory, app.router, clock=lambda: now)
+
+
+@pytest.fixture
+def session(app: App) -> Iterator[Session]:
+    with app.session_factory() as s:
+        yield s
+
+
+class DemoPeople:
+    def __init__(self, app: App) -> None:
+        with app.session_factory() as s:
+            self.ids = {role: demo_person(s, role).id for role in ("parent", "teacher", "principal", "admin")}  # type: ignore[union-attr]
+
+    @property
+    def parent(self) -> int:
+        return self.ids["parent"]
+
+    @property
+    def teacher(self) -> int:
+        return self.ids["teacher"]
+
+    @property
+    def principal(self) -> int:
+        return self.ids["principal"]
+
+    @property
+    def admin(self) -> int:
+        return self.ids["admin"]
+
+
+@pytest.fixture
+def demo(app: App) -> DemoPeople:
+    """Person ids of the demo parent, class teacher, principal and county admin."""
+    return DemoPeople(app)
+
+
+def person(app: App, person_id: int) -> Person:
+    with app.session_factory() as s:
+        found = s.get(Person, person_id)
+        assert found is not None
+        s.expunge(found)
+        return found
