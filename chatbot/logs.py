@@ -17,6 +17,35 @@ def redact(text: str) -> str:
     return _HAN.sub("[name]", text)
 
 
+_installed = False
+
+
+def install_record_redaction() -> None:
+    """Redact every log record where it is made, so no handler (ours, pytest's, a library's) sees PII.
+
+    Tracebacks are rendered and redacted here too: exception messages can carry SQL parameters.
+    """
+    global _installed
+    if _installed:
+        return
+    base_factory = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = base_factory(*args, **kwargs)
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -32,6 +61,7 @@ class RedactingFilter(logging.Filter):
 
 
 def configure_logging(level: str = "INFO") -> None:
+    install_record_redaction()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())

@@ -196,3 +196,25 @@ def person(app: App, person_id: int) -> Person:
         assert found is not None
         s.expunge(found)
         return found
+
+
+_PII_PATTERNS = (
+    __import__("re").compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"),
+    __import__("re").compile(r"[\u4e00-\u9fff]"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _logs_carry_no_personal_data(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every test doubles as a privacy check: nothing it logs may hold a phone number or a Han name."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    yield
+    leaks = []
+    for record in caplog.records:
+        text_out = record.getMessage() + (record.exc_text or "")
+        if any(p.search(text_out) for p in _PII_PATTERNS):
+            leaks.append(f"{record.name}: {text_out[:200]}")
+    assert not leaks, f"personal data reached the logs: {leaks}"
