@@ -28,7 +28,8 @@ def _optional(name: str) -> ModuleType | None:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name == name:
+        # The channel package itself may be absent (not built yet), not just its cli module.
+        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
             return None
         raise
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
+import time
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -12,10 +17,12 @@ from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel, banner, interactive_lines
 from chatbot.cli import add_command, fail
 from chatbot.clock import utcnow
-from chatbot.i18n import _
+from chatbot.i18n import N_, _, ngettext
 from chatbot.people.demo import ROLE_NAMES, demo_person, seed_demo
+from chatbot.people.invites import INVITE_ROLES, InviteLine, issue_school_invites
+from chatbot.people.roster import RosterError, RowError, import_file, summary
 from db.migrate import upgrade
-from db.models import Person, Region
+from db.models import Person, Region, School
 from db.session import transaction
 
 
@@ -29,6 +36,18 @@ def register(sub: Any) -> None:
         default="parent",
         help="parent, teacher, principal, admin, a person id, or guest (an unlinked user)",
     )
+    roster = add_command(
+        sub, "import-roster", cmd_import_roster, "Import or update pupils, guardians and teachers."
+    )
+    roster.add_argument("file", type=Path, help=".csv (UTF-8 or GB18030) or .xlsx; see docs/people.md")
+    roster.add_argument("--region", help="region code; created if new (default: the only region)")
+    roster.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar"
+    )
+    invites = add_command(sub, "invites", cmd_invites, "Write one new invite code per guardian and teacher.")
+    invites.add_argument("--school", required=True, help="the school's name")
+    invites.add_argument("--out", required=True, type=Path, help="the CSV file to write")
+    invites.add_argument("--role", choices=INVITE_ROLES, default="all")
 
 
 def cmd_migrate(args: argparse.Namespace, app: App) -> int:
@@ -42,6 +61,96 @@ def cmd_demo(args: argparse.Namespace, app: App) -> int:
         created = seed_demo(session, utcnow())
     print(_("Demo county created.") if created else _("Demo county already exists; nothing changed."))
     return 0
+
+
+def cmd_import_roster(args: argparse.Namespace, app: App) -> int:
+    """Validate the whole file, then import it in one transaction; bad rows import nothing."""
+    started = time.perf_counter()
+    try:
+        with transaction(app.session_factory) as session:
+            counts, errors = import_file(session, args.file, args.region, utcnow(), args.progress)
+            if errors:
+                raise _BadRows(errors)
+    except RosterError as exc:
+        return fail(str(exc))
+    except _BadRows as bad:
+        for error in bad.errors:
+            print(str(error), file=sys.stderr)
+        return fail(
+            ngettext(
+                "{count} bad row: nothing was imported.",
+                "{count} bad rows: nothing was imported.",
+                len(bad.errors),
+            ).format(count=len(bad.errors))
+        )
+    assert counts is not None
+    print(summary(counts))
+    print(_("Done in {seconds} s.").format(seconds=f"{time.perf_counter() - started:.1f}"))
+    return 0
+
+
+class _BadRows(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(len(errors))
+        self.errors = errors
+
+
+def cmd_invites(args: argparse.Namespace, app: App) -> int:
+    """Issue codes for a school and write the printable sheet (the only place codes exist in clear)."""
+    try:
+        # The codes are committed only once the sheet holding them is safely written.
+        with transaction(app.session_factory) as session:
+            schools = list(session.scalars(select(School).where(School.name == args.school)))
+            if len(schools) != 1:
+                message = (
+                    _("No school named {name!r}.")
+                    if not schools
+                    else _("Several schools are named {name!r}.")
+                )
+                return fail(message.format(name=args.school))
+            school = schools[0]
+            lines = issue_school_invites(
+                session, school, args.role, utcnow(), timedelta(days=app.settings.invite_valid_days)
+            )
+            if not lines:
+                return fail(_("Nobody to invite at {name}.").format(name=school.name))
+            write_invite_sheet(args.out, lines, ZoneInfo(school.tz))
+    except OSError as exc:
+        return fail(_("Cannot write {path}: {error}").format(path=args.out, error=exc.strerror))
+    print(
+        ngettext(
+            "{count} invite code written to {path}.", "{count} invite codes written to {path}.", len(lines)
+        ).format(count=len(lines), path=args.out)
+    )
+    return 0
+
+
+def write_invite_sheet(path: Path, lines: list[InviteLine], tz: ZoneInfo) -> None:
+    """UTF-8 with BOM, so Excel shows the Chinese correctly."""
+    headers = [_("name"), _("role"), _("class"), _("child"), _("code"), _("expires")]
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(headers)
+        for line in lines:
+            writer.writerow(
+                [
+                    line.name,
+                    _(INVITE_ROLE_LABELS.get(line.role, line.role)),
+                    line.klass,
+                    line.child,
+                    line.code,
+                    line.expires_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                ]
+            )
+
+
+INVITE_ROLE_LABELS = {
+    "guardian": N_("guardian"),
+    "class_teacher": N_("class teacher"),
+    "teacher": N_("teacher"),
+    "principal": N_("principal"),
+    "county_admin": N_("county administrator"),
+}
 
 
 def ensure_demo_if_empty(app: App) -> None:

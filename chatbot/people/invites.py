@@ -7,10 +7,23 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import ChannelIdentity, InviteCode, Person
+from chatbot.i18n import _
+
+from db.models import (
+    AuditLog,
+    ChannelIdentity,
+    Guardian,
+    InviteCode,
+    Membership,
+    Person,
+    School,
+    SchoolClass,
+    ScopeType,
+    Student,
+)
 
 # No 0/O, 1/I/L, 2/Z or 5/S: codes are read aloud and typed on cheap phones.
 ALPHABET = "ABCDEFGHJKMNPQRTUVWXY346789"
@@ -121,3 +134,137 @@ def _fail(identity: ChannelIdentity, now: datetime, result: str) -> Redeemed:
         identity.failed_window_start = None
         return Redeemed(RedeemResult.LOCKED, locked_until=identity.locked_until)
     return Redeemed(result)
+
+
+@dataclass(frozen=True)
+class InviteLine:
+    """One row of the operator's invite sheet; `code` exists in clear only here."""
+
+    name: str
+    role: str
+    klass: str
+    child: str
+    code: str
+    expires_at: datetime
+
+
+INVITE_ROLES = ("guardians", "teachers", "all")
+
+
+def school_invitees(session: Session, school: School, which: str) -> list[tuple[int, str, str, str, str]]:
+    """(person id, name, role, class label, children) for the school's guardians and/or staff."""
+    out: list[tuple[int, str, str, str, str]] = []
+    classes = {
+        c.id: c for c in session.scalars(select(SchoolClass).where(SchoolClass.school_id == school.id))
+    }
+    if which in {"teachers", "all"}:
+        query = (
+            select(
+                Membership.person_id, Person.name, Membership.role, Membership.scope_type, Membership.scope_id
+            )
+            .join(Person, Person.id == Membership.person_id)
+            .where(
+                ((Membership.scope_type == ScopeType.CLASS) & Membership.scope_id.in_(list(classes)))
+                | ((Membership.scope_type == ScopeType.SCHOOL) & (Membership.scope_id == school.id))
+            )
+            .order_by(Membership.person_id, Membership.role)
+        )
+        staff: dict[tuple[int, str], list[str]] = {}
+        names: dict[int, str] = {}
+        for person_id, name, role, scope_type, scope_id in session.execute(query):
+            names[person_id] = name
+            labels = staff.setdefault((person_id, role.value), [])
+            if scope_type == ScopeType.CLASS:
+                labels.append(class_label(classes[scope_id]))
+        out.extend((pid, names[pid], role, "、".join(labels), "") for (pid, role), labels in staff.items())
+    if which in {"guardians", "all"}:
+        query2 = (
+            select(Guardian.person_id, Person.name, Student.name, Student.class_id)
+            .join(Person, Person.id == Guardian.person_id)
+            .join(Student, Student.id == Guardian.student_id)
+            .where(Student.school_id == school.id, Student.active.is_(True))
+            .order_by(Student.class_id, Student.student_no)
+        )
+        families: dict[int, tuple[str, list[str], list[str]]] = {}
+        for person_id, name, child, class_id in session.execute(query2):
+            _name, children, labels = families.setdefault(person_id, (name, [], []))
+            children.append(child)
+            label = class_label(classes[class_id])
+            if label not in labels:
+                labels.append(label)
+        out.extend(
+            (pid, name, "guardian", "、".join(labels), "、".join(children))
+            for pid, (name, children, labels) in families.items()
+        )
+    return out
+
+
+def class_label(klass: SchoolClass) -> str:
+    return _("Grade {grade} {name}").format(grade=klass.grade, name=klass.name)
+
+
+def issue_school_invites(
+    session: Session, school: School, which: str, now: datetime, valid_for: timedelta
+) -> list[InviteLine]:
+    """New codes for everyone in the school (earlier unused codes of theirs stop working), in bulk."""
+    invitees = school_invitees(session, school, which)
+    if not invitees:
+        return []
+    person_ids = sorted({pid for pid, *_rest in invitees})
+    for start in range(0, len(person_ids), 500):
+        session.execute(
+            update(InviteCode)
+            .where(
+                InviteCode.person_id.in_(person_ids[start : start + 500]),
+                InviteCode.used_at.is_(None),
+                InviteCode.expires_at > now,
+            )
+            .values(expires_at=now)
+        )
+    codes = _unused_codes(session, len(invitees))
+    expires = now + valid_for
+    rows = [
+        {
+            "code_hash": hash_code(code),
+            "person_id": pid,
+            "role": role,
+            "scope_type": ScopeType.SCHOOL.value,
+            "scope_id": school.id,
+            "expires_at": expires,
+            "created_at": now,
+        }
+        for code, (pid, _name, role, _k, _c) in zip(codes, invitees, strict=True)
+    ]
+    for start in range(0, len(rows), 500):
+        session.execute(insert(InviteCode), rows[start : start + 500])
+    session.add(
+        AuditLog(
+            at=now,
+            actor_person_id=None,
+            action="invites.export",
+            target=f"school:{school.id}",
+            details={"role": which, "count": len(rows)},
+        )
+    )
+    return [
+        InviteLine(name, role, klass, child, code, expires)
+        for code, (_pid, name, role, klass, child) in zip(codes, invitees, strict=True)
+    ]
+
+
+def _unused_codes(session: Session, count: int) -> list[str]:
+    """`count` fresh codes whose hashes collide with nothing stored (checked set-based)."""
+    codes: dict[str, str] = {}
+    while len(codes) < count:
+        batch = {hash_code(code): code for code in (new_code() for _ in range(count - len(codes)))}
+        batch = {h: c for h, c in batch.items() if h not in codes}
+        taken: set[str] = set()
+        hashes = list(batch)
+        for start in range(0, len(hashes), 500):
+            taken.update(
+                session.scalars(
+                    select(InviteCode.code_hash).where(InviteCode.code_hash.in_(hashes[start : start + 500]))
+                )
+            )
+        codes.update({h: c for h, c in batch.items() if h not in taken})
+    return list(codes.values())
