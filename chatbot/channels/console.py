@@ -19,7 +19,7 @@ from chatbot.clock import utcnow
 from chatbot.core.messages import ChannelCaps, Incoming, Reply, buttons_from_json
 from chatbot.core.router import Router
 from chatbot.i18n import _
-from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person
+from db.models import ChannelIdentity, Person
 from db.session import transaction
 
 CONSOLE_CAPS = ChannelCaps(code="console", numbered_buttons=True, can_edit=False, max_text=4096)
@@ -102,39 +102,21 @@ class ConsoleChannel:
         return self.router.handle(incoming, now or self.clock(), CONSOLE_CAPS)
 
     def pushed(self, who: int | str, now: datetime | None = None) -> list[Reply]:
-        """Deliver (print-style) every due outbox row for this console identity, oldest first."""
+        """Deliver every due outbox row for this console identity through the delivery worker."""
+        from chatbot.delivery.collect import CollectingSender
+        from chatbot.delivery.worker import drain_once
+
         moment = now or self.clock()
         external = self.external_id(who)
-        with transaction(self.session_factory) as session:
-            rows = list(
-                session.scalars(
-                    select(OutboxMessage)
-                    .join(ChannelIdentity, ChannelIdentity.id == OutboxMessage.identity_id)
-                    .where(
-                        ChannelIdentity.channel == "console",
-                        ChannelIdentity.external_id == external,
-                        OutboxMessage.status == OutboxStatus.QUEUED,
-                        OutboxMessage.not_before <= moment,
-                    )
-                    .order_by(OutboxMessage.priority, OutboxMessage.id)
+        with self.session_factory() as session:
+            identity_id = session.scalars(
+                select(ChannelIdentity.id).where(
+                    ChannelIdentity.channel == "console", ChannelIdentity.external_id == external
                 )
-            )
-            replies = []
-            for row in rows:
-                row.status = OutboxStatus.SENT
-                row.attempts += 1
-                row.sent_at = moment
-                row.external_message_id = f"console-{row.id}"
-                replies.append(Reply(text=row.text, buttons=buttons_from_json(row.buttons)))
-            if replies and any(r.buttons for r in replies):
-                identity = session.scalars(
-                    select(ChannelIdentity).where(
-                        ChannelIdentity.channel == "console", ChannelIdentity.external_id == external
-                    )
-                ).one()
-                last = next(r for r in reversed(replies) if r.buttons)
-                identity.last_buttons = [b.to_json() for b in last.flat_buttons()]
-        return replies
+            ).one()
+        sender = CollectingSender("console", numbered_buttons=True)
+        drain_once(self.session_factory, [sender], now=moment, identity_ids={identity_id}, recover=False)
+        return [Reply(text=m.text, buttons=buttons_from_json(m.buttons)) for m in sender.sent]
 
     def chat(
         self, who: int | str, lines: Iterable[str], out: TextIO = sys.stdout, interactive: bool = False

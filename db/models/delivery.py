@@ -50,6 +50,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     external_message_id: Mapped[str | None] = mapped_column(String(128))
+    # Set on a row that replaces an earlier message in place (broadcast progress); channels that
+    # cannot edit send it as a new message.
+    edit_external_message_id: Mapped[str | None] = mapped_column(String(128))
     # Idempotency for alerts and reminders: the same event never queues twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # Links a row back to what caused it (a broadcast id, a case id...), for progress and cancelling.
@@ -62,5 +65,7 @@ class OutboxMessage(Base):
 
 
 Index("ix_outbox_ref", OutboxMessage.ref_type, OutboxMessage.ref_id)
+# Progress and "anything left?" questions per broadcast become index seeks instead of scans.
+Index("ix_outbox_ref_status", OutboxMessage.ref_type, OutboxMessage.ref_id, OutboxMessage.status)
 
 __all__ = ["OutboxMessage", "OutboxStatus", "Priority"]

@@ -1,0 +1,536 @@
+"""The delivery worker: drains the outbox through the channels' Senders.
+
+A row moves queued → sending → sent | failed (or back to queued for a retry). The claim is
+committed before anything is sent, and the result is recorded after, so a crash in between
+leaves the row in `sending`; `recover` puts such rows back after `sending_timeout`. That gives
+at most one duplicate per crash and never a loss. On PostgreSQL the claim uses
+`FOR UPDATE SKIP LOCKED`, so any number of workers can drain the same outbox; on SQLite run one.
+
+Rate limits, retry/backoff, quiet hours and the identity's `active` flag are handled here, so
+channels only translate a message into a platform call and a platform error into a typed failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatbot.clock import utcnow
+from chatbot.config import Settings
+from chatbot.delivery.limits import ChannelLimit, ChannelLimiter, Monotonic, Sleep
+from chatbot.delivery.outbox import QUIET_END, QUIET_START, after_quiet_hours
+from chatbot.delivery.ports import (
+    OutgoingMessage,
+    PermanentFailure,
+    RecipientGone,
+    RetryLater,
+    Sender,
+)
+from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority
+from db.session import transaction
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Outcome = Literal["sent", "retry", "failed", "gone", "deferred"]
+T = TypeVar("T")
+
+# Modules told about delivered rows after each batch (broadcast progress); looked up by name so
+# the outbox does not depend on its users.
+AFTER_DELIVERY_HOOKS = ("chatbot.broadcast.progress",)
+
+
+@dataclass
+class DeliveryConfig:
+    """How the worker paces, batches and retries. Build it with `from_settings`."""
+
+    limits: dict[str, ChannelLimit] = field(default_factory=dict)
+    batch_size: int = 100
+    # A batch holds about this many seconds of sending at the channels' rate: a crash re-sends at
+    # most one batch, and cancelling a broadcast stops within about this long.
+    batch_seconds: float = 1.0
+    # Concurrent claim→send→record loops; two keep the channel busy while a batch is recorded.
+    lanes: int = 2
+    max_attempts: int = 8
+    backoff_base: float = 5.0
+    backoff_max: float = 3600.0
+    send_timeout: float = 60.0
+    sending_timeout: timedelta = timedelta(minutes=5)
+    # A batch waits this long for a busy chat (per-chat limit); longer waits go back to the queue.
+    max_chat_hold: float = 2.0
+    poll_interval: float = 1.0
+    recover_interval: float = 60.0
+    quiet_start: clock_time = QUIET_START
+    quiet_end: clock_time = QUIET_END
+    # Run database work in a thread so sending continues while a batch is claimed or recorded.
+    db_in_thread: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> DeliveryConfig:
+        limits = {
+            # Outer bound for Telegram; the Telegram Sender's AIORateLimiter is the inner safety net.
+            "telegram": ChannelLimit(
+                per_second=settings.telegram_rate_per_second,
+                per_chat_per_second=settings.telegram_rate_per_chat_per_second,
+            ),
+            # WeChat customer-service messages: the API allows far more; stay polite by default.
+            "wechat": ChannelLimit(per_second=20.0, per_chat_per_second=None),
+            "console": ChannelLimit(),
+        }
+        limits.update(overrides.pop("limits", {}))
+        return cls(
+            limits=limits,
+            quiet_start=settings.quiet_hours_start,
+            quiet_end=settings.quiet_hours_end,
+            **overrides,
+        )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this worker marked `sending`, with what its channel needs to send it."""
+
+    message: OutgoingMessage
+    channel: str
+    priority: int
+    attempts: int
+    ref_type: str | None
+    ref_id: int | None
+
+
+@dataclass(frozen=True)
+class Result:
+    claimed: Claimed
+    outcome: Outcome
+    external_message_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+@dataclass
+class DrainReport:
+    """What one drain did, by outcome; `held` counts rows moved past quiet hours."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def sent(self) -> int:
+        return self.counts["sent"]
+
+    @property
+    def claimed(self) -> int:
+        return sum(v for k, v in self.counts.items() if k != "held")
+
+
+def in_quiet_hours(moment: datetime, tz: str, start: clock_time, end: clock_time) -> bool:
+    return after_quiet_hours(moment, tz, start, end) != moment
+
+
+class Worker:
+    """Claims, sends and records outbox rows for the channels it has Senders for."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        senders: Iterable[Sender],
+        config: DeliveryConfig | None = None,
+        *,
+        clock: Clock = utcnow,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.session_factory = session_factory
+        self.senders: dict[str, Sender] = {sender.channel: sender for sender in senders}
+        self.config = config or DeliveryConfig()
+        self.clock = clock
+        self.sleep = sleep
+        self.limiters = {
+            code: ChannelLimiter(self.config.limits.get(code, ChannelLimit()), monotonic, sleep)
+            for code in self.senders
+        }
+        bind = session_factory.kw.get("bind")
+        self.skip_locked = bind is not None and bind.dialect.name == "postgresql"
+        self.numbered = {code for code, s in self.senders.items() if getattr(s, "numbered_buttons", False)}
+        self.editable = frozenset(code for code, s in self.senders.items() if getattr(s, "can_edit", False))
+        self.totals: Counter[str] = Counter()
+        self.batch_limit = self._batch_limit()
+
+    def _batch_limit(self) -> int:
+        rates = [self.config.limits.get(code, ChannelLimit()).per_second for code in self.senders]
+        if not rates or any(rate is None for rate in rates):
+            return self.config.batch_size
+        paced = math.ceil(sum(rate or 0 for rate in rates) * self.config.batch_seconds)
+        return max(10, min(self.config.batch_size, paced))
+
+    # --- database steps (sync; run in a thread by the async loop) ----------------------------
+
+    def claim(
+        self, now: datetime, identity_ids: set[int] | None = None, limit: int | None = None
+    ) -> list[Claimed]:
+        """Mark up to a batch of due rows `sending` (committed) and return them; hold quiet-hour rows."""
+        if not self.senders:
+            return []
+        cfg = self.config
+        with transaction(self.session_factory) as session:
+            query = (
+                select(OutboxMessage.id)
+                .join(ChannelIdentity, ChannelIdentity.id == OutboxMessage.identity_id)
+                .where(
+                    OutboxMessage.status == OutboxStatus.QUEUED,
+                    OutboxMessage.not_before <= now,
+                    OutboxMessage.channel.in_(sorted(self.senders)),
+                    ChannelIdentity.active.is_(True),
+                )
+                .order_by(OutboxMessage.priority, OutboxMessage.id)
+                .limit(limit or self.batch_limit)
+            )
+            if identity_ids is not None:
+                query = query.where(OutboxMessage.identity_id.in_(sorted(identity_ids)))
+            if self.skip_locked:
+                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+            ids = list(session.scalars(query))
+            if not ids:
+                return []
+            rows = session.execute(
+                select(OutboxMessage, ChannelIdentity.external_id, ChannelIdentity.last_inbound_at)
+                .join(ChannelIdentity, ChannelIdentity.id == OutboxMessage.identity_id)
+                .where(OutboxMessage.id.in_(ids))
+                .order_by(OutboxMessage.priority, OutboxMessage.id)
+            ).all()
+            claimed: list[Claimed] = []
+            held: list[dict[str, Any]] = []
+            for row, external_id, last_inbound_at in rows:
+                if row.priority != Priority.URGENT and in_quiet_hours(
+                    now, row.tz, cfg.quiet_start, cfg.quiet_end
+                ):
+                    held.append(
+                        {
+                            "id": row.id,
+                            "not_before": after_quiet_hours(now, row.tz, cfg.quiet_start, cfg.quiet_end),
+                        }
+                    )
+                    continue
+                claimed.append(
+                    Claimed(
+                        message=OutgoingMessage(
+                            row_id=row.id,
+                            identity_id=row.identity_id,
+                            external_id=external_id,
+                            text=row.text,
+                            buttons=list(row.buttons or []),
+                            kind=row.kind,
+                            edit_external_message_id=row.edit_external_message_id,
+                            last_inbound_at=last_inbound_at,
+                        ),
+                        channel=row.channel,
+                        priority=row.priority,
+                        attempts=row.attempts + 1,
+                        ref_type=row.ref_type,
+                        ref_id=row.ref_id,
+                    )
+                )
+            if held:
+                session.execute(update(OutboxMessage), held)
+                self.totals["held"] += len(held)
+            if claimed:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_([c.message.row_id for c in claimed]))
+                    .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            return claimed
+
+    def record(self, results: list[Result], now: datetime) -> None:
+        """Write each send's outcome, in one transaction, then tell the hooks what moved."""
+        if not results:
+            return
+        cfg = self.config
+        changes: list[dict[str, Any]] = []
+        gone_identities: set[int] = set()
+        buttons_shown: dict[int, list[Any]] = {}
+        for result in results:
+            claimed = result.claimed
+            row_id = claimed.message.row_id
+            if result.outcome == "sent":
+                changes.append(
+                    {
+                        "id": row_id,
+                        "status": OutboxStatus.SENT,
+                        "sent_at": now,
+                        "external_message_id": result.external_message_id,
+                        "last_error": None,
+                    }
+                )
+                if claimed.channel in self.numbered and claimed.message.buttons:
+                    buttons_shown[claimed.message.identity_id] = claimed.message.buttons
+            elif result.outcome == "deferred":
+                changes.append(
+                    {
+                        "id": row_id,
+                        "status": OutboxStatus.QUEUED,
+                        "attempts": claimed.attempts - 1,
+                        "not_before": now + timedelta(seconds=result.retry_after or 0),
+                    }
+                )
+            elif result.outcome == "retry" and claimed.attempts < cfg.max_attempts:
+                delay = (
+                    result.retry_after
+                    if result.retry_after is not None
+                    else min(cfg.backoff_max, cfg.backoff_base * 2 ** (claimed.attempts - 1))
+                )
+                changes.append(
+                    {
+                        "id": row_id,
+                        "status": OutboxStatus.QUEUED,
+                        "not_before": now + timedelta(seconds=delay),
+                        "last_error": result.error,
+                    }
+                )
+            else:
+                error = result.error or "failed"
+                if result.outcome == "retry":
+                    error = f"gave up after {claimed.attempts} attempts: {error}"
+                if result.outcome == "gone":
+                    gone_identities.add(claimed.message.identity_id)
+                changes.append({"id": row_id, "status": OutboxStatus.FAILED, "last_error": error[:500]})
+        with transaction(self.session_factory) as session:
+            session.execute(update(OutboxMessage), changes)
+            if gone_identities:
+                session.execute(
+                    update(ChannelIdentity)
+                    .where(ChannelIdentity.id.in_(gone_identities))
+                    .values(active=False)
+                    .execution_options(synchronize_session=False)
+                )
+                # Nothing else queued for a blocked account can arrive either.
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.identity_id.in_(gone_identities),
+                        OutboxMessage.status == OutboxStatus.QUEUED,
+                    )
+                    .values(status=OutboxStatus.FAILED, last_error="recipient gone (blocked or unsubscribed)")
+                    .execution_options(synchronize_session=False)
+                )
+            for identity_id, buttons in buttons_shown.items():
+                flat = [button for row in buttons for button in (row if isinstance(row, list) else [row])]
+                session.execute(
+                    update(ChannelIdentity)
+                    .where(ChannelIdentity.id == identity_id)
+                    .values(last_buttons=flat)
+                    .execution_options(synchronize_session=False)
+                )
+            refs: dict[str, set[int]] = {}
+            for result in results:
+                claimed = result.claimed
+                if claimed.ref_type and claimed.ref_id is not None:
+                    refs.setdefault(claimed.ref_type, set()).add(claimed.ref_id)
+            if refs:
+                run_hooks(session, refs, now, self.editable)
+        for result in results:
+            self.totals[result.outcome] += 1
+
+    def recover(self, now: datetime) -> int:
+        """Put rows stuck in `sending` (a worker died mid-send) back in the queue; returns how many."""
+        cutoff = now - self.config.sending_timeout
+        with transaction(self.session_factory) as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < cutoff)
+                .values(status=OutboxStatus.QUEUED, last_error="recovered after a worker stopped mid-send")
+                .execution_options(synchronize_session=False)
+            )
+            count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            log.warning("recovered %d outbox rows stuck in sending", count)
+        return count
+
+    # --- sending ------------------------------------------------------------------------------
+
+    async def send_batch(self, batch: list[Claimed]) -> list[Result]:
+        return list(await asyncio.gather(*(self._deliver(claimed) for claimed in batch)))
+
+    async def _deliver(self, claimed: Claimed) -> Result:
+        sender = self.senders[claimed.channel]
+        limiter = self.limiters[claimed.channel]
+        chat = claimed.message.external_id
+        chat_wait = limiter.chat_wait(chat)
+        if chat_wait > self.config.max_chat_hold:
+            limiter.release_chat(chat)
+            return Result(claimed, "deferred", retry_after=chat_wait)
+        await limiter.acquire(chat_wait)
+        try:
+            external_message_id = await asyncio.wait_for(
+                sender.send(claimed.message), timeout=self.config.send_timeout
+            )
+        except RetryLater as exc:
+            if exc.retry_after:
+                limiter.pause(exc.retry_after)
+            return Result(claimed, "retry", error=str(exc) or "retry later", retry_after=exc.retry_after)
+        except RecipientGone as exc:
+            return Result(claimed, "gone", error=f"recipient gone: {exc}")
+        except PermanentFailure as exc:
+            return Result(claimed, "failed", error=f"permanent failure: {exc}")
+        except TimeoutError:
+            return Result(claimed, "retry", error="timed out")
+        except Exception as exc:
+            # Unknown errors are treated as transient; only the type is logged (messages may hold names).
+            log.warning("send of outbox row %d failed with %s", claimed.message.row_id, type(exc).__name__)
+            return Result(claimed, "retry", error=type(exc).__name__)
+        return Result(claimed, "sent", external_message_id=str(external_message_id))
+
+    # --- loops --------------------------------------------------------------------------------
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.config.db_in_thread:
+            return await asyncio.to_thread(fn, *args)
+        return fn(*args)
+
+    async def drain(
+        self, *, identity_ids: set[int] | None = None, stop: asyncio.Event | None = None
+    ) -> DrainReport:
+        """Send everything due now, in batches, until nothing due is left (or `stop` is set)."""
+        report = DrainReport()
+        before = Counter(self.totals)
+
+        async def lane() -> None:
+            while stop is None or not stop.is_set():
+                batch = await self._db(self.claim, self.clock(), identity_ids)
+                if not batch:
+                    return
+                results = await self.send_batch(batch)
+                await self._db(self.record, results, self.clock())
+
+        lanes = self.config.lanes if self.config.db_in_thread else 1
+        await asyncio.gather(*(lane() for _ in range(max(1, lanes))))
+        report.counts = self.totals - before
+        return report
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain, wait for more, recover stuck rows now and then, until `stop` is set."""
+        last_recover: float | None = None
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            if last_recover is None or loop.time() - last_recover >= self.config.recover_interval:
+                await self._db(self.recover, self.clock())
+                last_recover = loop.time()
+            report = await self.drain(stop=stop)
+            if report.claimed == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval)
+
+
+def run_hooks(session: Session, refs: dict[str, set[int]], now: datetime, editable: frozenset[str]) -> None:
+    for name in AFTER_DELIVERY_HOOKS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        module.after_delivery(session, refs, now, editable)
+
+
+async def serve(
+    app: Any, senders: list[Sender], stop: asyncio.Event, config: DeliveryConfig | None = None
+) -> None:
+    """Run one worker in the main process until `stop` (called by chatbot.channels.cli)."""
+    if not senders:
+        log.info("delivery worker: no channel can send; outbox rows wait")
+        await stop.wait()
+        return
+    worker = Worker(app.session_factory, senders, config or DeliveryConfig.from_settings(app.settings))
+    log.info("delivery worker started for %s", ", ".join(sorted(worker.senders)))
+    await worker.run(stop)
+
+
+def _run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run, or asyncio.run in a helper thread when called from inside a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(factory())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="drain-once")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def drain_once(
+    session_factory: sessionmaker[Session],
+    senders: Iterable[Sender],
+    *,
+    now: datetime | None = None,
+    config: DeliveryConfig | None = None,
+    identity_ids: set[int] | None = None,
+    clock: Clock | None = None,
+    monotonic: Monotonic | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    recover: bool = True,
+) -> DrainReport:
+    """Synchronously recover stuck rows and send everything due (for tests, the console and the CLI).
+
+    With `now` the clock stands still at that moment; pass `clock`/`monotonic`/`sleep` for virtual time.
+    """
+    cfg = config or DeliveryConfig(db_in_thread=False)
+    fixed = now
+    the_clock: Clock = clock or ((lambda: fixed) if fixed is not None else utcnow)
+    sender_list = list(senders)
+
+    async def main() -> DrainReport:
+        worker = Worker(
+            session_factory,
+            sender_list,
+            cfg,
+            clock=the_clock,
+            monotonic=monotonic or time.monotonic,
+            sleep=sleep or asyncio.sleep,
+        )
+        if recover:
+            worker.recover(the_clock())
+        return await worker.drain(identity_ids=identity_ids)
+
+    return _run_coroutine(main)
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Rows per status, for operators."""
+    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+__all__ = [
+    "AFTER_DELIVERY_HOOKS",
+    "Claimed",
+    "DeliveryConfig",
+    "DrainReport",
+    "Result",
+    "Worker",
+    "drain_once",
+    "in_quiet_hours",
+    "outbox_counts",
+    "serve",
+]
