@@ -1,0 +1,59 @@
+"""Fixtures: the fake Bot API server, and the real PTB Application polling it with the real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from chatbot.app import App
+from chatbot.channels.telegram import runtime
+from tests.channels.telegram.fake_bot_api import FakeBotApi
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def telegram_app(app: App, fake: FakeBotApi, **overrides: Any) -> App:
+    """The test database's App with Telegram pointed at the fake (as TELEGRAM_BASE_URL would)."""
+    settings = app.settings.model_copy(
+        update={"telegram_token": fake.token, "telegram_base_url": fake.base_url, **overrides}
+    )
+    return App(settings, _engine=app.engine)
+
+
+@dataclass
+class RunningBot:
+    app: App
+    fake: FakeBotApi
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def shutdown(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_bot(app: App, fake: FakeBotApi, now: datetime, *, ready: str = "getUpdates") -> RunningBot:
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.serve(app, stop, clock=lambda: now, poll_timeout=1, max_retries=1))
+    await fake.wait_for(lambda: bool(fake.called(ready)) or task.done())
+    if task.done():
+        task.result()
+    return RunningBot(app, fake, stop, task)
+
+
+@pytest.fixture
+async def bot(app: App, fake: FakeBotApi, now: datetime) -> AsyncIterator[RunningBot]:
+    running = await start_bot(telegram_app(app, fake), fake, now)
+    yield running
+    await running.shutdown()
