@@ -87,8 +87,14 @@ def help_replies(ctx: Context) -> list[Reply]:
     """What this person may do, as text plus one-tap buttons."""
     from chatbot.core.domains import default_registry
 
+    # Linking is only news to someone unlinked, and "who am I" only means something once linked.
+    hidden = {"start"} if ctx.person is not None else {"whoami"}
     flows = sorted(
-        (f for f in default_registry().flows.values() if f.help and f.commands and f.allowed(ctx)),
+        (
+            f
+            for f in default_registry().flows.values()
+            if f.help and f.commands and f.name not in hidden and f.allowed(ctx)
+        ),
         key=lambda f: f.help_order,
     )
     lines = [_("What I can do for you:")]

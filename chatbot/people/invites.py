@@ -11,7 +11,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from chatbot.i18n import _
-
 from db.models import (
     AuditLog,
     ChannelIdentity,

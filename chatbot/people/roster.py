@@ -223,15 +223,35 @@ def read_table(path: Path) -> tuple[list[str], Iterator[RawRow], int]:
 
 
 def decode_bytes(data: bytes) -> str:
-    """UTF-8 (with or without BOM) first, then GB18030, the encoding of Chinese Excel exports."""
+    """UTF-8 (with or without BOM) or GB18030, the encoding of Chinese Excel exports.
+
+    Short GB18030 text can also be valid UTF-8 ("学校" reads as "ѧУ"), so when both decode,
+    the reading that is more Chinese wins.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
+    readings: list[str] = []
     for encoding in ("utf-8", "gb18030"):
         try:
-            return data.decode(encoding)
+            readings.append(data.decode(encoding))
         except UnicodeDecodeError:
             continue
-    raise RosterError(_("Cannot read the file: save it as UTF-8 or GB18030 CSV, or as .xlsx."))
+    if not readings:
+        raise RosterError(_("Cannot read the file: save it as UTF-8 or GB18030 CSV, or as .xlsx."))
+    return max(readings, key=_chinese_share)
+
+
+def _chinese_share(text: str) -> float:
+    """Share of the non-ASCII characters that are Han ideographs or CJK/full-width punctuation."""
+    sample = [ch for ch in text[:20000] if ord(ch) > 127]
+    if not sample:
+        return 1.0
+    han = sum(
+        1
+        for ch in sample
+        if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+    )
+    return han / len(sample)
 
 
 def _read_csv(path: Path) -> tuple[list[str], Iterator[RawRow], int]:
