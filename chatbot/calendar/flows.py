@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from chatbot.calendar.calendar_flow import FLOW as CALENDAR_FLOW
 from chatbot.core.flow import Action, Flow
 
-FLOWS: list[Flow] = []
+FLOWS: list[Flow] = [CALENDAR_FLOW]
 ACTIONS: list[Action] = []

@@ -1,0 +1,79 @@
+"""/calendar: the next events of the school calendar for the schools this person belongs to."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from chatbot.calendar.events import describe, upcoming_events
+from chatbot.calendar.service import load_calendars
+from chatbot.clock import local_today
+from chatbot.core.context import Context
+from chatbot.core.flow import Flow, Outcome, say
+from chatbot.core.messages import Incoming
+from chatbot.i18n import N_, _, format_day
+from chatbot.people.auth import children_of
+from db.models import School, SchoolClass, ScopeType
+
+MAX_SCHOOLS = 3
+
+
+def _bound(ctx: Context) -> bool:
+    return ctx.person is not None
+
+
+def schools_of(ctx: Context) -> list[School]:
+    """Schools of the person's children and of their memberships (a region admin: its first schools)."""
+    assert ctx.person is not None
+    ids: list[int] = [child.school_id for child in children_of(ctx.session, ctx.person)]
+    for membership in ctx.person.memberships:
+        if membership.scope_type == ScopeType.SCHOOL:
+            ids.append(membership.scope_id)
+        elif membership.scope_type == ScopeType.CLASS:
+            klass = ctx.session.get(SchoolClass, membership.scope_id)
+            if klass is not None:
+                ids.append(klass.school_id)
+        else:
+            ids.extend(
+                ctx.session.scalars(
+                    select(School.id).where(School.region_id == membership.scope_id).order_by(School.id)
+                )
+            )
+    unique = list(dict.fromkeys(ids))[:MAX_SCHOOLS]
+    return [school for school in (ctx.session.get(School, i) for i in unique) if school is not None]
+
+
+def show_calendar(ctx: Context, msg: Incoming) -> Outcome:
+    """List the next calendar events of each of the person's schools."""
+    schools = schools_of(ctx)
+    if not schools:
+        return say(_("You are not linked to a school yet."))
+    calendars = load_calendars(ctx.session, schools)
+    blocks = []
+    for school in schools:
+        today = local_today(ctx.now, school.tz)
+        calendar = calendars[school.id]
+        lines = [f"📅 {school.name}"]
+        lines.append(
+            (
+                _("Today ({day}) is a school day.")
+                if calendar.is_school_day(today)
+                else _("No school today ({day}).")
+            ).format(day=format_day(today))
+        )
+        events = upcoming_events(calendar, today, days=150, limit=5)
+        lines.extend(f"• {describe(event)}" for event in events)
+        if not events:
+            lines.append(_("No calendar events in the coming months."))
+        blocks.append("\n".join(lines))
+    return say("\n\n".join(blocks))
+
+
+FLOW = Flow.create(
+    "calendar",
+    entry=show_calendar,
+    states={},
+    commands=("calendar",),
+    allowed=_bound,
+    help=N_("School calendar: holidays and term dates"),
+    help_order=60,
+)
