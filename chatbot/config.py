@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     wechat_listen: str = "127.0.0.1"
     wechat_port: int = Field(default=8080, ge=1, le=65535)
     invite_valid_days: int = Field(default=30, ge=1, le=365)
+    # Catch-up window of the scheduler (calendar issue): older due reminders are recorded as missed.
+    reminder_grace_hours: float = Field(default=6.0, ge=0, le=168)
     log_level: str = "INFO"
 
     @field_validator("timezone")
