@@ -1,0 +1,523 @@
+"""Dropout-risk cases (控辍保学台账): triggers, escalation (双线三级), the 劝返 ledger, visit lists.
+
+History is measured in the class's own roll-call days: a day counts as a school day of the
+pupil's class when that class submitted a roll-call, so a day nobody recorded never counts
+against a pupil. All trigger queries are set-based (window functions, both backends).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from chatbot.attendance.notify import Outgoing, enqueue_many
+from chatbot.attendance.payloads import CaseOpen
+from chatbot.attendance.rules import Rules, rules_for
+from chatbot.attendance.service import ABSENCE_MARKS, chunks
+from chatbot.attendance.texts import LEVEL_LABELS, class_label_parts, trigger_text
+from chatbot.calendar.service import is_school_day
+from chatbot.core.messages import Button, Reply
+from chatbot.i18n import _
+from db.models import AuditLog, Membership, Person, Region, Role, School, SchoolClass, ScopeType, Student
+from db.models.attendance import (
+    AttendanceRecord,
+    CaseEvent,
+    CaseEventKind,
+    CaseLevel,
+    CaseStatus,
+    CaseTrigger,
+    DropoutCase,
+    Mark,
+    NotDropoutReason,
+    RollCall,
+)
+
+# Calendar days searched back for the last N roll-call days (covers a winter break of 20 school days).
+LOOKBACK_DAYS = 75
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    id: int
+    region_id: int
+    tz: str
+    settings: dict[str, Any]
+
+
+def _recent_rollcalls(school_ids: Sequence[int], day: date, keep: int) -> Any:
+    """(class_id, day, rn): each class's roll-call days up to `day`, newest first, rn ≤ keep."""
+    ranked = (
+        select(
+            RollCall.class_id,
+            RollCall.day,
+            func.row_number().over(partition_by=RollCall.class_id, order_by=RollCall.day.desc()).label("rn"),
+        )
+        .where(
+            RollCall.school_id.in_(school_ids),
+            RollCall.day <= day,
+            RollCall.day > day - timedelta(days=LOOKBACK_DAYS),
+        )
+        .subquery()
+    )
+    return select(ranked.c.class_id, ranked.c.day, ranked.c.rn).where(ranked.c.rn <= keep).subquery()
+
+
+def find_triggers(
+    session: Session, school_ids: Sequence[int], day: date, rules: Rules
+) -> dict[int, tuple[CaseTrigger, dict[str, Any]]]:
+    """Pupils absent on `day` who now meet a trigger and have no open case: student → (trigger, detail)."""
+    found: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
+    ar = AttendanceRecord
+    for chunk in chunks(list(school_ids), 400):
+        absent_today = select(ar.student_id).where(
+            ar.day == day, ar.school_id.in_(chunk), ar.status.in_(ABSENCE_MARKS)
+        )
+        open_case = select(DropoutCase.student_id).where(DropoutCase.status == CaseStatus.OPEN)
+        recent = _recent_rollcalls(chunk, day, max(rules.rate_window, rules.consecutive_days))
+        streak = session.execute(
+            select(ar.student_id)
+            .join(recent, and_(recent.c.class_id == ar.class_id, recent.c.day == ar.day))
+            .where(
+                recent.c.rn <= rules.consecutive_days,
+                ar.status == Mark.ABSENT,
+                ar.student_id.in_(absent_today.where(ar.status == Mark.ABSENT)),
+                ar.student_id.not_in(open_case),
+            )
+            .group_by(ar.student_id)
+            .having(func.count() >= rules.consecutive_days)
+        )
+        for (student_id,) in streak:
+            found[student_id] = (CaseTrigger.CONSECUTIVE, {"days": rules.consecutive_days})
+        days_per_class = (
+            select(recent.c.class_id, func.count().label("days"))
+            .where(recent.c.rn <= rules.rate_window)
+            .group_by(recent.c.class_id)
+            .subquery()
+        )
+        absences = (
+            select(ar.student_id, ar.class_id, func.count().label("absent_days"))
+            .join(recent, and_(recent.c.class_id == ar.class_id, recent.c.day == ar.day))
+            .where(
+                recent.c.rn <= rules.rate_window,
+                ar.status.in_(ABSENCE_MARKS),
+                ar.student_id.in_(absent_today),
+                ar.student_id.not_in(open_case),
+            )
+            .group_by(ar.student_id, ar.class_id)
+            .subquery()
+        )
+        rates = session.execute(
+            select(absences.c.student_id, absences.c.absent_days, days_per_class.c.days)
+            .join(days_per_class, days_per_class.c.class_id == absences.c.class_id)
+            .where(
+                days_per_class.c.days >= rules.rate_min_days,
+                absences.c.absent_days * 1000 > days_per_class.c.days * int(rules.rate_tiers[0] * 1000),
+            )
+        )
+        for student_id, absent_days, days in rates:
+            if student_id in found:
+                continue
+            rate = absent_days / days
+            tier = max(i for i, t in enumerate(rules.rate_tiers) if rate > t) + 1
+            found[student_id] = (
+                CaseTrigger.RATE,
+                {"days": days, "absent": absent_days, "percent": round(rate * 100), "tier": tier},
+            )
+    return found
+
+
+def open_cases(session: Session, schools: Sequence[SchoolRow], day: date, now: datetime) -> list[Outgoing]:
+    """Open a case for every pupil meeting a trigger today; returns the class-teacher alerts to queue."""
+    by_rules: dict[Rules, list[SchoolRow]] = defaultdict(list)
+    for school in schools:
+        by_rules[rules_for(school.settings)].append(school)
+    triggers: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
+    for rules, group in by_rules.items():
+        triggers.update(find_triggers(session, [s.id for s in group], day, rules))
+    if not triggers:
+        return []
+    region_of = {s.id: s for s in schools}
+    pupils: list[Any] = []
+    for chunk in chunks(sorted(triggers)):
+        pupils.extend(
+            session.execute(
+                select(
+                    Student.id,
+                    Student.name,
+                    Student.class_id,
+                    Student.school_id,
+                    SchoolClass.grade,
+                    SchoolClass.name,
+                    SchoolClass.class_teacher_id,
+                )
+                .join(SchoolClass, SchoolClass.id == Student.class_id)
+                .where(Student.id.in_(chunk))
+            ).all()
+        )
+    cases: list[tuple[DropoutCase, Any]] = []
+    for row in pupils:
+        trigger, detail = triggers[row[0]]
+        school = region_of[row[3]]
+        case = DropoutCase(
+            student_id=row[0],
+            class_id=row[2],
+            school_id=row[3],
+            region_id=school.region_id,
+            trigger=trigger,
+            detail=detail,
+            status=CaseStatus.OPEN,
+            level=CaseLevel.CLASS_TEACHER,
+            assignee_id=row[6],
+            opened_on=day,
+            opened_at=now,
+            last_activity_on=day,
+        )
+        session.add(case)
+        cases.append((case, row))
+    session.flush()
+    session.add_all(
+        CaseEvent(
+            case_id=case.id, at=now, actor_id=None, kind=CaseEventKind.OPENED, level=0, note=str(case.trigger)
+        )
+        for case, _row in cases
+    )
+    alerts: list[Outgoing] = []
+    for case, row in cases:
+        if row[6] is None:
+            continue
+        alerts.append(
+            Outgoing(
+                person_id=row[6],
+                render=_case_alert(
+                    case.id, row[1], class_label_args(row[4], row[5]), case.trigger, case.detail
+                ),
+                kind="attendance.case",
+                dedupe_key=f"att.case:{case.id}:open",
+                tz=region_of[row[3]].tz,
+                ref=("dropout_case", case.id),
+            )
+        )
+    return alerts
+
+
+def class_label_args(grade: int, name: str) -> tuple[int, str]:
+    return (grade, name)
+
+
+def _case_alert(
+    case_id: int, pupil: str, klass: tuple[int, str], trigger: CaseTrigger, detail: dict[str, Any]
+) -> Any:
+    def render() -> Reply:
+        return Reply(
+            _("⚠️ Dropout risk: {pupil} ({klass}), {why}. Please contact the family; log what you do.").format(
+                pupil=pupil, klass=class_label_parts(*klass), why=trigger_text(trigger, detail)
+            ),
+            [[Button(_("Open the case"), CaseOpen(case_id).pack())]],
+        )
+
+    return render
+
+
+# --- escalation ------------------------------------------------------------------------------
+
+
+def _school_days_between(
+    session: Session, school: School, after: date, until: date, cache: dict[Any, bool]
+) -> int:
+    count = 0
+    day = after + timedelta(days=1)
+    while day <= until:
+        key = (school.id, day)
+        if key not in cache:
+            cache[key] = is_school_day(session, school, day)
+        count += cache[key]
+        day += timedelta(days=1)
+    return count
+
+
+def people_with_role(
+    session: Session, role: Role, scope_type: ScopeType, scope_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = defaultdict(list)
+    for chunk in chunks(sorted(set(scope_ids))):
+        for scope_id, person_id in session.execute(
+            select(Membership.scope_id, Membership.person_id).where(
+                Membership.role == role, Membership.scope_type == scope_type, Membership.scope_id.in_(chunk)
+            )
+        ):
+            found[scope_id].append(person_id)
+    return found
+
+
+def escalate_cases(session: Session, today: date, now: datetime) -> int:
+    """Move every open case with no action for K school days one level up (class teacher → principal
+    → county bureau), log it and alert the new level. Idempotent for a given day. Returns cases moved."""
+    open_rows = list(
+        session.scalars(
+            select(DropoutCase).where(
+                DropoutCase.status == CaseStatus.OPEN,
+                DropoutCase.level < CaseLevel.COUNTY,
+                DropoutCase.last_activity_on < today,
+            )
+        )
+    )
+    if not open_rows:
+        return 0
+    schools = {
+        s.id: s
+        for s in session.scalars(select(School).where(School.id.in_({c.school_id for c in open_rows})))
+    }
+    regions = {
+        r.id: r
+        for r in session.scalars(select(Region).where(Region.id.in_({c.region_id for c in open_rows})))
+    }
+    cache: dict[Any, bool] = {}
+    due = []
+    for case in open_rows:
+        school = schools[case.school_id]
+        rules = rules_for(regions[case.region_id].settings)
+        if _school_days_between(session, school, case.last_activity_on, today, cache) >= rules.escalate_after:
+            due.append(case)
+    if not due:
+        return 0
+    principals = people_with_role(session, Role.PRINCIPAL, ScopeType.SCHOOL, [c.school_id for c in due])
+    admins = people_with_role(session, Role.COUNTY_ADMIN, ScopeType.REGION, [c.region_id for c in due])
+    names = dict(
+        session.execute(
+            select(Student.id, Student.name).where(Student.id.in_([c.student_id for c in due]))
+        ).all()
+    )
+    alerts: list[Outgoing] = []
+    for case in due:
+        case.level += 1
+        case.last_activity_on = today
+        targets = principals[case.school_id] if case.level == CaseLevel.PRINCIPAL else admins[case.region_id]
+        case.assignee_id = targets[0] if targets else case.assignee_id
+        session.add(
+            CaseEvent(case_id=case.id, at=now, actor_id=None, kind=CaseEventKind.ESCALATED, level=case.level)
+        )
+        school = schools[case.school_id]
+        for person_id in targets:
+            alerts.append(
+                Outgoing(
+                    person_id=person_id,
+                    render=_escalation_alert(
+                        case.id,
+                        names.get(case.student_id, "?"),
+                        school.name,
+                        case.level,
+                        case.trigger,
+                        case.detail,
+                    ),
+                    kind="attendance.escalation",
+                    dedupe_key=f"att.case:{case.id}:level{case.level}",
+                    tz=school.tz,
+                    ref=("dropout_case", case.id),
+                )
+            )
+    session.flush()
+    enqueue_many(session, alerts, now)
+    return len(due)
+
+
+def _escalation_alert(
+    case_id: int, pupil: str, school: str, level: int, trigger: CaseTrigger, detail: dict[str, Any]
+) -> Any:
+    def render() -> Reply:
+        return Reply(
+            _(
+                "🔺 Escalated to {level}: dropout-risk case of {pupil} ({school}), {why}. No action was logged in time."
+            ).format(
+                level=_(LEVEL_LABELS[level]), pupil=pupil, school=school, why=trigger_text(trigger, detail)
+            ),
+            [[Button(_("Open the case"), CaseOpen(case_id).pack())]],
+        )
+
+    return render
+
+
+# --- actions (the 劝返 ledger) --------------------------------------------------------------------
+
+
+class CaseClosed(Exception):
+    """The case is already closed."""
+
+
+def act_on_case(
+    session: Session,
+    case: DropoutCase,
+    actor: Person,
+    kind: CaseEventKind,
+    now: datetime,
+    today: date,
+    *,
+    note: str | None = None,
+    reason: NotDropoutReason | None = None,
+) -> CaseEvent:
+    """Log one action; returning to school or a not-a-dropout reason closes the case.
+
+    A dropout report (辍学报告) keeps the case open at the county level and alerts the bureau, because
+    persuading the pupil to return (劝返) goes on after the report. The caller has authorized `actor`.
+    """
+    if case.status != CaseStatus.OPEN:
+        raise CaseClosed(case.id)
+    if kind == CaseEventKind.NOT_DROPOUT and reason is None:
+        raise ValueError("a not-a-dropout closure needs one of the seven reasons")
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor_id=actor.id,
+        kind=kind,
+        note=(note or (str(reason) if reason else None)),
+        level=case.level,
+    )
+    session.add(event)
+    case.last_activity_on = today
+    if kind in (CaseEventKind.RETURNED, CaseEventKind.NOT_DROPOUT):
+        case.status = CaseStatus.CLOSED
+        case.closed_at = now
+        case.outcome = kind
+        case.not_dropout_reason = reason
+    elif kind == CaseEventKind.DROPOUT_REPORTED:
+        case.outcome = kind
+        case.level = CaseLevel.COUNTY
+        school = session.get(School, case.school_id)
+        assert school is not None
+        admins = people_with_role(session, Role.COUNTY_ADMIN, ScopeType.REGION, [case.region_id])
+        student = session.get(Student, case.student_id)
+        pupil = student.name if student else "?"
+        enqueue_many(
+            session,
+            [
+                Outgoing(
+                    person_id=admin,
+                    render=_dropout_report(case.id, pupil, school.name),
+                    kind="attendance.dropout_report",
+                    dedupe_key=f"att.case:{case.id}:reported",
+                    tz=school.tz,
+                    ref=("dropout_case", case.id),
+                )
+                for admin in admins[case.region_id]
+            ],
+            now,
+        )
+    session.add(
+        AuditLog(
+            at=now,
+            actor_person_id=actor.id,
+            action=f"attendance.case.{kind}",
+            target=f"case:{case.id}",
+            details={"reason": str(reason) if reason else None},
+        )
+    )
+    session.flush()
+    return event
+
+
+def _dropout_report(case_id: int, pupil: str, school: str) -> Any:
+    def render() -> Reply:
+        return Reply(
+            _(
+                "📋 Dropout report (辍学报告): {pupil}, {school}. The school keeps trying to bring the pupil back."
+            ).format(pupil=pupil, school=school),
+            [[Button(_("Open the case"), CaseOpen(case_id).pack())]],
+        )
+
+    return render
+
+
+# --- lists for the reminders engineer (home visits before holidays) ---------------------------
+
+
+@dataclass(frozen=True)
+class VisitEntry:
+    student_id: int
+    name: str
+    reasons: tuple[str, ...]  # "open_case", "registered_poor", "absence_tier_1", "absence_tier_2"
+
+
+def home_visit_list(session: Session, class_id: int, today: date) -> list[VisitEntry]:
+    """Pupils a class teacher should visit (家访): an open case, a registered-poor household, or an
+    absence rate above the region's first tier over its window. Ordered by roll number."""
+    klass = session.get(SchoolClass, class_id)
+    if klass is None:
+        return []
+    rules = rules_for(klass.school.region.settings)
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for (student_id,) in session.execute(
+        select(DropoutCase.student_id).where(
+            DropoutCase.class_id == class_id, DropoutCase.status == CaseStatus.OPEN
+        )
+    ):
+        reasons[student_id].append("open_case")
+    pupils = list(
+        session.execute(
+            select(Student.id, Student.name, Student.household)
+            .where(Student.class_id == class_id, Student.active.is_(True))
+            .order_by(Student.student_no)
+        )
+    )
+    for student_id, _name, household in pupils:
+        if "registered_poor" in (household or []):
+            reasons[student_id].append("registered_poor")
+    recent = _recent_rollcalls_for_class(class_id, today, rules.rate_window)
+    days = session.scalar(select(func.count()).select_from(recent)) or 0
+    if days >= rules.rate_min_days:
+        ar = AttendanceRecord
+        for student_id, absent in session.execute(
+            select(ar.student_id, func.count())
+            .join(recent, recent.c.day == ar.day)
+            .where(ar.class_id == class_id, ar.status.in_(ABSENCE_MARKS))
+            .group_by(ar.student_id)
+        ):
+            rate = absent / days
+            tiers = [i + 1 for i, t in enumerate(rules.rate_tiers) if rate > t]
+            if tiers:
+                reasons[student_id].append(f"absence_tier_{max(tiers)}")
+    return [VisitEntry(sid, name, tuple(reasons[sid])) for sid, name, _h in pupils if reasons.get(sid)]
+
+
+def _recent_rollcalls_for_class(class_id: int, today: date, keep: int) -> Any:
+    ranked = (
+        select(RollCall.day, func.row_number().over(order_by=RollCall.day.desc()).label("rn"))
+        .where(
+            RollCall.class_id == class_id,
+            RollCall.day <= today,
+            RollCall.day > today - timedelta(days=LOOKBACK_DAYS),
+        )
+        .subquery()
+    )
+    return select(ranked.c.day).where(ranked.c.rn <= keep).subquery()
+
+
+def never_returned(session: Session, class_id: int, since: date, today: date) -> list[Student]:
+    """Pupils not seen at school since `since`: absent (any kind) at every roll-call of the class in
+    [since, today]. Empty when the class has had no roll-call in that span (nothing is known yet)."""
+    days = session.scalar(
+        select(func.count()).where(
+            RollCall.class_id == class_id, RollCall.day >= since, RollCall.day <= today
+        )
+    )
+    if not days:
+        return []
+    ar = AttendanceRecord
+    missing = (
+        select(ar.student_id)
+        .join(RollCall, and_(RollCall.class_id == ar.class_id, RollCall.day == ar.day))
+        .where(ar.class_id == class_id, ar.day >= since, ar.day <= today, ar.status.in_(ABSENCE_MARKS))
+        .group_by(ar.student_id)
+        .having(func.count() >= days)
+    )
+    return list(
+        session.scalars(
+            select(Student)
+            .where(Student.id.in_(missing), Student.active.is_(True))
+            .order_by(Student.student_no)
+        )
+    )

@@ -1,0 +1,210 @@
+"""/rollcall: everyone present by default, tap the exceptions, submit once (diagram: rollcall.mmd)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chatbot.attendance.payloads import RollPage, RollPick, RollSubmit, RollTap
+from chatbot.attendance.service import (
+    RollCallRefused,
+    check_rollcall_allowed,
+    local_day,
+    marks_for,
+    next_mark,
+    roster,
+    submit_rollcall,
+)
+from chatbot.attendance.texts import MARK_ICONS, MARK_LABELS, class_label
+from chatbot.core.context import Context
+from chatbot.core.flow import END, Flow, Outcome, say
+from chatbot.core.messages import Button, Incoming, Reply
+from chatbot.i18n import N_, _, format_day
+from chatbot.people.auth import Act, Target, can, classes_in_scope, has_role
+from db.models import Role, SchoolClass
+from db.models.attendance import Mark
+
+PAGE_SIZE = 48  # one page for almost every class; Telegram allows 100 buttons per message
+PER_ROW = 3
+ROLLCALL_ROLES = (Role.CLASS_TEACHER, Role.TEACHER)
+
+
+def may_rollcall(ctx: Context) -> bool:
+    return has_role(ctx.person, *ROLLCALL_ROLES)
+
+
+def refusal_text(code: str, klass: SchoolClass | None = None, day: date | None = None) -> str:
+    if code == "not_school_day" and day is not None:
+        return _("{day} is not a school day, so there is no roll-call. Nothing was recorded.").format(
+            day=format_day(day)
+        )
+    if code == "after_cutoff":
+        return _("The roll-call cutoff has passed. Only the class teacher can change it now.")
+    return _("Sorry, you do not have permission to do that.")
+
+
+def start(ctx: Context, msg: Incoming) -> Outcome:
+    """Open the teacher's class, or ask which one if they teach several."""
+    classes = classes_in_scope(ctx.session, ctx.person, *ROLLCALL_ROLES)
+    if not classes:
+        return say(_("You have no class to take roll-call for."))
+    if len(classes) == 1:
+        return open_class(ctx, classes[0])
+    rows = [[Button(f"{k.school.name} {class_label(k)}", RollPick(k.id).pack())] for k in classes[:20]]
+    return say(_("Which class?"), *rows, then="pick")
+
+
+def pick(ctx: Context, msg: Incoming) -> Outcome:
+    """Open the class chosen by button."""
+    if msg.payload is None:
+        return say(_("Please choose one of the buttons."), then="pick")
+    chosen = RollPick.unpack(msg.payload)
+    klass = ctx.session.get(SchoolClass, chosen.class_id)
+    if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
+        return say(refusal_text("forbidden"))
+    return open_class(ctx, klass)
+
+
+def open_class(ctx: Context, klass: SchoolClass) -> Outcome:
+    """Check the day, pre-mark known leave and earlier answers, show the list."""
+    day = local_day(klass.school, ctx.now)
+    try:
+        check_rollcall_allowed(ctx.session, ctx.person, klass, day, ctx.now)
+    except RollCallRefused as refused:
+        return say(refusal_text(refused.code, klass, day))
+    known = marks_for(ctx.session, klass.id, day)
+    ctx.data = {
+        "class_id": klass.id,
+        "day": day.isoformat(),
+        "page": 0,
+        "marks": {str(sid): str(mark) for sid, mark in known.items()},
+    }
+    return Outcome([render(ctx, klass)], "marking")
+
+
+def marking(ctx: Context, msg: Incoming) -> Outcome:
+    """Cycle a pupil's mark, turn the page, or submit."""
+    klass = _own_class(ctx, msg)
+    if klass is None:
+        return say(refusal_text("forbidden"))
+    payload = msg.payload or ""
+    if payload.startswith(RollSubmit.prefix + ":"):
+        return submit(ctx, klass)
+    if payload.startswith(RollPage.prefix + ":"):
+        ctx.data["page"] = max(0, RollPage.unpack(payload).page)
+        return Outcome([render(ctx, klass, edit=True)], "marking")
+    if payload.startswith(RollTap.prefix + ":"):
+        tap = RollTap.unpack(payload)
+        if tap.student_id not in {s.id for s in roster(ctx.session, klass.id)}:
+            return say(refusal_text("forbidden"))
+        marks = dict(ctx.data.get("marks", {}))
+        current = marks.get(str(tap.student_id))
+        following = next_mark(Mark(current) if current else None)
+        if following is None:
+            marks.pop(str(tap.student_id), None)
+        else:
+            marks[str(tap.student_id)] = str(following)
+        ctx.data["marks"] = marks
+        return Outcome([render(ctx, klass, edit=True)], "marking")
+    return Outcome(
+        [Reply(_("Tap a pupil to change their mark, then press Submit.")), render(ctx, klass)], "marking"
+    )
+
+
+def _own_class(ctx: Context, msg: Incoming) -> SchoolClass | None:
+    """The class of this dialog, only if the payload names it and the person may still mark it."""
+    class_id = int(ctx.data.get("class_id", 0))
+    if msg.payload:
+        named = int(msg.payload.split(":")[1]) if msg.payload.split(":")[1].isdigit() else -1
+        if named != class_id:
+            return None
+    klass = ctx.session.get(SchoolClass, class_id)
+    if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
+        return None
+    return klass
+
+
+def submit(ctx: Context, klass: SchoolClass) -> Outcome:
+    """Record the roll-call in one transaction and summarise it."""
+    assert ctx.person is not None
+    day = date.fromisoformat(ctx.data["day"])
+    marks = {int(sid): Mark(mark) for sid, mark in ctx.data.get("marks", {}).items()}
+    try:
+        result = submit_rollcall(ctx.session, ctx.person, klass, day, marks, ctx.now)
+    except RollCallRefused as refused:
+        return say(refusal_text(refused.code, klass, day))
+    pupils = len(roster(ctx.session, klass.id))
+    away = result.absent + result.sick + result.personal
+    lines = [
+        (_("Roll-call updated") if result.replaced else _("Roll-call recorded"))
+        + _(": {klass}, {day}. Present {present} of {total}.").format(
+            klass=class_label(klass), day=format_day(day), present=pupils - away, total=pupils
+        )
+    ]
+    details = [
+        (N_("absent"), result.absent),
+        (N_("sick leave"), result.sick),
+        (N_("personal leave"), result.personal),
+        (N_("late"), result.late),
+    ]
+    lines.append(" · ".join(f"{_(label)} {count}" for label, count in details if count))
+    if result.absent:
+        lines.append(_("Guardians of absent pupils will be asked at the cutoff."))
+    return Outcome([Reply("\n".join(line for line in lines if line), edit=True)], END)
+
+
+def render(ctx: Context, klass: SchoolClass, edit: bool = False) -> Reply:
+    """The class list as buttons, one page at a time, with counts and Submit."""
+    pupils = roster(ctx.session, klass.id)
+    marks = ctx.data.get("marks", {})
+    page = int(ctx.data.get("page", 0))
+    pages = max(1, (len(pupils) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(page, pages - 1)
+    shown = list(enumerate(pupils, start=1))[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows: list[list[Button]] = []
+    for start_index in range(0, len(shown), PER_ROW):
+        rows.append(
+            [
+                Button(
+                    f"{number}.{pupil.name}{MARK_ICONS[Mark(marks[str(pupil.id)]) if str(pupil.id) in marks else None]}",
+                    RollTap(klass.id, pupil.id).pack(),
+                )
+                for number, pupil in shown[start_index : start_index + PER_ROW]
+            ]
+        )
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(Button(_("◀ Previous"), RollPage(klass.id, page - 1).pack()))
+        if page < pages - 1:
+            nav.append(Button(_("Next ▶"), RollPage(klass.id, page + 1).pack()))
+        rows.append(nav)
+    away = sum(1 for m in marks.values() if m != Mark.LATE)
+    rows.append(
+        [
+            Button(
+                _("✔ Submit ({present} present)").format(present=len(pupils) - away),
+                RollSubmit(klass.id).pack(),
+            )
+        ]
+    )
+    counts = {m: sum(1 for v in marks.values() if v == m) for m in Mark}
+    summary = " ".join(f"{MARK_ICONS[m]}{_(MARK_LABELS[m])} {counts[m]}" for m in Mark if counts[m])
+    day = date.fromisoformat(ctx.data["day"])
+    text = _("Roll-call {klass}, {day}. Everyone is present unless you tap them.").format(
+        klass=class_label(klass), day=format_day(day)
+    )
+    legend = _("Tap: ❌absent → 🤒sick → 📝personal → ⏰late → ✅present")
+    page_line = _("Page {page} of {pages}").format(page=page + 1, pages=pages) if pages > 1 else ""
+    return Reply("\n".join(x for x in (text, legend, summary, page_line) if x), rows, edit=edit)
+
+
+FLOW = Flow.create(
+    "rollcall",
+    start,
+    {"pick": pick, "marking": marking},
+    commands=("rollcall", "attendance"),
+    prefixes=(RollPick.prefix, RollTap.prefix, RollPage.prefix, RollSubmit.prefix),
+    allowed=may_rollcall,
+    help=N_("take today's roll-call"),
+    help_order=20,
+)
