@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from chatbot.aid.dialog import FLOW, AidDetail, show_details
 from chatbot.core.flow import Action, Flow
 
-FLOWS: list[Flow] = []
-ACTIONS: list[Action] = []
+FLOWS: list[Flow] = [FLOW]
+ACTIONS: list[Action] = [Action(AidDetail.prefix, show_details)]
