@@ -1,0 +1,54 @@
+"""`python bot.py wechat`: the WeChat callback server, with the delivery worker and scheduler beside it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from chatbot.app import App
+from chatbot.cli import add_command, fail
+from chatbot.config import ConfigError
+from chatbot.i18n import _
+
+
+def register(sub: Any) -> None:
+    parser = add_command(
+        sub,
+        "wechat",
+        run_wechat,
+        _("Run the WeChat callback server (Official Account or WeCom app) with delivery and scheduler."),
+    )
+    parser.add_argument("--port", type=int, help=_("listen on this port instead of WECHAT_PORT"))
+
+
+def run_wechat(args: argparse.Namespace, app: App) -> int:
+    from chatbot.channels.cli import serve_all
+    from chatbot.channels.wechat import runtime
+    from chatbot.channels.wechat.options import load_options
+
+    if not runtime.configured(app.settings):
+        return fail(_("WECHAT_TOKEN is not set; see docs/wechat.md."))
+    if args.port is not None and not 1 <= args.port <= 65535:
+        return fail(_("The port must be between 1 and 65535."))
+    try:
+        options = load_options()
+    except ConfigError as exc:
+        return fail(str(exc))
+    if options.mode == "wecom" and not app.settings.wechat_aes_key:
+        return fail(_("WeCom callbacks are always encrypted: set WECHAT_AES_KEY."))
+    if app.settings.wechat_aes_key and len(app.settings.wechat_aes_key) != 43:
+        return fail(_("WECHAT_AES_KEY must be the 43-character EncodingAESKey."))
+    if args.port is not None:
+        app.settings.wechat_port = args.port
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_all(app, [runtime], stop)
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,182 @@
+"""Outbox delivery over WeChat: customer-service messages inside the 48-hour window, templates outside it.
+
+A template carries only a link-free summary (WeChat templates cannot hold our buttons or long text);
+the full message is kept in `wechat_deferred` and delivered the next time the user writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from chatbot.channels.wechat.api import (
+    MP_DEFAULT_BASE,
+    WECOM_DEFAULT_BASE,
+    CorpClient,
+    DbTokenStorage,
+    MpClient,
+    WindowClosed,
+    call,
+)
+from chatbot.channels.wechat.options import WeChatOptions
+from chatbot.channels.wechat.render import flatten_buttons, kind_title, render_text, split_text, summary
+from chatbot.clock import utcnow
+from chatbot.config import Settings
+from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone
+from chatbot.i18n import DEFAULT_LOCALE, _, format_moment, use_locale
+from db.models import ChannelIdentity
+from db.models.wechat import WeChatDeferred
+from db.session import transaction
+
+log = logging.getLogger(__name__)
+CHANNEL = "wechat"
+
+
+class WeChatSender:
+    """The delivery worker's Sender for channel 'wechat' (and what the callback server uses for late replies)."""
+
+    channel = CHANNEL
+    # The delivery worker records pushed buttons as the identity's numbered options ("1", "2"…).
+    numbered_buttons = True
+    can_edit = False
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        options: WeChatOptions,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if not settings.wechat_app_id or not settings.wechat_secret:
+            raise ValueError("WECHAT_APP_ID and WECHAT_SECRET are needed to send messages")
+        self.session_factory = session_factory
+        self.settings = settings
+        self.options = options
+        self.clock = clock
+        storage = DbTokenStorage(session_factory, clock)
+        base = settings.wechat_api_base_url
+        self.client: Any
+        if options.mode == "wecom":
+            if options.agent_id is None:
+                raise ValueError("WECHAT_AGENT_ID is needed in WeCom mode")
+            if base.rstrip("/") == MP_DEFAULT_BASE.rstrip("/"):
+                base = WECOM_DEFAULT_BASE
+            self.client = CorpClient(
+                settings.wechat_app_id, settings.wechat_secret, base, storage, options.http_timeout
+            )
+        else:
+            self.client = MpClient(
+                settings.wechat_app_id, settings.wechat_secret, base, storage, options.http_timeout
+            )
+
+    async def send(self, message: OutgoingMessage) -> str:
+        return await asyncio.to_thread(self.send_now, message)
+
+    # --- synchronous core (runs in a worker thread) -------------------------------------------
+
+    def send_now(self, message: OutgoingMessage) -> str:
+        """Deliver one outbox row; raises RetryLater / RecipientGone / PermanentFailure."""
+        buttons = flatten_buttons(message.buttons)
+        with use_locale(self._locale(message.identity_id)):
+            text = render_text(message.text, buttons)
+            if self.options.mode == "wecom":
+                msgid = self.send_texts(message.external_id, split_text(text))
+                return msgid or f"wecom:{message.row_id}"
+            if self.in_window(message.last_inbound_at):
+                try:
+                    self.send_texts(message.external_id, split_text(text))
+                    return f"cs:{message.row_id}"
+                except WindowClosed:
+                    log.info(
+                        "outbox row %s: customer-service window closed, using a template", message.row_id
+                    )
+            return self._send_template(message, buttons)
+
+    def in_window(self, last_inbound_at: datetime | None) -> bool:
+        if last_inbound_at is None:
+            return False
+        if last_inbound_at.tzinfo is None:
+            last_inbound_at = last_inbound_at.replace(tzinfo=UTC)
+        return self.clock() - last_inbound_at < timedelta(hours=self.options.window_hours)
+
+    def send_texts(self, external_id: str, texts: list[str]) -> str | None:
+        """Customer-service text messages (Official Account) or app messages (WeCom), in order."""
+        msgid: str | None = None
+        agent_id = self.options.agent_id
+        for text in texts:
+            if self.options.mode == "wecom":
+                result = call(
+                    self.client,
+                    lambda text=text: self.client.message.send_text(agent_id, external_id, text),  # type: ignore[misc]
+                )
+                if isinstance(result, dict):
+                    if external_id in str(result.get("invaliduser", "")).split("|"):
+                        raise RecipientGone("not a member visible to this WeCom app")
+                    msgid = str(result.get("msgid") or "") or msgid
+            else:
+                call(self.client, lambda text=text: self.client.message.send_text(external_id, text))  # type: ignore[misc]
+        return msgid
+
+    def _send_template(self, message: OutgoingMessage, buttons: list[dict[str, Any]]) -> str:
+        template_id = self.options.template_for(message.kind)
+        if not template_id:
+            raise PermanentFailure(
+                f"outside the 48-hour window and no template configured for kind {message.kind!r}"
+            )
+        values = {
+            "title": kind_title(message.kind),
+            "summary": summary(message.text, self.options.summary_chars),
+            "time": format_moment(self.clock(), self.settings.timezone),
+            "hint": _("Send any message to this account to read it in full and answer."),
+        }
+        data = {name: {"value": values[part]} for name, part in self.options.field_map().items()}
+        try:
+            result = call(
+                self.client,
+                lambda: self.client.message.send_template(message.external_id, template_id, data),
+            )
+        except WindowClosed as exc:
+            raise PermanentFailure(str(exc)) from exc
+        self._defer(message, buttons)
+        msgid = result.get("msgid") if isinstance(result, dict) else None
+        return f"tpl:{msgid}" if msgid else f"tpl:{message.row_id}"
+
+    def _defer(self, message: OutgoingMessage, buttons: list[dict[str, Any]]) -> None:
+        with transaction(self.session_factory) as session:
+            session.add(
+                WeChatDeferred(
+                    identity_id=message.identity_id,
+                    outbox_id=message.row_id,
+                    text=message.text,
+                    buttons=buttons,
+                    created_at=self.clock(),
+                )
+            )
+
+    def _locale(self, identity_id: int) -> str:
+        with self.session_factory() as session:
+            identity = session.get(ChannelIdentity, identity_id)
+            if identity is None:
+                return self.settings.default_locale
+            person_locale = identity.person.locale if identity.person else None
+            return identity.locale or person_locale or self.settings.default_locale or DEFAULT_LOCALE
+
+
+def take_deferred(session: Session, identity_id: int, now: datetime) -> list[WeChatDeferred]:
+    """Messages that went out as template summaries and are still owed in full; marked delivered."""
+    rows = list(
+        session.scalars(
+            select(WeChatDeferred)
+            .where(WeChatDeferred.identity_id == identity_id, WeChatDeferred.delivered_at.is_(None))
+            .order_by(WeChatDeferred.id)
+        )
+    )
+    for row in rows:
+        row.delivered_at = now
+    return rows

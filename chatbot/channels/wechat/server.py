@@ -1,0 +1,345 @@
+"""The callback endpoint WeChat calls: handshake, signature and AES checks, de-duplication, passive replies.
+
+WeChat waits five seconds for an answer and retries three times. So every callback is claimed once
+(by MsgId, or sender + CreateTime for events) in `processed_update`; a reply ready within
+WECHAT_PASSIVE_TIMEOUT goes back in the HTTP response, and slower work answers "success" at once
+and sends its reply afterwards as a customer-service message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+from aiohttp import web
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.enterprise import parse_message as parse_wecom_message
+from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
+from wechatpy.enterprise.replies import TextReply as WeComTextReply
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+from chatbot.app import App
+from chatbot.channels.wechat.options import WeChatOptions
+from chatbot.channels.wechat.render import MAX_TEXT_CHARS, messages_for, render_text, split_text
+from chatbot.channels.wechat.sender import WeChatSender, take_deferred
+from chatbot.clock import utcnow
+from chatbot.core.messages import ChannelCaps, Incoming
+from chatbot.core.router import pick_locale
+from chatbot.i18n import _, use_locale
+from db.models import ChannelIdentity, ProcessedUpdate
+from db.session import transaction
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+WECHAT_CAPS = ChannelCaps(code=CHANNEL, numbered_buttons=True, can_edit=False, max_text=MAX_TEXT_CHARS)
+SUCCESS = "success"
+# Retries come within about 15 seconds; a day of keys is plenty and keeps the table small.
+DEDUPE_KEEP = timedelta(days=1)
+
+
+class Forbidden(Exception):
+    """The callback is not signed (or encrypted) with our token and key."""
+
+
+class BadCallback(Exception):
+    """The body is not a WeChat callback we can read."""
+
+
+@dataclass(frozen=True)
+class Callback:
+    message: Any
+    encrypted: bool
+    nonce: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    fresh: bool
+    reply: str | None = None
+
+
+class CallbackServer:
+    def __init__(
+        self,
+        app: App,
+        options: WeChatOptions,
+        sender: WeChatSender | None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        settings = app.settings
+        if not settings.wechat_token:
+            raise ValueError("WECHAT_TOKEN is not set")
+        self.app = app
+        self.options = options
+        self.sender = sender
+        self.clock = clock
+        self.token = settings.wechat_token
+        self.crypto: Any = None
+        if settings.wechat_aes_key:
+            app_id = settings.wechat_app_id or ""
+            crypto_class = WeComCrypto if options.mode == "wecom" else WeChatCrypto
+            self.crypto = crypto_class(self.token, settings.wechat_aes_key, app_id)
+        elif options.mode == "wecom":
+            raise ValueError("WeCom callbacks are always encrypted: set WECHAT_AES_KEY")
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def web_app(self) -> web.Application:
+        application = web.Application(client_max_size=self.options.max_body)
+        application.router.add_get(self.options.path, self.verify)
+        application.router.add_post(self.options.path, self.receive)
+        application.on_shutdown.append(self._on_shutdown)
+        return application
+
+    # --- HTTP handlers -------------------------------------------------------------------------
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """The URL check WeChat makes when the callback URL is saved: echo `echostr` back."""
+        query = request.query
+        try:
+            if self.options.mode == "wecom":
+                echo = self.crypto.check_signature(
+                    query["msg_signature"], query["timestamp"], query["nonce"], query["echostr"]
+                )
+            else:
+                check_signature(self.token, query["signature"], query["timestamp"], query["nonce"])
+                echo = query["echostr"]
+        except (KeyError, InvalidSignatureException, InvalidAppIdException):
+            log.warning("wechat handshake refused: bad signature")
+            return web.Response(status=403, text="forbidden")
+        except (ValueError, TypeError):
+            return web.Response(status=400, text="bad request")
+        return web.Response(text=echo if isinstance(echo, str) else echo.decode())
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """One message or event: verify, claim, route, and answer within WeChat's five seconds."""
+        if request.content_length is not None and request.content_length > self.options.max_body:
+            return web.Response(status=413, text="too large")
+        body = await request.read()
+        try:
+            callback = self.open(request.query, body)
+        except Forbidden:
+            log.warning("wechat callback refused: bad signature")
+            return web.Response(status=403, text="forbidden")
+        except BadCallback:
+            return web.Response(status=400, text="bad request")
+        now = self.clock()
+        message = callback.message
+        external_id = str(message.source or "")
+        if not external_id:
+            return web.Response(status=400, text="bad request")
+        if getattr(message, "event", None) == "unsubscribe":
+            await asyncio.to_thread(self._deactivate, external_id)
+            return self._text(SUCCESS)
+        incoming = to_incoming(message)
+        if incoming is None:
+            return self._text(SUCCESS)
+        claim = await asyncio.to_thread(self._claim, dedupe_key(message), now)
+        if not claim.fresh:
+            log.info("wechat callback %s already handled", dedupe_key(message)[:24])
+            return self._passive(callback, claim.reply) if claim.reply else self._text(SUCCESS)
+        task = asyncio.create_task(asyncio.to_thread(self._process, incoming, dedupe_key(message), now))
+        try:
+            texts = await asyncio.wait_for(asyncio.shield(task), timeout=self.options.passive_timeout)
+        except TimeoutError:
+            log.info("wechat reply not ready in time; it will follow as a customer-service message")
+            self._track(self._send_when_done(task, external_id))
+            return self._text(SUCCESS)
+        if not texts:
+            return self._text(SUCCESS)
+        if len(texts) > 1:
+            self._track(self._send_later(external_id, texts[1:]))
+        return self._passive(callback, texts[0])
+
+    # --- verification and parsing --------------------------------------------------------------
+
+    def open(self, query: Mapping[str, str], body: bytes) -> Callback:
+        """Check the signature, decrypt in safe mode, and parse; raises Forbidden or BadCallback."""
+        lowered = body[:4096].lower()
+        if b"<!doctype" in lowered or b"<!entity" in lowered:
+            raise BadCallback("document type declarations are not accepted")
+        try:
+            timestamp, nonce = query["timestamp"], query["nonce"]
+            if self.options.mode == "wecom":
+                xml = self.crypto.decrypt_message(body, query["msg_signature"], timestamp, nonce)
+                return Callback(parse_wecom_message(xml), True, nonce, timestamp)
+            check_signature(self.token, query["signature"], timestamp, nonce)
+            if query.get("encrypt_type") == "aes":
+                if self.crypto is None:
+                    raise BadCallback("encrypted callback but WECHAT_AES_KEY is not set")
+                xml = self.crypto.decrypt_message(body, query["msg_signature"], timestamp, nonce)
+                return Callback(parse_message(xml), True, nonce, timestamp)
+            if self.crypto is not None:
+                # Safe mode is configured: a plaintext body is not what WeChat would send.
+                raise Forbidden("plaintext callback in safe mode")
+            return Callback(parse_message(body), False, nonce, timestamp)
+        except KeyError as exc:
+            raise Forbidden(f"missing {exc}") from None
+        except (InvalidSignatureException, InvalidAppIdException) as exc:
+            raise Forbidden(type(exc).__name__) from None
+        except (ExpatError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise BadCallback(type(exc).__name__) from None
+
+    # --- work done in a thread -----------------------------------------------------------------
+
+    def _claim(self, key: str, now: datetime) -> Claim:
+        factory = self.app.session_factory
+        try:
+            with transaction(factory) as session:
+                session.add(ProcessedUpdate(channel=CHANNEL, key=key, at=now, reply=None))
+            return Claim(fresh=True)
+        except IntegrityError:
+            with factory() as session:
+                reply = session.scalars(
+                    select(ProcessedUpdate.reply).where(
+                        ProcessedUpdate.channel == CHANNEL, ProcessedUpdate.key == key
+                    )
+                ).first()
+            return Claim(fresh=False, reply=reply)
+
+    def _process(self, incoming: Incoming, key: str, now: datetime) -> list[str]:
+        """Route the update, then render its replies (plus any deferred messages) in the user's language."""
+        replies = self.app.router.handle(incoming, now, WECHAT_CAPS)
+        with transaction(self.app.session_factory) as session:
+            identity = session.scalars(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == CHANNEL, ChannelIdentity.external_id == incoming.external_id
+                )
+            ).one_or_none()
+            locale = pick_locale(identity, incoming, self.app.settings) if identity else None
+            with use_locale(locale or self.app.settings.default_locale):
+                texts = messages_for(replies)
+                if identity is not None:
+                    for row in take_deferred(session, identity.id, now):
+                        texts.extend(split_text(render_text(row.text, row.buttons)))
+                        if row.buttons:
+                            identity.last_buttons = list(row.buttons)
+                if len(texts) > 1 and self.sender is None:
+                    texts = [texts[0] + "\n" + _("(Shortened: the rest did not fit in one message.)")]
+            session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.channel == CHANNEL, ProcessedUpdate.key == key)
+                .values(reply=texts[0] if texts else "")
+            )
+        return texts
+
+    def _deactivate(self, external_id: str) -> None:
+        """Unsubscribed: stop queueing messages to this account until the user writes again."""
+        with transaction(self.app.session_factory) as session:
+            session.execute(
+                update(ChannelIdentity)
+                .where(ChannelIdentity.channel == CHANNEL, ChannelIdentity.external_id == external_id)
+                .values(active=False)
+            )
+
+    def purge(self, now: datetime) -> int:
+        with transaction(self.app.session_factory) as session:
+            result = session.execute(
+                delete(ProcessedUpdate).where(
+                    ProcessedUpdate.channel == CHANNEL, ProcessedUpdate.at < now - DEDUPE_KEEP
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- replies ---------------------------------------------------------------------------------
+
+    def _text(self, text: str) -> web.Response:
+        return web.Response(text=text, content_type="text/plain")
+
+    def _passive(self, callback: Callback, text: str) -> web.Response:
+        reply_class = WeComTextReply if self.options.mode == "wecom" else TextReply
+        xml = reply_class(message=callback.message, content=text).render()
+        if callback.encrypted:
+            xml = self.crypto.encrypt_message(xml, callback.nonce, callback.timestamp)
+        return web.Response(text=xml, content_type="application/xml")
+
+    async def _send_when_done(self, task: asyncio.Task[list[str]], external_id: str) -> None:
+        texts = await task
+        await self._send_later(external_id, texts)
+
+    async def _send_later(self, external_id: str, texts: list[str]) -> None:
+        if not texts:
+            return
+        if self.sender is None:
+            log.warning("a late wechat reply was dropped: WECHAT_SECRET is not set, so nothing can be sent")
+            return
+        try:
+            await asyncio.to_thread(self.sender.send_texts, external_id, texts)
+        except Exception as exc:  # the user asked; log and move on rather than kill the server
+            log.warning("a late wechat reply could not be sent: %s", type(exc).__name__)
+
+    def _track(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for replies still on their way (at shutdown, and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _on_shutdown(self, _application: web.Application) -> None:
+        await self.drain()
+
+
+def dedupe_key(message: Any) -> str:
+    """MsgId for messages; sender + CreateTime (+ event) for events, which have no MsgId."""
+    if getattr(message, "id", 0):
+        return f"msg:{message.id}"
+    raw = getattr(message, "_data", {}) or {}
+    return f"evt:{message.source}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}"[:128]
+
+
+def to_incoming(message: Any) -> Incoming | None:
+    """The core's view of a callback; None for what needs no answer (menu links, location reports)."""
+    source = str(message.source)
+
+    def text(value: str) -> Incoming:
+        return Incoming(channel=CHANNEL, external_id=source, text=value)
+
+    kind = message.type
+    if kind == "text":
+        return text(str(message.content or ""))
+    if kind == "voice" and getattr(message, "recognition", None):
+        # With speech recognition switched on, parents who cannot type can talk.
+        return text(str(message.recognition))
+    if kind == "event":
+        event = message.event
+        if event == "subscribe":
+            return text("/start")
+        if event in {"subscribe_scan", "scan"}:
+            # A QR code made for an invite carries the code as its scene: binding in one scan.
+            scene = str(getattr(message, "scene_id", "") or "")
+            return text(f"/start {scene}".strip())
+        if event == "click":
+            key = str(getattr(message, "key", "") or "").strip()
+            if not key:
+                return None
+            if ":" in key and not key.startswith("/"):
+                return Incoming(channel=CHANNEL, external_id=source, payload=key)
+            return text(key)
+        return None
+    # Pictures, stickers, files: the core answers an empty message with help, or re-asks the open question.
+    return Incoming(channel=CHANNEL, external_id=source, text=None)
+
+
+async def start_site(server: CallbackServer, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Listen on host:port (0 picks a free port); returns the runner and the port."""
+    runner = web.AppRunner(server.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, int(bound)
