@@ -21,7 +21,7 @@ from chatbot.attendance.payloads import CaseOpen
 from chatbot.attendance.rules import Rules, rules_for
 from chatbot.attendance.service import ABSENCE_MARKS, chunks
 from chatbot.attendance.texts import LEVEL_LABELS, class_label_parts, trigger_text
-from chatbot.calendar.service import is_school_day
+from chatbot.calendar.service import SchoolCalendar, load_calendars
 from chatbot.core.messages import Button, Reply
 from chatbot.i18n import _
 from db.models import AuditLog, Membership, Person, Region, Role, School, SchoolClass, ScopeType, Student
@@ -227,18 +227,8 @@ def _case_alert(
 # --- escalation ------------------------------------------------------------------------------
 
 
-def _school_days_between(
-    session: Session, school: School, after: date, until: date, cache: dict[Any, bool]
-) -> int:
-    count = 0
-    day = after + timedelta(days=1)
-    while day <= until:
-        key = (school.id, day)
-        if key not in cache:
-            cache[key] = is_school_day(session, school, day)
-        count += cache[key]
-        day += timedelta(days=1)
-    return count
+def _school_days_between(calendar: SchoolCalendar, after: date, until: date) -> int:
+    return len(calendar.school_days(after + timedelta(days=1), until))
 
 
 def people_with_role(
@@ -277,12 +267,14 @@ def escalate_cases(session: Session, today: date, now: datetime) -> int:
         r.id: r
         for r in session.scalars(select(Region).where(Region.id.in_({c.region_id for c in open_rows})))
     }
-    cache: dict[Any, bool] = {}
+    calendars = load_calendars(session, schools.values())
     due = []
     for case in open_rows:
-        school = schools[case.school_id]
         rules = rules_for(regions[case.region_id].settings)
-        if _school_days_between(session, school, case.last_activity_on, today, cache) >= rules.escalate_after:
+        if (
+            _school_days_between(calendars[case.school_id], case.last_activity_on, today)
+            >= rules.escalate_after
+        ):
             due.append(case)
     if not due:
         return 0

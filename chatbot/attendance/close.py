@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import AbsenceAnswer, ContactGuardian
 from chatbot.attendance.service import DEFAULT_CUTOFF, chunks
 from chatbot.attendance.texts import ANSWER_LABELS, class_label_parts
-from chatbot.calendar.service import is_school_day
+from chatbot.calendar.service import load_calendars
 from chatbot.core.messages import Button, Reply
 from chatbot.core.router import start_button
 from chatbot.i18n import _, format_day
@@ -59,8 +60,6 @@ def _school_rows(session: Session, school_ids: Sequence[int] | None) -> list[tup
 
 
 def _cutoff(school: School, tz: str, day: date) -> datetime:
-    from zoneinfo import ZoneInfo
-
     return datetime.combine(day, school.rollcall_cutoff or DEFAULT_CUTOFF, tzinfo=ZoneInfo(tz))
 
 
@@ -76,8 +75,11 @@ def close_day(
     eligible: list[SchoolRow] = []
     skipped = 0
     names: dict[int, str] = {}
-    for school, row in _school_rows(session, school_ids):
-        if now >= _cutoff(school, row.tz, day) and is_school_day(session, school, day):
+    school_rows = _school_rows(session, school_ids)
+    # One calendar query for every school (the calendar domain's batch form of is_school_day).
+    calendars = load_calendars(session, [school for school, _row in school_rows])
+    for school, row in school_rows:
+        if now >= _cutoff(school, row.tz, day) and calendars[school.id].is_school_day(day):
             eligible.append(row)
             names[row.id] = school.name
         else:
@@ -280,16 +282,24 @@ def _guardian_question(record_id: int, pupil: str, school: str, day: date) -> An
     return render
 
 
-def nudge_missing_rollcalls(session: Session, now: datetime) -> int:
-    """Nudge class teachers whose class has no roll-call yet, from 30 minutes before their school's
-    cutoff until the cutoff. Call it every few minutes; each teacher is nudged once per class and day."""
-    due: dict[int, tuple[date, str]] = {}
-    for school, row in _school_rows(session, None):
-        from zoneinfo import ZoneInfo
+def nudge_missing_rollcalls(session: Session, now: datetime, school_ids: Sequence[int] | None = None) -> int:
+    """Nudge class teachers whose class has no roll-call yet today; returns messages queued.
 
+    Without `school_ids`: schools whose cutoff is less than 30 minutes away. With them (the
+    scheduler decided the timing): those schools, as long as their cutoff has not passed. Each
+    teacher is nudged at most once per class and day, however often this runs.
+    """
+    due: dict[int, tuple[date, str]] = {}
+    candidates = []
+    for school, row in _school_rows(session, school_ids):
         day = now.astimezone(ZoneInfo(row.tz)).date()
         cutoff = _cutoff(school, row.tz, day)
-        if cutoff - NUDGE_BEFORE <= now < cutoff and is_school_day(session, school, day):
+        window_start = cutoff - NUDGE_BEFORE if school_ids is None else cutoff - timedelta(hours=24)
+        if window_start <= now < cutoff:
+            candidates.append((school, row, day))
+    calendars = load_calendars(session, [school for school, _row, _day in candidates])
+    for school, row, day in candidates:
+        if calendars[school.id].is_school_day(day):
             due[school.id] = (day, row.tz)
     if not due:
         return 0
@@ -297,8 +307,8 @@ def nudge_missing_rollcalls(session: Session, now: datetime) -> int:
     by_day: dict[date, list[int]] = defaultdict(list)
     for school_id, (day, _tz) in due.items():
         by_day[day].append(school_id)
-    for day, school_ids in by_day.items():
-        for chunk in chunks(school_ids):
+    for day, ids in by_day.items():
+        for chunk in chunks(ids):
             for class_id, school_id, grade, name, teacher_id in session.execute(
                 select(
                     SchoolClass.id,

@@ -134,11 +134,13 @@ def submit(ctx: Context, klass: SchoolClass) -> Outcome:
         return say(refusal_text(refused.code, klass, day))
     pupils = len(roster(ctx.session, klass.id))
     away = result.absent + result.sick + result.personal
+    template = (
+        _("Roll-call updated: {klass}, {day}. Present {present} of {total}.")
+        if result.replaced
+        else _("Roll-call recorded: {klass}, {day}. Present {present} of {total}.")
+    )
     lines = [
-        (_("Roll-call updated") if result.replaced else _("Roll-call recorded"))
-        + _(": {klass}, {day}. Present {present} of {total}.").format(
-            klass=class_label(klass), day=format_day(day), present=pupils - away, total=pupils
-        )
+        template.format(klass=class_label(klass), day=format_day(day), present=pupils - away, total=pupils)
     ]
     details = [
         (N_("absent"), result.absent),

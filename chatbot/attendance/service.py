@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from chatbot.calendar.service import is_school_day
+from chatbot.calendar.service import is_school_day, school_days
 from chatbot.people.auth import Act, Target, can
 from db.models import Membership, Person, Role, School, SchoolClass, ScopeType, Student
 from db.models.attendance import (
@@ -231,13 +231,7 @@ def _audit(now: datetime, actor: int | None, action: str, target: str, **details
 
 
 def school_days_in(session: Session, school: School, first: date, last: date) -> list[date]:
-    days = []
-    day = first
-    while day <= last:
-        if is_school_day(session, school, day):
-            days.append(day)
-        day += timedelta(days=1)
-    return days
+    return school_days(session, school, first, last)
 
 
 def create_leave(
