@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,8 +90,8 @@ class QueueReport:
     missed: int = 0
     skipped: int = 0
     waiting: int = 0
+    failed: int = 0
     occurrences: int = 0
-    details: list[str] = field(default_factory=list)
 
 
 def _local_moment(day: date, at: time, tz: str) -> datetime:
@@ -548,6 +548,11 @@ def queue_due(
         except MissingDependency as exc:
             total.waiting += 1
             log.info("reminder %s waits for %s", occurrence.marker, exc)
+            continue
+        except Exception:
+            # Rolled back as a whole: the next tick tries this occurrence again; the others go on.
+            total.failed += 1
+            log.exception("reminder %s failed; it is retried at the next run", occurrence.marker)
             continue
         total.occurrences += 1
         total.queued += report.queued
