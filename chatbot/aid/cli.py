@@ -37,7 +37,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--stage", required=True, choices=[s.value for s in Stage])
     pfy = parser.add_mutually_exclusive_group()
     pfy.add_argument("--preschool-final-year", dest="preschool_final_year", action="store_const", const=True)
-    pfy.add_argument("--not-preschool-final-year", dest="preschool_final_year", action="store_const", const=False)
+    pfy.add_argument(
+        "--not-preschool-final-year", dest="preschool_final_year", action="store_const", const=False
+    )
     boarding = parser.add_mutually_exclusive_group()
     boarding.add_argument("--boarding", dest="boarding", action="store_const", const=True)
     boarding.add_argument("--not-boarding", dest="boarding", action="store_const", const=False)

@@ -88,7 +88,13 @@ def encode_profile(profile: Profile) -> str:
         household = "xx"
     else:
         household = f"{sum(1 << i for i, f in enumerate(HOUSEHOLD_FLAGS) if f in profile.household):02x}"
-    return stage + _tri(profile.preschool_final_year) + _tri(profile.boarding) + _tri(profile.in_province) + household
+    return (
+        stage
+        + _tri(profile.preschool_final_year)
+        + _tri(profile.boarding)
+        + _tri(profile.in_province)
+        + household
+    )
 
 
 def decode_profile(code: str) -> Profile:
@@ -186,8 +192,7 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
         return ask_next(ctx, notes)
     children = children_of(ctx.session, ctx.person)
     if len(children) == 1:
-        _use_child(ctx, children[0])
-        return ask_next(ctx, notes)
+        return ask_next(ctx, [*notes, _use_child(ctx, children[0])])
     if len(children) > 1:
         rows = [[Button(child.name, AidChild(child.id).pack())] for child in children]
         rows.append([Button(_("Someone else"), AidChild(0).pack())])
@@ -206,8 +211,7 @@ def pick_child(ctx: Context, msg: Incoming) -> Outcome:
         return Outcome([Reply(_("Sorry, you do not have permission to do that."))], END)
     student = ctx.session.get(Student, choice.student_id)
     assert student is not None
-    _use_child(ctx, student)
-    return ask_next(ctx, [])
+    return ask_next(ctx, [_use_child(ctx, student)])
 
 
 def on_reply(ctx: Context, msg: Incoming) -> Outcome:
@@ -279,7 +283,9 @@ def ask_next(ctx: Context, notes: list[str]) -> Outcome:
         ctx.data["hh"] = []
         return Outcome([*_notes(notes), _household_question([])], "household")
     question = {
-        Fact.PRESCHOOL_FINAL_YEAR: N_("Is this the final year of kindergarten (the year before primary school)?"),
+        Fact.PRESCHOOL_FINAL_YEAR: N_(
+            "Is this the final year of kindergarten (the year before primary school)?"
+        ),
         Fact.BOARDING: N_("Does the child board (live) at school?"),
         Fact.IN_PROVINCE: N_("Is the school in your home province?"),
     }[fact]
@@ -297,8 +303,8 @@ def _notes(notes: list[str]) -> list[Reply]:
     return [Reply("\n".join(notes))] if notes else []
 
 
-def _use_child(ctx: Context, student: Student) -> None:
-    """Stage and boarding from the record; household only if the school recorded one."""
+def _use_child(ctx: Context, student: Student) -> str:
+    """Stage and boarding from the record; household only if the school recorded one. Says what it used."""
     school = student.school_class.school
     ctx.data["student"] = student.id
     ctx.data["pack"] = school.region.aid_pack
@@ -312,6 +318,11 @@ def _use_child(ctx: Context, student: Student) -> None:
             # A school in this bureau's region is in the home province.
             in_province=True,
         ),
+    )
+    facts = [stage_label(school.stage), _("boards at school") if student.boarding else _("does not board")]
+    facts += [flag_label(f) for f in household]
+    return _("From the school record of {name}: {facts}.").format(
+        name=student.name, facts=_(", ").join(facts)
     )
 
 
@@ -373,7 +384,9 @@ def _household_question(selected: list[str], edit: bool = False) -> Reply:
         for flag in HOUSEHOLD_FLAGS
     ]
     rows.append([Button(_("None of these"), AidHousehold("none").pack())])
-    rows.append([Button(_("Not sure"), AidHousehold("unsure").pack()), Button(_("Done"), AidHousehold("done").pack())])
+    rows.append(
+        [Button(_("Not sure"), AidHousehold("unsure").pack()), Button(_("Done"), AidHousehold("done").pack())]
+    )
     return Reply(_("Is your family any of these? Tap all that apply, then Done."), rows, edit=edit)
 
 
@@ -383,7 +396,12 @@ def _answer(ctx: Context, profile: Profile, pack: Pack, on: date, notes: list[st
     shown = [r for r in results if r.status != Status.NOT_ELIGIBLE]
     code = encode_profile(profile)
     rows = [
-        [Button(_("Details: {item}").format(item=item_name(r.entry)), AidDetail(r.item_id, pack.id, code).pack())]
+        [
+            Button(
+                _("Details: {item}").format(item=item_name(r.entry)),
+                AidDetail(r.item_id, pack.id, code).pack(),
+            )
+        ]
         for r in shown[:MAX_DETAIL_BUTTONS]
     ]
     rows.append([start_button(_("Start over"), "aid")])
@@ -399,7 +417,9 @@ def _explain(ctx: Context, item_ids: list[str]) -> Outcome:
     """'What is …' / 'how do I apply for …': the item itself, without asking anything."""
     entries = [e for e in (_find_item(ctx, i) for i in item_ids[:2]) if e is not None]
     if not entries:
-        return Outcome([Reply(_("That aid is not in the list for your region. Ask the school's aid office."))])
+        return Outcome(
+            [Reply(_("That aid is not in the list for your region. Ask the school's aid office."))]
+        )
     replies = [Reply(explain_item(entry)) for entry in entries]
     replies[-1].buttons = [[start_button(_("What can my child get?"), "aid")]]
     return Outcome(replies, END)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from chatbot.aid.pack import AmountType, LocalText, Pack, PackItem, Period, value_on
 from db.models import HOUSEHOLD_FLAGS, Stage
@@ -64,8 +65,9 @@ class Profile:
     def known(self, fact: Fact) -> bool:
         return getattr(self, fact.value) is not None
 
-    def with_fact(self, fact: Fact, value: object) -> Profile:
-        return replace(self, **{fact.value: value})
+    def with_fact(self, fact: Fact, value: Any) -> Profile:
+        changes: dict[str, Any] = {fact.value: value}
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)

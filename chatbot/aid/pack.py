@@ -199,7 +199,9 @@ class Item(_Strict):
             missing = [s.value for s in self.stages if s not in self.amount.by_stage]
             extra = [s.value for s in self.amount.by_stage if s not in self.stages]
             if missing or extra:
-                raise ValueError(f"amount.by_stage must cover exactly the stages (missing {missing}, extra {extra})")
+                raise ValueError(
+                    f"amount.by_stage must cover exactly the stages (missing {missing}, extra {extra})"
+                )
         if isinstance(self.how_to_apply, dict) and set(self.how_to_apply) != {"zh_Hans", "zh_Hant", "en"}:
             raise ValueError("how_to_apply needs zh_Hans, zh_Hant and en")
         return self
@@ -269,7 +271,9 @@ def _field_path(raw: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[str | 
         item_id = str(entry.get("id")) if isinstance(entry, dict) and entry.get("id") else f"#{index + 1}"
         rest = rest[2:]
     # Drop pydantic's union branch labels ("str", "dict[...]") so the field reads like the YAML.
-    parts = [str(p) for p in rest if not (isinstance(p, str) and ("[" in p or p in {"str", "function-after"}))]
+    parts = [
+        str(p) for p in rest if not (isinstance(p, str) and ("[" in p or p in {"str", "function-after"}))
+    ]
     return item_id, ".".join(parts) or "(whole)"
 
 
@@ -304,7 +308,9 @@ def parse_pack_file(path: Path) -> PackFile:
 
 def _resolve(pack_id: str, directory: Path, seen: tuple[str, ...]) -> Pack:
     if pack_id in seen:
-        raise PackError(f"{directory / (pack_id + '.yaml')}: field 'parent': cycle {' → '.join((*seen, pack_id))}")
+        raise PackError(
+            f"{directory / (pack_id + '.yaml')}: field 'parent': cycle {' → '.join((*seen, pack_id))}"
+        )
     path = directory / f"{pack_id}.yaml"
     data = parse_pack_file(path)
     inherited: list[PackItem] = []
@@ -319,13 +325,17 @@ def _resolve(pack_id: str, directory: Path, seen: tuple[str, ...]) -> Pack:
         PackItem(
             item=item,
             source_pack=data.id,
-            how_to_apply=dict(data.apply[item.how_to_apply] if isinstance(item.how_to_apply, str) else item.how_to_apply),
+            how_to_apply=dict(
+                data.apply[item.how_to_apply] if isinstance(item.how_to_apply, str) else item.how_to_apply
+            ),
         )
         for item in data.items
     ]
     own_ids = {entry.id for entry in own}
     # Overrides keep the parent's position so lists read in the same order across regions.
-    merged = [next(o for o in own if o.id == entry.id) if entry.id in own_ids else entry for entry in inherited]
+    merged = [
+        next(o for o in own if o.id == entry.id) if entry.id in own_ids else entry for entry in inherited
+    ]
     merged += [entry for entry in own if entry.id not in {e.id for e in inherited}]
     return Pack(
         id=data.id,

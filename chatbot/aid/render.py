@@ -101,7 +101,11 @@ def check_met_text(check: Check) -> str:
     if check.fact == Fact.BOARDING:
         return _("boards at school") if check.wanted == ("True",) else _("does not board")
     if check.fact == Fact.IN_PROVINCE:
-        return _("studies in the home province") if check.wanted == ("True",) else _("studies in another province")
+        return (
+            _("studies in the home province")
+            if check.wanted == ("True",)
+            else _("studies in another province")
+        )
     if check.fact == Fact.PRESCHOOL_FINAL_YEAR:
         return _("final year of kindergarten")
     return check.text.get(get_locale()) if check.text else ""
@@ -114,8 +118,10 @@ def confirm_text(check: Check) -> str:
     if check.fact == Fact.HOUSEHOLD:
         return _("whether the family is recognised as: {flags}").format(flags=flags_text(check.wanted))
     if check.fact == Fact.BOARDING:
-        return _("whether the child boards at school") if check.wanted == ("True",) else _(
-            "whether the child lives at home (does not board)"
+        return (
+            _("whether the child boards at school")
+            if check.wanted == ("True",)
+            else _("whether the child lives at home (does not board)")
         )
     if check.fact == Fact.IN_PROVINCE:
         return _("whether the school is in the home province")
@@ -144,8 +150,10 @@ def reason_text(result: Result) -> str:
     if check.fact == Fact.HOUSEHOLD:
         return _("only for families recognised as: {flags}").format(flags=flags_text(check.wanted))
     if check.fact == Fact.BOARDING:
-        return _("only for pupils who board at school") if check.wanted == ("True",) else _(
-            "only for pupils who do not board"
+        return (
+            _("only for pupils who board at school")
+            if check.wanted == ("True",)
+            else _("only for pupils who do not board")
         )
     if check.fact == Fact.IN_PROVINCE:
         return _("only for students at a school in the home province")
@@ -164,7 +172,12 @@ def why_lines(result: Result) -> list[str]:
 
 def how_to_apply(entry: PackItem) -> dict[str, Any]:
     text = entry.how_to_apply.get(get_locale()) or entry.how_to_apply["zh_Hans"]
-    return {"steps": list(text.steps), "documents": list(text.documents), "where": text.where, "when": text.when}
+    return {
+        "steps": list(text.steps),
+        "documents": list(text.documents),
+        "where": text.where,
+        "when": text.when,
+    }
 
 
 def source_json(entry: PackItem) -> dict[str, Any]:
@@ -302,4 +315,3 @@ def table(results: list[Result]) -> str:
                 )
             )
     return "\n".join(lines)
-
