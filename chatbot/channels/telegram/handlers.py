@@ -223,7 +223,7 @@ def deactivate(app: App, external_id: str) -> None:
 def command_menu(registry: Registry, locale: str) -> list[BotCommand]:
     """The flows' commands with their translated help, in help order (what /help lists)."""
     menu = sorted(
-        ((f.help_order, f.commands[0], f.help) for f in registry.flows.values() if f.help and f.commands)
+        (f.help_order, f.commands[0], f.help) for f in registry.flows.values() if f.help and f.commands
     )
     with use_locale(locale):
         return [BotCommand(command, _(help_text)[:256]) for _order, command, help_text in menu][:MAX_COMMANDS]

@@ -34,6 +34,9 @@ TOKEN_RETRY_SECONDS = 300.0
 
 class TelegramSender:
     channel = CHANNEL
+    # Read by the delivery worker: Telegram shows real buttons and can edit a sent message.
+    numbered_buttons = False
+    can_edit = True
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot

@@ -12,6 +12,8 @@ import pytest
 
 from chatbot.app import App
 from chatbot.channels.telegram import runtime
+from chatbot.channels.telegram.handlers import build_application
+from chatbot.channels.telegram.sender import TelegramSender
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 
 
@@ -57,3 +59,11 @@ async def bot(app: App, fake: FakeBotApi, now: datetime) -> AsyncIterator[Runnin
     running = await start_bot(telegram_app(app, fake), fake, now)
     yield running
     await running.shutdown()
+
+
+@pytest.fixture
+async def sender(app: App, fake: FakeBotApi) -> AsyncIterator[TelegramSender]:
+    """A Sender on a bot that is not polling (PTB's 429 retries set to one, to keep tests short)."""
+    application = build_application(telegram_app(app, fake), max_retries=1)
+    yield TelegramSender(application.bot)
+    await application.bot.shutdown()

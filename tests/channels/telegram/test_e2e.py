@@ -60,7 +60,9 @@ async def test_binding_with_an_invite_code(bot: RunningBot, fake: FakeBotApi, de
 
 
 async def test_command_menu_is_registered_per_language(bot: RunningBot, fake: FakeBotApi) -> None:
-    menus = {call.params.get("language_code"): call.params["commands"] for call in fake.called("setMyCommands")}
+    menus = {
+        call.params.get("language_code"): call.params["commands"] for call in fake.called("setMyCommands")
+    }
     assert set(menus) == {None, "zh", "en"}
     english = {c["command"]: c["description"] for c in menus["en"]}
     chinese = {c["command"]: c["description"] for c in menus["zh"]}
@@ -69,11 +71,17 @@ async def test_command_menu_is_registered_per_language(bot: RunningBot, fake: Fa
     assert menus[None] == menus["zh"]  # the default locale is Simplified Chinese
 
 
-async def test_language_buttons_answer_the_query_and_switch_language(bot: RunningBot, fake: FakeBotApi) -> None:
+async def test_language_buttons_answer_the_query_and_switch_language(
+    bot: RunningBot, fake: FakeBotApi
+) -> None:
     fake.inject_message(PARENT_CHAT, "/language", language_code="zh-hans")
     await replies_after(fake, PARENT_CHAT, 1)
     keyboard = fake.sent(PARENT_CHAT)[0].keyboard
-    assert [[b["callback_data"] for b in row] for row in keyboard] == [["lang:zh_Hans"], ["lang:zh_Hant"], ["lang:en"]]
+    assert [[b["callback_data"] for b in row] for row in keyboard] == [
+        ["lang:zh_Hans"],
+        ["lang:zh_Hant"],
+        ["lang:en"],
+    ]
     update = fake.inject_callback(PARENT_CHAT, "lang:en")
     texts = await replies_after(fake, PARENT_CHAT, 2)
     assert texts[1] == "Language set to English."
@@ -101,7 +109,9 @@ def _counter_registry() -> Registry:
         return say(f"count {ctx.data['n']}", [Button("+1", "tgcnt:add")], then="counting", edit=True)
 
     registry = Registry(flows=dict(default_registry().flows), actions=dict(default_registry().actions))
-    registry.add_flow(Flow.create("tgcount", show, {"counting": add}, commands=("tgcount",), prefixes=("tgcnt",)))
+    registry.add_flow(
+        Flow.create("tgcount", show, {"counting": add}, commands=("tgcount",), prefixes=("tgcnt",))
+    )
     return registry
 
 
