@@ -386,6 +386,8 @@ def validate(
 ) -> Parsed:
     """Check every row and collect every error; valid rows come back normalized."""
     columns = map_headers(headers)
+    # Errors name columns as the file spells them, so a Chinese sheet gets Chinese column names.
+    labels = {name: headers[index].strip().lstrip("\ufeff") for name, index in columns.items()}
     parsed = Parsed()
     seen_student: dict[tuple[str, str], RosterRow] = {}
     seen_guardian: set[tuple[str, str, str]] = set()
@@ -396,7 +398,7 @@ def validate(
         cells = {name: cell_text(values[i]) if i < len(values) else "" for name, i in columns.items()}
         if not any(cells.values()):
             continue
-        row, reasons = _check_row(line, cells)
+        row, reasons = _check_row(line, cells, labels)
         if row is not None:
             student_key = (row.school, row.student_no)
             earlier = seen_student.get(student_key)
@@ -431,17 +433,25 @@ def _pupil_fields(row: RosterRow) -> tuple[Any, ...]:
     return (row.grade, row.klass, row.student_name, row.gender, row.boarding, row.household)
 
 
-def _check_row(line: int, cells: dict[str, str]) -> tuple[RosterRow | None, list[str]]:
+def _check_row(
+    line: int, cells: dict[str, str], labels: dict[str, str]
+) -> tuple[RosterRow | None, list[str]]:
     reasons: list[str] = []
+
+    def label(column: str) -> str:
+        return labels.get(column, column)
+
     for column in REQUIRED:
         if not cells.get(column):
-            reasons.append(_("{column} is empty").format(column=column))
+            reasons.append(_("{column} is empty").format(column=label(column)))
     grade = parse_grade(cells.get("grade", "")) if cells.get("grade") else None
     if cells.get("grade") and grade is None:
         reasons.append(_("grade {value!r} is not a grade from 1 to 12").format(value=cells["grade"]))
     for column, limit in (("school", 200), ("class", 64), ("student_no", 32), ("student_name", 100)):
         if len(cells.get(column, "")) > limit:
-            reasons.append(_("{column} is longer than {limit} characters").format(column=column, limit=limit))
+            reasons.append(
+                _("{column} is longer than {limit} characters").format(column=label(column), limit=limit)
+            )
     gender = GENDERS.get(cells.get("gender", "").lower())
     if gender is None:
         reasons.append(_("gender {value!r} is not 男 or 女").format(value=cells["gender"]))
@@ -460,24 +470,26 @@ def _check_row(line: int, cells: dict[str, str]) -> tuple[RosterRow | None, list
         name = cells.get(f"{who}_name", "")
         phone = normalize_phone(cells.get(f"{who}_phone", ""))
         if name and not phone:
-            reasons.append(_("{column} is empty").format(column=f"{who}_phone"))
+            reasons.append(_("{column} is empty").format(column=label(f"{who}_phone")))
         elif phone and not name:
-            reasons.append(_("{column} is empty").format(column=f"{who}_name"))
+            reasons.append(_("{column} is empty").format(column=label(f"{who}_name")))
         elif phone and not PHONE.match(phone):
             reasons.append(
                 _("{column} {value!r} is not a phone number").format(
-                    column=f"{who}_phone", value=cells[f"{who}_phone"]
+                    column=label(f"{who}_phone"), value=cells[f"{who}_phone"]
                 )
             )
         elif len(name) > 100:
             reasons.append(
-                _("{column} is longer than {limit} characters").format(column=f"{who}_name", limit=100)
+                _("{column} is longer than {limit} characters").format(column=label(f"{who}_name"), limit=100)
             )
         people[who] = (name, phone)
     relation = cells.get("guardian_relation", "")
     if len(relation) > 32:
         reasons.append(
-            _("{column} is longer than {limit} characters").format(column="guardian_relation", limit=32)
+            _("{column} is longer than {limit} characters").format(
+                column=label("guardian_relation"), limit=32
+            )
         )
     if reasons or grade is None or gender is None:
         return None, reasons

@@ -130,9 +130,8 @@ def test_demo_county_is_realistic(app: App) -> None:
         poor = [st for st in students if "registered_poor" in st.household]
         assert 0.05 * len(students) < len(poor) < 0.5 * len(students)
         assert all(st.guardians for st in students)
-        roles = dict(
-            s.execute(select(Membership.role, func.count()).group_by(Membership.role)).tuples().all()
-        )
+        by_role = select(Membership.role, func.count()).group_by(Membership.role)
+        roles = {role: count for role, count in s.execute(by_role)}
         assert roles[Role.CLASS_TEACHER] == len(sizes)
         assert roles[Role.PRINCIPAL] == 2 and roles[Role.COUNTY_ADMIN] == 1
         assert all(c.class_teacher_id for c in s.scalars(select(SchoolClass)))
