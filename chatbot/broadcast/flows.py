@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from chatbot.broadcast import actions, notice_flow, notices_flow
 from chatbot.core.flow import Action, Flow
 
-FLOWS: list[Flow] = []
-ACTIONS: list[Action] = []
+FLOWS: list[Flow] = [notice_flow.FLOW, notices_flow.FLOW]
+ACTIONS: list[Action] = list(actions.ACTIONS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -70,7 +71,7 @@ async def test_rate_limits_are_respected(empty_app: App, now: datetime, limit, c
         for s in sender.sent:
             by_chat.setdefault(s.external_id, []).append(s.at)
         for chat_times in by_chat.values():
-            gaps = [b - a for a, b in zip(chat_times, chat_times[1:], strict=False)]
+            gaps = [b - a for a, b in itertools.pairwise(chat_times)]
             assert all(gap >= 1.0 - 1e-9 for gap in gaps)
 
 

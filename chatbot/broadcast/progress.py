@@ -1,0 +1,131 @@
+"""Live progress for the sender of a notice, driven by the delivery worker after each batch.
+
+On channels that can edit (Telegram) the sender sees one message updated in place
+("已发送 1,200 / 4,122"): each update is an outbox row whose `edit_external_message_id` names the
+message sent before. Channels that cannot edit (console, WeChat) only get the final summary, so a
+large notice does not flood the sender with messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from chatbot.i18n import LOCALES, _, format_number, use_locale
+from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
+from db.models.broadcast import Broadcast
+
+PROGRESS_EVERY = timedelta(seconds=5)
+PROGRESS_REF = "broadcast_progress"
+NOTICE_KIND = "notice"
+
+
+def after_delivery(
+    session: Session, refs: dict[str, set[int]], now: datetime, editable_channels: Collection[str]
+) -> None:
+    """Called by the worker in the transaction that recorded a batch."""
+    for broadcast_id in sorted(refs.get("broadcast", ())):
+        update_progress(session, broadcast_id, now, editable_channels)
+
+
+def _counts(session: Session, broadcast_id: int) -> dict[OutboxStatus, int]:
+    rows = session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(
+            OutboxMessage.ref_type == "broadcast",
+            OutboxMessage.ref_id == broadcast_id,
+            OutboxMessage.kind == NOTICE_KIND,
+        )
+        .group_by(OutboxMessage.status)
+    ).all()
+    return {OutboxStatus(status): int(count) for status, count in rows}
+
+
+def update_progress(
+    session: Session, broadcast_id: int, now: datetime, editable_channels: Collection[str]
+) -> None:
+    # Lock the notice so that of two workers finishing its last rows at once, the later one sees both.
+    broadcast = session.scalars(
+        select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update()
+    ).one_or_none()
+    if broadcast is None or broadcast.sender_person_id is None or broadcast.finished_at is not None:
+        return
+    counts = _counts(session, broadcast_id)
+    left = counts.get(OutboxStatus.QUEUED, 0) + counts.get(OutboxStatus.SENDING, 0)
+    done = left == 0
+    if not done and broadcast.progress_at is not None and now - broadcast.progress_at < PROGRESS_EVERY:
+        return
+    broadcast.progress_at = now
+    if done:
+        broadcast.finished_at = now
+    sender = session.get(Person, broadcast.sender_person_id)
+    accounts = session.scalars(
+        select(ChannelIdentity).where(
+            ChannelIdentity.person_id == broadcast.sender_person_id, ChannelIdentity.active.is_(True)
+        )
+    )
+    for account in accounts:
+        if not done and account.channel not in editable_channels:
+            continue
+        locale = next(
+            (loc for loc in (account.locale, sender.locale if sender else None) if loc in LOCALES), None
+        )
+        with use_locale(locale):
+            text = progress_text(broadcast, counts, done)
+        _post(session, broadcast, account, text, now)
+
+
+def progress_text(broadcast: Broadcast, counts: dict[OutboxStatus, int], done: bool) -> str:
+    sent = counts.get(OutboxStatus.SENT, 0)
+    failed = counts.get(OutboxStatus.FAILED, 0)
+    total = sum(counts.values()) - counts.get(OutboxStatus.CANCELLED, 0)
+    if not done:
+        return _("Notice #{id}: sent {sent} / {total}").format(
+            id=broadcast.id, sent=format_number(sent), total=format_number(total)
+        )
+    text = _("Notice #{id} finished: sent {sent} / {total}, failed {failed}.").format(
+        id=broadcast.id, sent=format_number(sent), total=format_number(total), failed=format_number(failed)
+    )
+    if broadcast.ack_required:
+        text += "\n" + _("Send /notices to see who has confirmed and to remind the others.")
+    return text
+
+
+def _post(session: Session, broadcast: Broadcast, account: ChannelIdentity, text: str, now: datetime) -> None:
+    """Replace a still-queued progress row's text, or queue an edit of the last one sent."""
+    last = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.ref_type == PROGRESS_REF,
+            OutboxMessage.ref_id == broadcast.id,
+            OutboxMessage.identity_id == account.id,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.status == OutboxStatus.QUEUED:
+        last.text = text
+        return
+    edit_of = last.external_message_id if last is not None and last.status == OutboxStatus.SENT else None
+    session.add(
+        OutboxMessage(
+            identity_id=account.id,
+            person_id=account.person_id,
+            channel=account.channel,
+            kind="notice_progress",
+            text=text,
+            buttons=[],
+            priority=int(Priority.NORMAL),
+            not_before=now,
+            status=OutboxStatus.QUEUED,
+            attempts=0,
+            edit_external_message_id=edit_of,
+            ref_type=PROGRESS_REF,
+            ref_id=broadcast.id,
+            tz=broadcast.tz,
+            created_at=now,
+        )
+    )

@@ -1,0 +1,72 @@
+"""Texts the sender sees about a notice: the one-line summary and the status with who has not confirmed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from chatbot.broadcast.service import not_acknowledged, report, target_of
+from chatbot.broadcast.targets import target_label
+from chatbot.i18n import _, format_moment, format_number
+from db.models.broadcast import Broadcast
+
+
+def state_label(broadcast: Broadcast, pending: int, now: datetime) -> str:
+    if broadcast.cancelled_at is not None:
+        return _("cancelled")
+    if broadcast.scheduled_at > now:
+        return _("scheduled for {time}").format(time=format_moment(broadcast.scheduled_at, broadcast.tz))
+    return _("sending") if pending else _("delivered")
+
+
+def summary_line(session: Session, broadcast: Broadcast, now: datetime) -> str:
+    counts = report(session, broadcast)
+    first_line = (broadcast.texts.get(broadcast.base_locale) or "").splitlines()[0][:24]
+    return _("#{id} {target}: {state} — “{text}”").format(
+        id=broadcast.id,
+        target=target_label(session, target_of(broadcast)),
+        state=state_label(broadcast, counts.pending, now),
+        text=first_line,
+    )
+
+
+def status_text(session: Session, broadcast: Broadcast, now: datetime) -> str:
+    """Counts, and for notices that need confirmation the names of those who have not confirmed."""
+    counts = report(session, broadcast)
+    lines = [
+        _("Notice #{id} to {target}").format(
+            id=broadcast.id, target=target_label(session, target_of(broadcast))
+        ),
+        _("Status: {state}").format(state=state_label(broadcast, counts.pending, now)),
+        _("Recipients: {people}; delivered {delivered}, waiting {pending}, failed {failed}.").format(
+            people=format_number(counts.recipients),
+            delivered=format_number(counts.delivered),
+            pending=format_number(counts.pending),
+            failed=format_number(counts.failed),
+        ),
+    ]
+    if counts.unreachable:
+        lines.append(
+            _("{count} recipients have not linked a chat account yet and cannot receive it.").format(
+                count=format_number(counts.unreachable)
+            )
+        )
+    if broadcast.ack_required:
+        lines.append(
+            _("Confirmed: {acked} of {people}.").format(
+                acked=format_number(counts.acknowledged), people=format_number(counts.recipients)
+            )
+        )
+        names, missing = not_acknowledged(session, broadcast)
+        if missing:
+            shown = "、".join(names)
+            more = missing - len(names)
+            lines.append(_("Not confirmed yet: {names}").format(names=shown))
+            if more > 0:
+                lines.append(_("… and {count} more.").format(count=format_number(more)))
+        if broadcast.reminded_at is not None:
+            lines.append(
+                _("Reminder sent on {time}.").format(time=format_moment(broadcast.reminded_at, broadcast.tz))
+            )
+    return "\n".join(lines)
