@@ -83,10 +83,13 @@ def open_class(ctx: Context, klass: SchoolClass) -> Outcome:
 
 def marking(ctx: Context, msg: Incoming) -> Outcome:
     """Cycle a pupil's mark, turn the page, or submit."""
-    klass = _own_class(ctx, msg)
-    if klass is None:
+    klass = ctx.session.get(SchoolClass, int(ctx.data.get("class_id", 0)))
+    if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
         return say(refusal_text("forbidden"))
     payload = msg.payload or ""
+    if payload and not _names_class(payload, klass.id):
+        # A forged or stale button for another class: refuse it, keep the teacher's list open.
+        return Outcome([Reply(refusal_text("forbidden"))], "marking")
     if payload.startswith(RollSubmit.prefix + ":"):
         return submit(ctx, klass)
     if payload.startswith(RollPage.prefix + ":"):
@@ -95,7 +98,7 @@ def marking(ctx: Context, msg: Incoming) -> Outcome:
     if payload.startswith(RollTap.prefix + ":"):
         tap = RollTap.unpack(payload)
         if tap.student_id not in {s.id for s in roster(ctx.session, klass.id)}:
-            return say(refusal_text("forbidden"))
+            return Outcome([Reply(refusal_text("forbidden"))], "marking")
         marks = dict(ctx.data.get("marks", {}))
         current = marks.get(str(tap.student_id))
         following = next_mark(Mark(current) if current else None)
@@ -110,17 +113,9 @@ def marking(ctx: Context, msg: Incoming) -> Outcome:
     )
 
 
-def _own_class(ctx: Context, msg: Incoming) -> SchoolClass | None:
-    """The class of this dialog, only if the payload names it and the person may still mark it."""
-    class_id = int(ctx.data.get("class_id", 0))
-    if msg.payload:
-        named = int(msg.payload.split(":")[1]) if msg.payload.split(":")[1].isdigit() else -1
-        if named != class_id:
-            return None
-    klass = ctx.session.get(SchoolClass, class_id)
-    if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
-        return None
-    return klass
+def _names_class(payload: str, class_id: int) -> bool:
+    parts = payload.split(":")
+    return len(parts) > 1 and parts[1] == str(class_id)
 
 
 def submit(ctx: Context, klass: SchoolClass) -> Outcome:

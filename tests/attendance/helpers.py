@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -10,13 +11,14 @@ from chatbot.app import App
 from chatbot.core.messages import Reply
 from db.models import Guardian, Person, SchoolClass, Student
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 23 November 2026 in Shanghai (UTC+8): 08:00 is before the 10:00 cutoff, 10:30 after it.
 MONDAY = date(2026, 11, 23)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
     """A Shanghai wall-clock time as an aware UTC datetime."""
-    return datetime(day.year, day.month, day.day, hour - 8, minute, tzinfo=UTC)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def texts(replies: list[Reply]) -> str:
