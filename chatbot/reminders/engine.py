@@ -225,10 +225,24 @@ def home_visit_items(
     ], True
 
 
-def _aid_line(region: Region) -> Callable[[], str] | None:
-    if not region.aid_pack:
+def _aid_line(region: Region, school: School, start: date) -> Callable[[], str] | None:
+    """The aid line for a term start: the region's pack items opening that month, if any."""
+    try:
+        from chatbot.aid.engine import items_opening
+        from chatbot.aid.pack import PackError, pack_for
+        from chatbot.aid.render import item_name
+    except ImportError:
+        return messages.aid_generic_line if region.aid_pack else None
+    try:
+        pack = pack_for(region.aid_pack, start)
+        entries = items_opening(pack, start.month, start, stages=[school.stage])
+    except PackError:
+        log.exception("aid pack %s unusable; term-start reminders use the generic aid line", region.aid_pack)
+        return messages.aid_generic_line
+    if not entries:
         return None
-    return messages.aid_generic_line
+    # item_name reads the active locale, so it runs inside the recipient's render.
+    return lambda: messages.aid_opening_line([item_name(e) for e in entries])
 
 
 def plan(session: Session, occurrence: Occurrence, school: School, calendar: SchoolCalendar) -> list[Planned]:
@@ -237,7 +251,7 @@ def plan(session: Session, occurrence: Occurrence, school: School, calendar: Sch
     planned: list[Planned] = []
     tz_today = occurrence.due_day
     if rule == TERM_START:
-        aid = _aid_line(school.region)
+        aid = _aid_line(school.region, school, occurrence.anchor)
         n = rules_for(school.region)[NEVER_RETURNED].school_days_after
         for person_id, children in _parents(session, school).items():
             planned.append(

@@ -18,6 +18,8 @@ REASON_LABELS = {
     "case": N_("open dropout-risk case"),
     "low_attendance": N_("attendance below the threshold"),
     "attendance": N_("attendance below the threshold"),
+    "absence_tier_1": N_("many absences recently"),
+    "absence_tier_2": N_("very many absences recently"),
 }
 
 SAFETY = {
@@ -76,6 +78,12 @@ def term_start_parent(
 
 def aid_generic_line() -> str:
     return _("Student aid: applications open with the new term. Send /aid to see what your child can get.")
+
+
+def aid_opening_line(items: list[str]) -> str:
+    return _("Student aid opening this term: {items}. Send /aid to see what your child can get.").format(
+        items="、".join(items)
+    )
 
 
 def term_start_teacher(klass: tuple[int, str], start: date, check_after: int) -> Reply:
