@@ -61,11 +61,24 @@ class WeChatOptions(BaseSettings):
         """The template id for an outbox kind: the explicit map first, then alert/reminder/notice."""
         if kind in self.templates:
             return self.templates[kind]
-        if "alert" in kind or "absence" in kind or "escalat" in kind:
+        category = template_category(kind)
+        if category == "alert":
             return self.template_alert or self.template_notice
-        if "remind" in kind:
+        if category == "reminder":
             return self.template_reminder or self.template_notice
         return self.template_notice
+
+
+def template_category(kind: str) -> str:
+    """Outbox kinds ('attendance.absence_alert', 'notice_reminder'…) → alert, reminder or notice."""
+    lowered = kind.lower()
+    if any(word in lowered for word in ("remind", "nudge")):
+        return "reminder"
+    if any(
+        word in lowered for word in ("alert", "absence", "escalat", "case", "dropout", "missing", "leave")
+    ):
+        return "alert"
+    return "notice"
 
 
 def template_field_map(spec: str) -> dict[str, str]:

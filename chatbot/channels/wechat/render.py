@@ -15,13 +15,17 @@ MAX_TEXT_CHARS = 600
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
-KIND_TITLES = {
-    "absence_alert": N_("Absence alert"),
-    "alert": N_("Alert"),
-    "reminder": N_("Reminder"),
-    "notice": N_("School notice"),
-    "broadcast": N_("School notice"),
-}
+# Checked in order against the outbox kind; the first word found names the template's title.
+KIND_TITLES = (
+    ("absence", N_("Absence alert")),
+    ("leave", N_("Leave request")),
+    ("escalat", N_("Alert")),
+    ("alert", N_("Alert")),
+    ("remind", N_("Reminder")),
+    ("nudge", N_("Reminder")),
+    ("notice", N_("School notice")),
+    ("broadcast", N_("School notice")),
+)
 
 
 def options_text(buttons: list[dict[str, Any]]) -> list[str]:
@@ -103,13 +107,8 @@ def summary(text: str, limit: int) -> str:
 
 
 def kind_title(kind: str) -> str:
-    key = (
-        kind
-        if kind in KIND_TITLES
-        else "alert"
-        if "alert" in kind
-        else "reminder"
-        if "remind" in kind
-        else None
-    )
-    return _(KIND_TITLES[key]) if key else _("Message from school")
+    lowered = kind.lower()
+    for word, title in KIND_TITLES:
+        if word in lowered:
+            return _(title)
+    return _("Message from school")
