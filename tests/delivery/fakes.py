@@ -104,7 +104,8 @@ class FakeSender:
             self.crash_after.discard(message.external_id)
             raise Crash(message.external_id)
         await asyncio.sleep(0)
-        return f"m{message.row_id}"
+        # Like Telegram's editMessageText: an edit keeps the original message id.
+        return message.edit_external_message_id or f"m{message.row_id}"
 
     def row_ids(self) -> list[int]:
         return [s.row_id for s in self.sent]

@@ -51,7 +51,9 @@ def rows(app: App) -> dict[int, OutboxMessage]:
         (ChannelLimit(per_second=100, per_chat_per_second=1), 2, 5),  # one busy chat at 1/s
     ],
 )
-async def test_rate_limits_are_respected(empty_app: App, now: datetime, limit, chats, per_chat_messages) -> None:  # type: ignore[no-untyped-def]
+async def test_rate_limits_are_respected(
+    empty_app: App, now: datetime, limit, chats, per_chat_messages
+) -> None:  # type: ignore[no-untyped-def]
     identities = make_identities(empty_app.session_factory, chats, "telegram", now)
     for _ in range(per_chat_messages):
         queue_rows(empty_app.session_factory, identities, "telegram", now)
@@ -93,7 +95,9 @@ async def test_retry_after_is_honoured_for_the_row_and_the_channel(empty_app: Ap
     # The whole channel paused: nothing went out in the 7 seconds after the 429.
     assert min(s.at for s in sender.sent) >= 7.0
     # Not due yet just before retry_after; due at it.
-    assert drain_once(empty_app.session_factory, [sender], now=first.not_before - timedelta(seconds=1)).sent == 0
+    assert (
+        drain_once(empty_app.session_factory, [sender], now=first.not_before - timedelta(seconds=1)).sent == 0
+    )
     assert drain_once(empty_app.session_factory, [sender], now=first.not_before).sent == 1
     assert rows(empty_app)[ids[0]].status == OutboxStatus.SENT
 
