@@ -30,6 +30,24 @@ from db.models import HOUSEHOLD_FLAGS, Region, School, SchoolClass, ScopeType, S
 STAGES = list(Stage)
 YES_NO_FACTS = (Fact.PRESCHOOL_FINAL_YEAR, Fact.BOARDING, Fact.IN_PROVINCE)
 MAX_DETAIL_BUTTONS = 8
+# Each yes/no question with answers that repeat the fact, so a parent who reads little still knows.
+YES_NO_QUESTIONS = {
+    Fact.PRESCHOOL_FINAL_YEAR: (
+        N_("Is this the final year of kindergarten (the year before primary school)?"),
+        N_("Yes, the final year"),
+        N_("No, not yet"),
+    ),
+    Fact.BOARDING: (
+        N_("Does the child board (live) at school?"),
+        N_("Yes, boards at school"),
+        N_("No, lives at home"),
+    ),
+    Fact.IN_PROVINCE: (
+        N_("Is the school in your home province?"),
+        N_("Yes, in the home province"),
+        N_("No, in another province"),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -282,15 +300,10 @@ def ask_next(ctx: Context, notes: list[str]) -> Outcome:
     if fact == Fact.HOUSEHOLD:
         ctx.data["hh"] = []
         return Outcome([*_notes(notes), _household_question([])], "household")
-    question = {
-        Fact.PRESCHOOL_FINAL_YEAR: N_(
-            "Is this the final year of kindergarten (the year before primary school)?"
-        ),
-        Fact.BOARDING: N_("Does the child board (live) at school?"),
-        Fact.IN_PROVINCE: N_("Is the school in your home province?"),
-    }[fact]
+    question, yes, no = YES_NO_QUESTIONS[fact]
     rows = [
-        [Button(_("Yes"), AidFact(fact.value, "1").pack()), Button(_("No"), AidFact(fact.value, "0").pack())],
+        [Button(_(yes), AidFact(fact.value, "1").pack())],
+        [Button(_(no), AidFact(fact.value, "0").pack())],
         [Button(_("Not sure"), AidFact(fact.value, "x").pack())],
     ]
     return Outcome([*_notes(notes), Reply(_(question), rows)], "ask")

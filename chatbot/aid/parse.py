@@ -162,6 +162,9 @@ def parse(text: str | None) -> Parsed:
                     parsed.household.add(value)
             else:
                 getattr(parsed, category).add(value.lower() == "true")
+    if True in parsed.preschool_final_year and not parsed.stages:
+        # "the last year of kindergarten" names the stage too.
+        parsed.stages.add(Stage.PRESCHOOL)
     for _start, _end, word in _find(normalized, lex.items):  # type: ignore[arg-type]
         parsed.items += [i for i in lex.items[word] if i not in parsed.items]
     for _start, _end, word in _find(normalized, lex.cues):  # type: ignore[arg-type]

@@ -231,12 +231,15 @@ def summary(results: list[Result], pack: Pack, on: date) -> str:
     lines = [summary_header(pack, on)]
     if eligible:
         lines.append(_("Can get:"))
-        lines += [f"• {item_name(r.entry)}: {amount_text(r)}" for r in eligible]
+        lines += [
+            "• " + _("{name}: {amount}").format(name=item_name(r.entry), amount=amount_text(r))
+            for r in eligible
+        ]
     if possible:
         lines.append(_("May get (check with the school):"))
         for r in possible:
             checks = _("; ").join(confirm_text(c) for c in r.to_confirm)
-            lines.append(f"• {item_name(r.entry)}: {amount_text(r)}")
+            lines.append("• " + _("{name}: {amount}").format(name=item_name(r.entry), amount=amount_text(r)))
             lines.append("  " + _("check: {what}").format(what=checks))
     if not eligible and not possible:
         lines.append(_("Nothing in this list matches. The school's aid office can check other help."))

@@ -48,7 +48,15 @@ CASES = [
     ("national", "nonboarding_allowance", "2024-03-01", prof("primary", boarding=False), E, 625, None),
     ("national", "nonboarding_allowance", "2024-02-29", prof("junior", boarding=False), E, 625, None),
     ("national", "nonboarding_allowance", "2024-03-01", prof("junior", boarding=False), E, 750, None),
-    ("national", "nonboarding_allowance", "2024-03-01", prof("junior", ORPHAN, boarding=False), N, None, None),
+    (
+        "national",
+        "nonboarding_allowance",
+        "2024-03-01",
+        prof("junior", ORPHAN, boarding=False),
+        N,
+        None,
+        None,
+    ),
     ("national", "nonboarding_allowance", "2024-03-01", prof("junior", boarding=True), N, None, None),
     ("national", "nutrition_meal", "2011-10-31", prof("primary", NONE), N, None, None),
     ("national", "nutrition_meal", "2011-11-01", prof("primary", NONE), P, 3, None),
@@ -56,9 +64,33 @@ CASES = [
     ("national", "nutrition_meal", "2014-11-01", prof("junior", NONE), P, 4, None),
     ("national", "nutrition_meal", "2021-08-31", prof("primary", NONE), P, 4, None),
     ("national", "nutrition_meal", "2021-09-01", prof("primary", NONE), P, 5, None),
-    ("national", "preschool_final_year_free", "2025-08-31", prof("preschool", preschool_final_year=True), N, None, None),
-    ("national", "preschool_final_year_free", "2025-09-01", prof("preschool", NONE, preschool_final_year=True), E, None, None),
-    ("national", "preschool_final_year_free", "2025-09-01", prof("preschool", preschool_final_year=False), N, None, None),
+    (
+        "national",
+        "preschool_final_year_free",
+        "2025-08-31",
+        prof("preschool", preschool_final_year=True),
+        N,
+        None,
+        None,
+    ),
+    (
+        "national",
+        "preschool_final_year_free",
+        "2025-09-01",
+        prof("preschool", NONE, preschool_final_year=True),
+        E,
+        None,
+        None,
+    ),
+    (
+        "national",
+        "preschool_final_year_free",
+        "2025-09-01",
+        prof("preschool", preschool_final_year=False),
+        N,
+        None,
+        None,
+    ),
     ("national", "preschool_final_year_free", "2025-09-01", prof("preschool"), P, None, None),
     ("national", "senior_grant", "2017-02-28", prof("senior"), N, None, None),
     ("national", "senior_grant", "2017-03-01", prof("senior"), E, 2000, 3000),
@@ -112,22 +144,94 @@ CASES = [
     ("national", "green_channel", "2026-08-20", prof("undergraduate"), P, None, None),
     ("national", "green_channel", "2026-08-20", prof("junior"), N, None, None),
     # --- linxia-2019: every amount of seed 001 §一(七) ----------------------------------------------
-    ("linxia-2019", "preschool_living_allowance", "2019-10-01", prof("preschool", preschool_final_year=True), E, 600, None),
-    ("linxia-2019", "preschool_living_allowance", "2019-10-01", prof("preschool", preschool_final_year=False), N, None, None),
-    ("linxia-2019", "preschool_living_allowance", "2019-10-01", prof("preschool", DIBAO, preschool_final_year=True), N, None, None),
+    (
+        "linxia-2019",
+        "preschool_living_allowance",
+        "2019-10-01",
+        prof("preschool", preschool_final_year=True),
+        E,
+        600,
+        None,
+    ),
+    (
+        "linxia-2019",
+        "preschool_living_allowance",
+        "2019-10-01",
+        prof("preschool", preschool_final_year=False),
+        N,
+        None,
+        None,
+    ),
+    (
+        "linxia-2019",
+        "preschool_living_allowance",
+        "2019-10-01",
+        prof("preschool", DIBAO, preschool_final_year=True),
+        N,
+        None,
+        None,
+    ),
     ("linxia-2019", "boarding_allowance", "2019-10-01", prof("primary", boarding=True), E, 1000, None),
     ("linxia-2019", "boarding_allowance", "2019-10-01", prof("junior", boarding=True), E, 1250, None),
     ("linxia-2019", "boarding_allowance", "2019-10-01", prof("junior", boarding=False), N, None, None),
     ("linxia-2019", "boarding_allowance", "2019-10-01", prof("junior", DIBAO, boarding=True), N, None, None),
     ("linxia-2019", "senior_grant", "2019-10-01", prof("senior"), E, 2000, None),
     ("linxia-2019", "senior_grant", "2019-10-01", prof("senior", None), P, 2000, None),
-    ("linxia-2019", "sec_voc_free_tuition", "2019-10-01", prof("secondary_vocational", in_province=True), E, 2000, None),
-    ("linxia-2019", "sec_voc_free_tuition", "2019-10-01", prof("secondary_vocational", in_province=False), N, None, None),
+    (
+        "linxia-2019",
+        "sec_voc_free_tuition",
+        "2019-10-01",
+        prof("secondary_vocational", in_province=True),
+        E,
+        2000,
+        None,
+    ),
+    (
+        "linxia-2019",
+        "sec_voc_free_tuition",
+        "2019-10-01",
+        prof("secondary_vocational", in_province=False),
+        N,
+        None,
+        None,
+    ),
     ("linxia-2019", "sec_voc_free_tuition", "2019-10-01", prof("secondary_vocational"), P, 2000, None),
-    ("linxia-2019", "sec_voc_grant", "2019-10-01", prof("secondary_vocational", in_province=True), E, 2000, None),
-    ("linxia-2019", "sec_voc_grant", "2019-10-01", prof("secondary_vocational", in_province=False), N, None, None),
-    ("linxia-2019", "higher_voc_free_tuition", "2019-10-01", prof("higher_vocational", in_province=True), E, None, None),
-    ("linxia-2019", "higher_voc_free_tuition", "2019-10-01", prof("higher_vocational", in_province=False), N, None, None),
+    (
+        "linxia-2019",
+        "sec_voc_grant",
+        "2019-10-01",
+        prof("secondary_vocational", in_province=True),
+        E,
+        2000,
+        None,
+    ),
+    (
+        "linxia-2019",
+        "sec_voc_grant",
+        "2019-10-01",
+        prof("secondary_vocational", in_province=False),
+        N,
+        None,
+        None,
+    ),
+    (
+        "linxia-2019",
+        "higher_voc_free_tuition",
+        "2019-10-01",
+        prof("higher_vocational", in_province=True),
+        E,
+        None,
+        None,
+    ),
+    (
+        "linxia-2019",
+        "higher_voc_free_tuition",
+        "2019-10-01",
+        prof("higher_vocational", in_province=False),
+        N,
+        None,
+        None,
+    ),
     ("linxia-2019", "student_loan", "2019-10-01", prof("undergraduate"), E, None, 8000),
     ("linxia-2019", "student_loan", "2019-10-01", prof("higher_vocational"), E, None, 8000),
     ("linxia-2019", "student_loan", "2019-10-01", prof("postgraduate"), E, None, 12000),
@@ -167,7 +271,9 @@ def test_every_dated_change_is_tested_on_both_sides() -> None:
         for entry in load_pack(pack_id).items:
             amount = entry.item.amount
             series = [amount.values] if amount.values else list((amount.by_stage or {}).values())
-            starts = {start for s in series for start in s} | ({entry.item.since} if entry.item.since else set())
+            starts = {start for s in series for start in s} | (
+                {entry.item.since} if entry.item.since else set()
+            )
             dates = {D(c[2]) for c in CASES if c[0] == pack_id and c[1] == entry.id}
             for start in starts:
                 if pack_id == "linxia-2019":
@@ -221,7 +327,10 @@ def test_only_questions_that_can_change_the_answer(profile: Profile, expected: l
 def test_linxia_asks_in_province_for_vocational_but_never_boarding_for_university() -> None:
     pack = load_pack("linxia-2019")
     on = D("2019-10-01")
-    assert open_questions(Profile(stage=Stage.SECONDARY_VOCATIONAL), pack, on) == [Fact.IN_PROVINCE, Fact.HOUSEHOLD]
+    assert open_questions(Profile(stage=Stage.SECONDARY_VOCATIONAL), pack, on) == [
+        Fact.IN_PROVINCE,
+        Fact.HOUSEHOLD,
+    ]
     assert Fact.BOARDING not in open_questions(Profile(stage=Stage.UNDERGRADUATE), pack, on)
     assert Fact.IN_PROVINCE not in open_questions(Profile(stage=Stage.PRIMARY), pack, on)
 

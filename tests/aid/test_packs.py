@@ -81,9 +81,17 @@ def test_every_linxia_item_requires_registered_poor() -> None:
         (with_changes(stages=["nursery"]), "stages.0", "Input should be"),
         (with_changes(stages=[]), "stages", "at least 1"),
         (with_changes(name={"zh_Hans": "餐补", "en": "Meal"}), "name.zh_Hant", "Field required"),
-        (with_changes(conditions={"household_any": ["rich"]}), "conditions.household_any.0", "Input should be"),
+        (
+            with_changes(conditions={"household_any": ["rich"]}),
+            "conditions.household_any.0",
+            "Input should be",
+        ),
         (with_changes(conditions={"boarding": "sometimes"}), "conditions.boarding", "valid boolean"),
-        (with_changes(source={"document": "X", "section": "1", "date": "last year"}), "source.date", "pattern"),
+        (
+            with_changes(source={"document": "X", "section": "1", "date": "last year"}),
+            "source.date",
+            "pattern",
+        ),
         (with_changes(colour="red"), "colour", "Extra inputs"),
         (
             with_changes(amount={"type": "fixed", "period": "year", "values": {date(2020, 1, 1): -5}}),
@@ -91,13 +99,17 @@ def test_every_linxia_item_requires_registered_poor() -> None:
             "negative",
         ),
         (
-            with_changes(amount={"type": "fixed", "period": "year", "by_stage": {"junior": {date(2020, 1, 1): 5}}}),
+            with_changes(
+                amount={"type": "fixed", "period": "year", "by_stage": {"junior": {date(2020, 1, 1): 5}}}
+            ),
             "(whole)",
             "by_stage must cover exactly",
         ),
     ],
 )
-def test_bad_item_names_file_item_and_field(tmp_path: Path, item: dict[str, object], field: str, message: str) -> None:
+def test_bad_item_names_file_item_and_field(
+    tmp_path: Path, item: dict[str, object], field: str, message: str
+) -> None:
     path = write_pack(tmp_path, "bad", [item])
     with pytest.raises(PackError) as raised:
         load_pack("bad", tmp_path)
@@ -110,7 +122,9 @@ def test_bad_item_names_file_item_and_field(tmp_path: Path, item: dict[str, obje
 
 def test_unknown_apply_template_is_named(tmp_path: Path) -> None:
     path = write_pack(tmp_path, "bad", [with_changes(how_to_apply="office")])
-    with pytest.raises(PackError, match=re.escape(f"{path}: item 'meal', field 'how_to_apply': no template 'office'")):
+    with pytest.raises(
+        PackError, match=re.escape(f"{path}: item 'meal', field 'how_to_apply': no template 'office'")
+    ):
         load_pack("bad", tmp_path)
 
 
@@ -155,4 +169,6 @@ def test_child_pack_inherits_and_overrides_in_place(tmp_path: Path) -> None:
     assert [e.source_pack for e in pack.items] == ["county", "base", "county"]
     assert pack.chain == ("county", "base")
     meal = pack.item("meal")
-    assert meal is not None and meal.item.amount.period is not None and meal.item.amount.period.value == "term"
+    assert (
+        meal is not None and meal.item.amount.period is not None and meal.item.amount.period.value == "term"
+    )
