@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatbot.attendance.close import close_day  # noqa: E402
-from db.session import make_engine, make_session_factory  # noqa: E402
+from chatbot.attendance.close import close_day
+from db.session import make_engine, make_session_factory
 
 
 def peak_rss_mb() -> float:

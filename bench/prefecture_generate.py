@@ -28,12 +28,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, func, select, text  # noqa: E402
+from sqlalchemy import Engine, func, select, text
 
-from db.base import Base  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
-from db.models import Region  # noqa: E402
-from db.session import is_sqlite, make_engine, make_session_factory, transaction  # noqa: E402
+from db.base import Base
+from db.migrate import upgrade
+from db.models import Region
+from db.session import is_sqlite, make_engine, make_session_factory, transaction
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
