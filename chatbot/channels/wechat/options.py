@@ -33,7 +33,7 @@ class WeChatOptions(BaseSettings):
     # Explicit kind → template id, as JSON, e.g. {"leave_request": "TEMPLATE_ID"}; wins over the three above.
     templates: dict[str, str] = Field(default_factory=dict)
     template_fields: str = DEFAULT_TEMPLATE_FIELDS
-    summary_chars: int = Field(default=60, ge=10, le=200)
+    template_summary_chars: int = Field(default=60, ge=10, le=200)
     # WeChat waits 5 s for a passive reply; leave a margin for the network.
     passive_timeout: float = Field(default=4.0, gt=0, le=4.5)
     max_body: int = Field(default=32 * 1024, ge=1024, le=1024 * 1024)

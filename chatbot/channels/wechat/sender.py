@@ -131,7 +131,7 @@ class WeChatSender:
             )
         values = {
             "title": kind_title(message.kind),
-            "summary": summary(message.text, self.options.summary_chars),
+            "summary": summary(message.text, self.options.template_summary_chars),
             "time": format_moment(self.clock(), self.settings.timezone),
             "hint": _("Send any message to this account to read it in full and answer."),
         }

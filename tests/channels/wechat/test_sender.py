@@ -114,21 +114,22 @@ async def test_outside_the_window_a_link_free_template_then_the_full_text_when_t
         assert [b["payload"] for b in identity.last_buttons] == ["ab:1:sick", "ab:1:other"]
 
 
-@pytest.mark.parametrize(
-    ("kind", "template"),
-    [
-        ("attendance.absence_alert", "alert"),
-        ("attendance.escalation", "alert"),
-        ("notice_reminder", "reminder"),
-        ("reminders.due", "reminder"),
-        ("notice", "notice"),
-    ],
-)
-async def test_template_per_message_kind(
-    wechat: Harness, parent_identity: int, kind: str, template: str
-) -> None:
-    await wechat.sender().send(message(parent_identity, kind=kind, last_inbound_at=None))
-    assert [m["template_id"] for m in wechat.api.of("message/template/send")] == [TEMPLATES[template]]
+TEMPLATE_BY_KIND = [
+    ("attendance.absence_alert", "alert"),
+    ("attendance.escalation", "alert"),
+    ("notice_reminder", "reminder"),
+    ("reminders.due", "reminder"),
+    ("notice", "notice"),
+]
+
+
+async def test_template_per_message_kind(wechat: Harness, parent_identity: int) -> None:
+    sender = wechat.sender()
+    for kind, _template in TEMPLATE_BY_KIND:
+        await sender.send(message(parent_identity, kind=kind, last_inbound_at=None))
+    assert [m["template_id"] for m in wechat.api.of("message/template/send")] == [
+        TEMPLATES[template] for _kind, template in TEMPLATE_BY_KIND
+    ]
 
 
 async def test_window_closed_errors_switch_to_a_template(
@@ -155,35 +156,34 @@ async def test_a_bad_token_is_refreshed_once_and_cached_in_the_database(
     assert len(wechat.api.of("message/custom/send")) == 3
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "errcodes", "expected"),
-    [
-        ("message/custom/send", (43004,), RecipientGone),
-        ("message/custom/send", (40003,), RecipientGone),
-        ("message/custom/send", (40001, 40001), RetryLater),
-        ("message/custom/send", (42001, 42001), RetryLater),
-        ("message/custom/send", (-1,), RetryLater),
-        ("message/custom/send", (45009,), RetryLater),
-        ("message/custom/send", (40008,), PermanentFailure),
-        ("message/template/send", (40037,), PermanentFailure),
-        ("message/template/send", (43004,), RecipientGone),
-    ],
-)
+# One database for the whole table (they are cheap cases, and databases are not).
+ERROR_TABLE: list[tuple[str, tuple[int, ...], type[Exception]]] = [
+    ("message/custom/send", (43004,), RecipientGone),
+    ("message/custom/send", (40003,), RecipientGone),
+    ("message/custom/send", (40001, 40001), RetryLater),
+    ("message/custom/send", (42001, 42001), RetryLater),
+    ("message/custom/send", (-1,), RetryLater),
+    ("message/custom/send", (45009,), RetryLater),
+    ("message/custom/send", (40008,), PermanentFailure),
+    ("message/template/send", (40037,), PermanentFailure),
+    ("message/template/send", (43004,), RecipientGone),
+]
+
+
 async def test_error_codes_become_delivery_errors(
-    wechat: Harness,
-    parent_identity: int,
-    now: datetime,
-    endpoint: str,
-    errcodes: tuple[int, ...],
-    expected: type,
+    wechat: Harness, parent_identity: int, now: datetime
 ) -> None:
-    if endpoint == "message/template/send":
-        wechat.api.fail_next("message/custom/send", 45015)
-    wechat.api.fail_next(endpoint, *errcodes)
-    with pytest.raises(expected):
-        await wechat.sender().send(
-            message(parent_identity, kind="notice", last_inbound_at=now - timedelta(hours=1))
-        )
+    sender = wechat.sender()
+    for endpoint, errcodes, expected in ERROR_TABLE:
+        if endpoint == "message/template/send":
+            wechat.api.fail_next("message/custom/send", 45015)
+        wechat.api.fail_next(endpoint, *errcodes)
+        with pytest.raises(expected):
+            await sender.send(
+                message(parent_identity, kind="notice", last_inbound_at=now - timedelta(hours=1))
+            )
+        assert not any(wechat.api.failures.values()), (endpoint, errcodes)
+    assert wechat.api.sent == []
 
 
 async def test_no_template_configured_is_a_permanent_failure(wechat: Harness, parent_identity: int) -> None:
