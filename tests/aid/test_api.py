@@ -39,6 +39,6 @@ def test_opening_lines_for_reminders_in_the_recipients_language() -> None:
         ]
     with use_locale("zh_Hans"):
         assert opening_lines(items)[0].startswith(
-            "国家助学贷款（生源地/校园地）：每年暑假，开学前（7—9月）申请"
+            "国家助学贷款（生源地/校园地）——时间：每年暑假，开学前（7—9月）；地点："
         )
     assert applications_opening(load_pack("national"), 7, date(2026, 7, 1), [Stage.PRIMARY]) == []
