@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import CaseOpen
@@ -75,8 +75,10 @@ def find_triggers(
     found: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
     ar = AttendanceRecord
     for chunk in chunks(list(school_ids), 400):
-        absent_today = select(ar.student_id).where(
-            ar.day == day, ar.school_id.in_(chunk), ar.status.in_(ABSENCE_MARKS)
+        # An alias keeps the "absent today" subquery from being correlated to the outer query.
+        today = aliased(AttendanceRecord)
+        absent_today = select(today.student_id).where(
+            today.day == day, today.school_id.in_(chunk), today.status.in_(ABSENCE_MARKS)
         )
         open_case = select(DropoutCase.student_id).where(DropoutCase.status == CaseStatus.OPEN)
         recent = _recent_rollcalls(chunk, day, max(rules.rate_window, rules.consecutive_days))
@@ -86,7 +88,7 @@ def find_triggers(
             .where(
                 recent.c.rn <= rules.consecutive_days,
                 ar.status == Mark.ABSENT,
-                ar.student_id.in_(absent_today.where(ar.status == Mark.ABSENT)),
+                ar.student_id.in_(absent_today.where(today.status == Mark.ABSENT)),
                 ar.student_id.not_in(open_case),
             )
             .group_by(ar.student_id)
