@@ -14,6 +14,8 @@ MAX_MESSAGE_BYTES = 1900
 MAX_TEXT_CHARS = 600
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+# Characters XML 1.0 cannot carry at all; a flow echoing user input must not break the reply.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # Checked in order against the outbox kind; the first word found names the template's title.
 KIND_TITLES = (
@@ -112,3 +114,8 @@ def kind_title(kind: str) -> str:
         if word in lowered:
             return _(title)
     return _("Message from school")
+
+
+def cdata_safe(text: str) -> str:
+    """Text that survives wechatpy's <![CDATA[...]]> rendering: no ']]>' and no XML-forbidden characters."""
+    return _NOT_XML.sub("", text).replace("]]>", "]]]]><![CDATA[>")

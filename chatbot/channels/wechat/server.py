@@ -30,7 +30,7 @@ from wechatpy.utils import check_signature
 
 from chatbot.app import App
 from chatbot.channels.wechat.options import WeChatOptions
-from chatbot.channels.wechat.render import MAX_TEXT_CHARS, messages_for, render_text, split_text
+from chatbot.channels.wechat.render import MAX_TEXT_CHARS, cdata_safe, messages_for, render_text, split_text
 from chatbot.channels.wechat.sender import WeChatSender, take_deferred
 from chatbot.clock import utcnow
 from chatbot.core.messages import ChannelCaps, Incoming
@@ -259,7 +259,7 @@ class CallbackServer:
 
     def _passive(self, callback: Callback, text: str) -> web.Response:
         reply_class = WeComTextReply if self.options.mode == "wecom" else TextReply
-        xml = reply_class(message=callback.message, content=text).render()
+        xml = reply_class(message=callback.message, content=cdata_safe(text)).render()
         if callback.encrypted:
             xml = self.crypto.encrypt_message(xml, callback.nonce, callback.timestamp)
         return web.Response(text=xml, content_type="application/xml")
