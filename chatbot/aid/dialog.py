@@ -205,12 +205,15 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
         notes.append(_("I could not read that as an aid question, so let's go step by step."))
     if parsed.items and not parsed.has_facts:
         return _explain(ctx, parsed.items)
-    if parsed.has_facts:
+    children = children_of(ctx.session, ctx.person)
+    if parsed.has_facts and (parsed.stages or not children):
         notes += _apply(ctx, parsed)
         return ask_next(ctx, notes)
-    children = children_of(ctx.session, ctx.person)
+    # A parent who states facts but no stage ("我家是低保户…") means their own child: record first, text on top.
+    ctx.data["text"] = text if parsed.has_facts else ""
     if len(children) == 1:
-        return ask_next(ctx, [*notes, _use_child(ctx, children[0])])
+        notes.append(_use_child(ctx, children[0]))
+        return ask_next(ctx, notes + _apply(ctx, parse(ctx.data.pop("text"))))
     if len(children) > 1:
         rows = [[Button(child.name, AidChild(child.id).pack())] for child in children]
         rows.append([Button(_("Someone else"), AidChild(0).pack())])
@@ -223,13 +226,15 @@ def pick_child(ctx: Context, msg: Incoming) -> Outcome:
     if msg.payload is None or prefix_of(msg.payload) != AidChild.prefix:
         return Outcome([Reply(_("Please tap one of the buttons."))], "child")
     choice = AidChild.unpack(msg.payload)
+    stated = parse(ctx.data.pop("text", ""))
     if choice.student_id == 0:
-        return ask_next(ctx, [])
+        return ask_next(ctx, _apply(ctx, stated))
     if not can(ctx.session, ctx.person, Act.VIEW_STUDENT, Target.student(choice.student_id)):
         return Outcome([Reply(_("Sorry, you do not have permission to do that."))], END)
     student = ctx.session.get(Student, choice.student_id)
     assert student is not None
-    return ask_next(ctx, [_use_child(ctx, student)])
+    note = _use_child(ctx, student)
+    return ask_next(ctx, [note, *_apply(ctx, stated)])
 
 
 def on_reply(ctx: Context, msg: Incoming) -> Outcome:
@@ -407,6 +412,15 @@ def _answer(ctx: Context, profile: Profile, pack: Pack, on: date, notes: list[st
     """The short answer with a details button per item and a start-over button."""
     results = evaluate(profile, pack, on)
     shown = [r for r in results if r.status != Status.NOT_ELIGIBLE]
+    own = ctx.data.get("pack")
+    if own and own != pack.id and own in pack_ids():
+        regional = load_pack(own)
+        notes = [
+            *notes,
+            _(
+                "Your region's list ({pack}) is not in force on {date}; this answer uses the national rules."
+            ).format(pack=regional.name.get(ctx.locale), date=on.isoformat()),
+        ]
     code = encode_profile(profile)
     rows = [
         [

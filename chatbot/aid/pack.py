@@ -294,7 +294,8 @@ def parse_pack_file(path: Path) -> PackFile:
         for error in exc.errors():
             item_id, field = _field_path(raw, tuple(error["loc"]))
             where = f"item {item_id!r}, field {field!r}" if item_id else f"field {field!r}"
-            lines.append(f"{path}: {where}: {error['msg']}")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{path}: {where}: {message}")
         raise PackError("\n".join(lines)) from exc
     if pack.id != path.stem:
         raise PackError(f"{path}: field 'id': the id {pack.id!r} must match the file name {path.stem!r}")

@@ -131,6 +131,18 @@ def test_parent_picks_a_child_and_the_record_answers_everything(
     assert "学校登记的" in out and "小学、住校、建档立卡贫困户" in out
     assert "孩子在上什么学" not in out and "孩子住校吗" not in out and "您家是下面哪种情况" not in out
     assert "家庭经济困难寄宿生生活补助：每年1,250元" in out
+    assert "本地区的资助清单（临夏州2019年精准扶贫学生资助）在2026-11-23不适用，以下按国家政策回答。" in out
+
+
+def test_parent_stating_household_but_no_stage_means_their_own_child(
+    app: App, console: ConsoleChannel, demo
+) -> None:  # type: ignore[no-untyped-def]
+    _set_children(app, demo.parent, [(True, []), (False, [])])
+    out = transcript(console, demo.parent, "我家是低保户，能领什么补助？")
+    assert "问的是哪个孩子？" in out
+    out = transcript(console, demo.parent, "2")
+    assert "初中、不住校" in out and "您家是下面哪种情况" not in out
+    assert "家庭经济困难非寄宿生生活补助：每年750元" in out
 
 
 def test_second_child_without_household_record_is_asked_only_that(
