@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from chatbot.app import App
 from chatbot.reminders import deps, engine
@@ -18,6 +18,7 @@ from chatbot.reminders.engine import queue_due
 from chatbot.scheduler import LeaderLock, run_jobs, serve
 from db.models import OutboxMessage, School
 from db.models.calendar import ReminderSent, ReminderStatus
+from db.session import transaction
 from tests.reminders.conftest import local
 
 GRACE = timedelta(hours=6)
@@ -57,45 +58,48 @@ def school_ids(app: App) -> tuple[int, ...]:
 JOBS = ("daily_close", "nudges")
 
 
-@pytest.mark.parametrize(
-    ("moments", "closed_days", "nudges", "why"),
-    [
-        ([local(2026, 11, 23, 9, 40)], [], 1, "30 minutes before the 10:00 cutoff: nudge, no close"),
-        (
-            [local(2026, 11, 23, 9, 40), local(2026, 11, 23, 9, 45)],
-            [],
-            1,
-            "nudged once however often it ticks",
-        ),
-        ([local(2026, 11, 23, 10, 1)], [date(2026, 11, 23)], 0, "after the cutoff: close"),
-        ([local(2026, 11, 23, 10, 1), local(2026, 11, 23, 10, 2)], [date(2026, 11, 23)], 0, "closed once"),
-        ([local(2026, 11, 23, 14, 0)], [date(2026, 11, 23)], 0, "down over the cutoff: closes late today"),
-        ([local(2026, 10, 1, 9, 40), local(2026, 10, 1, 10, 5)], [], 0, "National Day: nothing"),
-        ([local(2026, 11, 21, 10, 5)], [], 0, "ordinary Saturday: nothing"),
-        (
-            [local(2026, 10, 8, 9, 40), local(2026, 10, 8, 10, 5)],
-            [date(2026, 10, 8)],
-            1,
-            "day after the long break",
-        ),
-        (
-            [local(2026, 10, 10, 9, 40), local(2026, 10, 10, 10, 5)],
-            [date(2026, 10, 10)],
-            1,
-            "make-up Saturday",
-        ),
-        ([local(2027, 1, 20, 10, 5)], [], 0, "winter vacation"),
-    ],
-)
-def test_daily_close_and_nudges_follow_the_school_calendar(
-    app: App, fakes: Calls, moments: list[datetime], closed_days: list[date], nudges: int, why: str
-) -> None:
-    for moment in moments:
-        run_jobs(app, moment, only=JOBS)
-    assert [day for day, _ids in fakes.close] == closed_days, why
-    assert all(ids == school_ids(app) for _day, ids in fakes.close)
-    assert len(fakes.nudge) == nudges, why
-    assert all(ids == school_ids(app) for ids in fakes.nudge)
+CALENDAR_CASES = [
+    ([local(2026, 11, 23, 9, 40)], [], 1, "30 minutes before the 10:00 cutoff: nudge, no close"),
+    (
+        [local(2026, 11, 23, 9, 40), local(2026, 11, 23, 9, 45)],
+        [],
+        1,
+        "nudged once however often it ticks",
+    ),
+    ([local(2026, 11, 23, 10, 1)], [date(2026, 11, 23)], 0, "after the cutoff: close"),
+    ([local(2026, 11, 23, 10, 1), local(2026, 11, 23, 10, 2)], [date(2026, 11, 23)], 0, "closed once"),
+    ([local(2026, 11, 23, 14, 0)], [date(2026, 11, 23)], 0, "down over the cutoff: closes late today"),
+    ([local(2026, 10, 1, 9, 40), local(2026, 10, 1, 10, 5)], [], 0, "National Day: nothing"),
+    ([local(2026, 11, 21, 10, 5)], [], 0, "ordinary Saturday: nothing"),
+    (
+        [local(2026, 10, 8, 9, 40), local(2026, 10, 8, 10, 5)],
+        [date(2026, 10, 8)],
+        1,
+        "day after the long break",
+    ),
+    (
+        [local(2026, 10, 10, 9, 40), local(2026, 10, 10, 10, 5)],
+        [date(2026, 10, 10)],
+        1,
+        "make-up Saturday",
+    ),
+    ([local(2027, 1, 20, 10, 5)], [], 0, "winter vacation"),
+]
+
+
+def test_daily_close_and_nudges_follow_the_school_calendar(app: App, fakes: Calls) -> None:
+    # One database for the table: the ledger and the recorded calls are reset between cases.
+    for moments, closed_days, nudges, why in CALENDAR_CASES:
+        with transaction(app.session_factory) as s:
+            s.execute(delete(ReminderSent))
+        fakes.close.clear()
+        fakes.nudge.clear()
+        for moment in moments:
+            run_jobs(app, moment, only=JOBS)
+        assert [day for day, _ids in fakes.close] == closed_days, why
+        assert all(ids == school_ids(app) for _day, ids in fakes.close), why
+        assert len(fakes.nudge) == nudges, why
+        assert all(ids == school_ids(app) for ids in fakes.nudge), why
 
 
 def test_a_close_missed_beyond_the_grace_window_is_recorded_not_run(app: App, fakes: Calls) -> None:

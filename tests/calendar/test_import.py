@@ -59,42 +59,40 @@ def test_yaml_import_is_idempotent_and_sets_rules(app: App, cli, tmp_path: Path,
     assert "10月12日" in out and "sports day" in out
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "problems"),
-    [
-        (
-            "bad.csv",
-            "region,school,kind,name,start,end,note\n"
-            "linxia-demo,,term,autumn,2027-09-01,2028-01-14,\n"
-            "linxia-demo,不存在小学,day_off,,2027-10-12,,\n"
-            "linxia-demo,,holiday,,2027-10-12,,\n"
-            "linxia-demo,,vacation,winter,2028-01-10,2028-02-10,\n"
-            "nowhere,,day_off,,2027-10-01,,\n"
-            "linxia-demo,,day_off,,2027-10-05,2027-10-01,\n",
-            ["第3行", "第4行", "第5行", "第6行", "第7行"],
-        ),
-        ("bad.yaml", "region: linxia-demo\nentries: [{kind: term, start: 2027-09-01}]\n", ["第1项"]),
-        ("bad.yaml", "region: [unclosed\n", ["YAML"]),
-        ("bad.txt", "whatever", [".yaml"]),
-        (
-            "bad.yaml",
-            "region: linxia-demo\nentries: []\nreminders: {term_start: {days_before: [99]}}\n",
-            ["days_before"],
-        ),
-    ],
-)
-def test_bad_files_name_each_problem_and_import_nothing(  # type: ignore[no-untyped-def]
-    app: App, cli, tmp_path: Path, capsys, name: str, content: str, problems: list[str]
-) -> None:
+BAD_FILES = [
+    (
+        "bad.csv",
+        "region,school,kind,name,start,end,note\n"
+        "linxia-demo,,term,autumn,2027-09-01,2028-01-14,\n"
+        "linxia-demo,不存在小学,day_off,,2027-10-12,,\n"
+        "linxia-demo,,holiday,,2027-10-12,,\n"
+        "linxia-demo,,vacation,winter,2028-01-10,2028-02-10,\n"
+        "nowhere,,day_off,,2027-10-01,,\n"
+        "linxia-demo,,day_off,,2027-10-05,2027-10-01,\n",
+        ["第3行", "第4行", "第5行", "第6行", "第7行"],
+    ),
+    ("bad.yaml", "region: linxia-demo\nentries: [{kind: term, start: 2027-09-01}]\n", ["第1项"]),
+    ("bad.yaml", "region: [unclosed\n", ["YAML"]),
+    ("bad.txt", "whatever", [".yaml"]),
+    (
+        "bad.yaml",
+        "region: linxia-demo\nentries: []\nreminders: {term_start: {days_before: [99]}}\n",
+        ["days_before"],
+    ),
+]
+
+
+def test_bad_files_name_each_problem_and_import_nothing(app: App, cli, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     before = entries(app)
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    assert cli(["calendar", "import", str(path)]) == 2
-    err = capsys.readouterr().err
-    for problem in problems:
-        assert problem in err
-    assert "没有导入任何内容" in err
-    assert entries(app) == before
+    for name, content, problems in BAD_FILES:
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        assert cli(["calendar", "import", str(path)]) == 2, name
+        err = capsys.readouterr().err
+        for problem in problems:
+            assert problem in err, (name, problem, err)
+        assert "没有导入任何内容" in err
+        assert entries(app) == before
 
 
 def test_show_rejects_unknown_region(cli, capsys) -> None:  # type: ignore[no-untyped-def]
