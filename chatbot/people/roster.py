@@ -680,7 +680,8 @@ def _upsert_students(
                 "active": True,
             },
         )
-    existing = _students(session, list(wanted))
+    school_ids = sorted({school_id for school_id, _number in wanted})
+    existing = _students(session, school_ids)
     updates: list[dict[str, Any]] = []
     for key, values in wanted.items():
         current = existing.get(key)
@@ -700,26 +701,29 @@ def _upsert_students(
         session.execute(insert(Student), list(part))
     counts.students_created += len(new)
     tick(len(rows) // 4)
-    return {key: value[0] for key, value in _students(session, list(wanted)).items()}
+    ids = {key: value[0] for key, value in existing.items()}
+    if new:
+        query = select(Student.school_id, Student.student_no, Student.id).where(
+            Student.school_id.in_(school_ids)
+        )
+        ids = {(school_id, number): student_id for school_id, number, student_id in session.execute(query)}
+    return ids
 
 
 STUDENT_FIELDS = ("class_id", "name", "gender", "boarding", "household", "active")
 
 
-def _students(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], tuple[Any, ...]]:
-    by_school: dict[int, list[str]] = defaultdict(list)
-    for school_id, number in keys:
-        by_school[school_id].append(number)
+def _students(session: Session, school_ids: Sequence[int]) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """Every pupil of the schools in the file, in one query per school: cheaper than IN lists of numbers."""
     found: dict[tuple[int, str], tuple[Any, ...]] = {}
     columns = [getattr(Student, f) for f in STUDENT_FIELDS]
-    for school_id, numbers in by_school.items():
-        for part in chunks(numbers):
-            query = select(Student.school_id, Student.student_no, Student.id, *columns).where(
-                Student.school_id == school_id, Student.student_no.in_(part)
-            )
-            for school, number, *rest in session.execute(query):
-                rest[5] = list(rest[5] or [])  # id, then STUDENT_FIELDS: household is 5th
-                found[(school, number)] = tuple(rest)
+    for school_id in school_ids:
+        query = select(Student.school_id, Student.student_no, Student.id, *columns).where(
+            Student.school_id == school_id
+        )
+        for school, number, *rest in session.execute(query):
+            rest[5] = list(rest[5] or [])  # id, then STUDENT_FIELDS: household is 5th
+            found[(school, number)] = tuple(rest)
     return found
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -35,6 +34,7 @@ from db.models import (
     Stage,
     Student,
 )
+from tests.conftest import MONDAY_8AM, DatabaseFactory, make_settings
 
 # The specification, written out by hand: what each role may do inside its own scope.
 MAY: dict[str, frozenset[Act]] = {
@@ -81,9 +81,20 @@ class World:
     other_region: int
 
 
-@pytest.fixture
-def world(app: App, now: datetime) -> Iterator[tuple[Session, World]]:
-    with app.session_factory() as s:
+@pytest.fixture(scope="module")
+def shared_app(databases: DatabaseFactory) -> Iterator[App]:
+    """One demo database for the whole matrix: these tests only read, and copies are slow on PostgreSQL."""
+    url = databases.fresh(seeded=True)
+    app = App(make_settings(url))
+    yield app
+    app.engine.dispose()
+    databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def world(shared_app: App) -> Iterator[tuple[Session, World]]:
+    now = MONDAY_8AM
+    with shared_app.session_factory() as s:
         parent = demo_person(s, "parent")
         teacher = demo_person(s, "teacher")
         principal = demo_person(s, "principal")
@@ -122,7 +133,7 @@ def world(app: App, now: datetime) -> Iterator[tuple[Session, World]]:
                 scope_id=own_class_id,
             )
         )
-        s.flush()
+        s.commit()
         own_child = children_of(s, parent)[0]
         stranger_child = s.scalars(
             select(Student).where(Student.class_id == own_child.class_id, Student.id != own_child.id)
