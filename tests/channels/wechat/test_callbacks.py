@@ -36,9 +36,8 @@ def processed_count(app: App) -> int:
         return int(s.scalar(select(func.count()).select_from(ProcessedUpdate)) or 0)
 
 
-@pytest.mark.parametrize("safe", [False, True], ids=["plaintext", "safe-mode"])
-async def test_url_handshake_echoes_only_when_signed_with_our_token(wechat: Harness, safe: bool) -> None:
-    fake = await wechat.start(safe=safe)
+async def test_url_handshake_echoes_only_when_signed_with_our_token(wechat: Harness) -> None:
+    fake = await wechat.start(safe=True)
     assert fake.http is not None
     signer = WeChatSigner()
     signer.add_data(TOKEN, "1795000000", "abc")
@@ -163,14 +162,11 @@ async def test_menu_click_runs_a_command_or_presses_a_button(wechat: Harness) ->
     assert reply is not None and "回复 3：English" in reply
     assert await fake.event(OPENID, "CLICK", key="lang:en") == "Language set to English."
     assert await fake.event(OPENID, "VIEW", key="https://example.org/") is None
-
-
-async def test_events_are_deduplicated_by_sender_and_time(wechat: Harness) -> None:
-    fake = await wechat.start(safe=False)
+    # Events have no MsgId: a resent click (same sender and CreateTime) is handled once.
     xml = fake.event_xml(OPENID, "CLICK", key="/language")
     first = fake.open_reply(*await fake.post(xml))
     assert first == fake.open_reply(*await fake.post(xml))
-    assert processed_count(wechat.app) == 1
+    assert processed_count(wechat.app) == 3
 
 
 class SlowRouter:

@@ -30,6 +30,7 @@ def free_port() -> int:
 
 
 async def test_serve_answers_the_handshake_until_stopped(app: App) -> None:
+    assert not runtime.configured(app.settings)
     app.settings.wechat_token = TOKEN
     assert runtime.configured(app.settings)
     assert runtime.sender(app) is None  # no app id / secret: passive replies only
@@ -51,10 +52,6 @@ async def test_serve_answers_the_handshake_until_stopped(app: App) -> None:
             pytest.fail("the callback server did not start")
     stop.set()
     await asyncio.wait_for(task, timeout=10)
-
-
-def test_not_configured_without_a_token(app: App) -> None:
-    assert not runtime.configured(app.settings)
 
 
 def test_cli_refuses_to_start_without_a_token(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
