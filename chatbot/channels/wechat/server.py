@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,8 @@ WECHAT_CAPS = ChannelCaps(code=CHANNEL, numbered_buttons=True, can_edit=False, m
 SUCCESS = "success"
 # Retries come within about 15 seconds; a day of keys is plenty and keeps the table small.
 DEDUPE_KEEP = timedelta(days=1)
+# A signed callback older than this is refused, so one captured before its key was purged cannot be replayed.
+MAX_CLOCK_SKEW = timedelta(hours=12)
 
 
 class Forbidden(Exception):
@@ -77,6 +80,7 @@ class CallbackServer:
         options: WeChatOptions,
         sender: WeChatSender | None,
         clock: Callable[[], datetime] = utcnow,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         settings = app.settings
         if not settings.wechat_token:
@@ -85,6 +89,8 @@ class CallbackServer:
         self.options = options
         self.sender = sender
         self.clock = clock
+        # The domain clock may be frozen (tests, replays); signature freshness needs the real one.
+        self.wall_clock = wall_clock
         self.token = settings.wechat_token
         self.crypto: Any = None
         if settings.wechat_aes_key:
@@ -147,7 +153,7 @@ class CallbackServer:
             return self._text(SUCCESS)
         claim = await asyncio.to_thread(self._claim, dedupe_key(message), now)
         if not claim.fresh:
-            log.info("wechat callback %s already handled", dedupe_key(message)[:24])
+            log.info("a resent wechat callback was answered from the record")
             return self._passive(callback, claim.reply) if claim.reply else self._text(SUCCESS)
         task = asyncio.create_task(asyncio.to_thread(self._process, incoming, dedupe_key(message), now))
         try:
@@ -171,6 +177,8 @@ class CallbackServer:
             raise BadCallback("document type declarations are not accepted")
         try:
             timestamp, nonce = query["timestamp"], query["nonce"]
+            if abs(self.wall_clock() - int(timestamp)) > MAX_CLOCK_SKEW.total_seconds():
+                raise Forbidden("stale timestamp")
             if self.options.mode == "wecom":
                 xml = self.crypto.decrypt_message(body, query["msg_signature"], timestamp, nonce)
                 return Callback(parse_wecom_message(xml), True, nonce, timestamp)

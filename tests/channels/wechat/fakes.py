@@ -117,9 +117,9 @@ class FakeWeChatServer:
             + "</xml>"
         )
 
-    def signed(self, xml: str, *, forge: bool = False) -> tuple[dict[str, str], str]:
-        """Query string and body exactly as WeChat sends them in this mode."""
-        timestamp, nonce = str(int(time.time())), "n" + self._stamp()
+    def signed(self, xml: str, *, forge: bool = False, age: float = 0) -> tuple[dict[str, str], str]:
+        """Query string and body exactly as WeChat sends them in this mode (signed `age` seconds ago)."""
+        timestamp, nonce = str(int(time.time() - age)), "n" + self._stamp()
         signer = WeChatSigner()
         signer.add_data(TOKEN, timestamp, nonce)
         query = {"timestamp": timestamp, "nonce": nonce, "signature": signer.signature}
@@ -138,8 +138,8 @@ class FakeWeChatServer:
             query[key] = "0" * 40
         return query, body
 
-    async def post(self, xml: str, *, forge: bool = False) -> tuple[int, str]:
-        query, body = self.signed(xml, forge=forge)
+    async def post(self, xml: str, *, forge: bool = False, age: float = 0) -> tuple[int, str]:
+        query, body = self.signed(xml, forge=forge, age=age)
         async with self.http.post(self.url, params=query, data=body.encode()) as response:
             return response.status, await response.text()
 

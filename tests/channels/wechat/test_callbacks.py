@@ -60,6 +60,15 @@ async def test_forged_signature_is_refused_and_nothing_is_processed(wechat: Harn
     assert processed_count(wechat.app) == 0
 
 
+async def test_a_callback_signed_long_ago_is_refused(wechat: Harness) -> None:
+    fake = await wechat.start(safe=True)
+    status, _body = await fake.post(fake.text_xml(OPENID, "/help"), age=2 * 86400)
+    assert status == 403
+    assert identity(wechat.app) is None
+    status, _body = await fake.post(fake.text_xml(OPENID, "/help"), age=60)
+    assert status == 200
+
+
 async def test_plaintext_callback_is_refused_when_safe_mode_is_configured(wechat: Harness) -> None:
     fake = await wechat.start(safe=True)
     fake.safe = False  # a correctly signed but unencrypted body: not what WeChat sends in safe mode
