@@ -305,7 +305,7 @@ def generate(
                     "rollcall",
                     teacher0 + c - 1,
                     at,
-                    at + timedelta(hours=2) if closed and status == "absent" else None,
+                    at + timedelta(hours=2) if closed and status != "late" else None,
                 )
 
     loader.load(

@@ -11,15 +11,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Table, and_, func, insert, select, true
 from sqlalchemy.orm import Session, aliased
 
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import CaseOpen
 from chatbot.attendance.rules import Rules, rules_for
-from chatbot.attendance.service import ABSENCE_MARKS, chunks
+from chatbot.attendance.service import ABSENCE_MARKS, chunks, school_groups, within
 from chatbot.attendance.texts import LEVEL_LABELS, class_label_parts, trigger_text
 from chatbot.calendar.service import SchoolCalendar, load_calendars
 from chatbot.core.messages import Button, Reply
@@ -50,7 +50,7 @@ class SchoolRow:
     settings: dict[str, Any]
 
 
-def _recent_rollcalls(school_ids: Sequence[int], day: date, keep: int) -> Any:
+def _recent_rollcalls(school_ids: Sequence[int] | None, day: date, keep: int, class_ids: Any = None) -> Any:
     """(class_id, day, rn): each class's roll-call days up to `day`, newest first, rn ≤ keep."""
     ranked = (
         select(
@@ -59,9 +59,10 @@ def _recent_rollcalls(school_ids: Sequence[int], day: date, keep: int) -> Any:
             func.row_number().over(partition_by=RollCall.class_id, order_by=RollCall.day.desc()).label("rn"),
         )
         .where(
-            RollCall.school_id.in_(school_ids),
+            within(RollCall.school_id, school_ids),
             RollCall.day <= day,
             RollCall.day > day - timedelta(days=LOOKBACK_DAYS),
+            RollCall.class_id.in_(class_ids) if class_ids is not None else true(),
         )
         .subquery()
     )
@@ -69,19 +70,28 @@ def _recent_rollcalls(school_ids: Sequence[int], day: date, keep: int) -> Any:
 
 
 def find_triggers(
-    session: Session, school_ids: Sequence[int], day: date, rules: Rules
+    session: Session, school_ids: Sequence[int] | None, day: date, rules: Rules
 ) -> dict[int, tuple[CaseTrigger, dict[str, Any]]]:
     """Pupils absent on `day` who now meet a trigger and have no open case: student → (trigger, detail)."""
     found: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
     ar = AttendanceRecord
-    for chunk in chunks(list(school_ids), 400):
+    for chunk in school_groups(school_ids):
         # An alias keeps the "absent today" subquery from being correlated to the outer query.
         today = aliased(AttendanceRecord)
         absent_today = select(today.student_id).where(
-            today.day == day, today.school_id.in_(chunk), today.status.in_(ABSENCE_MARKS)
+            today.day == day,
+            within(today.school_id, chunk),
+            today.status.in_(ABSENCE_MARKS),
+            today.alerted_at.is_(None),
         )
         open_case = select(DropoutCase.student_id).where(DropoutCase.status == CaseStatus.OPEN)
-        recent = _recent_rollcalls(chunk, day, max(rules.rate_window, rules.consecutive_days))
+        classes_today = select(today.class_id).where(
+            today.day == day,
+            within(today.school_id, chunk),
+            today.status.in_(ABSENCE_MARKS),
+            today.alerted_at.is_(None),
+        )
+        recent = _recent_rollcalls(chunk, day, max(rules.rate_window, rules.consecutive_days), classes_today)
         streak = session.execute(
             select(ar.student_id)
             .join(recent, and_(recent.c.class_id == ar.class_id, recent.c.day == ar.day))
@@ -134,14 +144,17 @@ def find_triggers(
     return found
 
 
-def open_cases(session: Session, schools: Sequence[SchoolRow], day: date, now: datetime) -> list[Outgoing]:
+def open_cases(
+    session: Session, schools: Sequence[SchoolRow], day: date, now: datetime, every_school: bool = False
+) -> list[Outgoing]:
     """Open a case for every pupil meeting a trigger today; returns the class-teacher alerts to queue."""
     by_rules: dict[Rules, list[SchoolRow]] = defaultdict(list)
     for school in schools:
         by_rules[rules_for(school.settings)].append(school)
     triggers: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
     for rules, group in by_rules.items():
-        triggers.update(find_triggers(session, [s.id for s in group], day, rules))
+        ids = None if every_school and len(by_rules) == 1 else [s.id for s in group]
+        triggers.update(find_triggers(session, ids, day, rules))
     if not triggers:
         return []
     region_of = {s.id: s for s in schools}
@@ -162,47 +175,63 @@ def open_cases(session: Session, schools: Sequence[SchoolRow], day: date, now: d
                 .where(Student.id.in_(chunk))
             ).all()
         )
-    cases: list[tuple[DropoutCase, Any]] = []
-    for row in pupils:
-        trigger, detail = triggers[row[0]]
-        school = region_of[row[3]]
-        case = DropoutCase(
-            student_id=row[0],
-            class_id=row[2],
-            school_id=row[3],
-            region_id=school.region_id,
-            trigger=trigger,
-            detail=detail,
-            status=CaseStatus.OPEN,
-            level=CaseLevel.CLASS_TEACHER,
-            assignee_id=row[6],
-            opened_on=day,
-            opened_at=now,
-            last_activity_on=day,
+    by_student = {row[0]: row for row in pupils}
+    values = [
+        {
+            "student_id": row[0],
+            "class_id": row[2],
+            "school_id": row[3],
+            "region_id": region_of[row[3]].region_id,
+            "trigger": triggers[row[0]][0],
+            "detail": triggers[row[0]][1],
+            "status": CaseStatus.OPEN,
+            "level": int(CaseLevel.CLASS_TEACHER),
+            "assignee_id": row[6],
+            "opened_on": day,
+            "opened_at": now,
+            "last_activity_on": day,
+        }
+        for row in pupils
+    ]
+    # Core bulk insert with RETURNING: one round trip per batch instead of the ORM's unit of work.
+    created: list[tuple[int, int]] = []
+    for start in range(0, len(values), 1000):
+        created.extend(
+            (case_id, student_id)
+            for case_id, student_id in session.execute(
+                insert(cast(Table, DropoutCase.__table__)).returning(DropoutCase.id, DropoutCase.student_id),
+                values[start : start + 1000],
+            )
         )
-        session.add(case)
-        cases.append((case, row))
-    session.flush()
-    session.add_all(
-        CaseEvent(
-            case_id=case.id, at=now, actor_id=None, kind=CaseEventKind.OPENED, level=0, note=str(case.trigger)
+    if created:
+        session.execute(
+            insert(cast(Table, CaseEvent.__table__)),
+            [
+                {
+                    "case_id": case_id,
+                    "at": now,
+                    "actor_id": None,
+                    "kind": CaseEventKind.OPENED,
+                    "level": 0,
+                    "note": str(triggers[student_id][0]),
+                }
+                for case_id, student_id in created
+            ],
         )
-        for case, _row in cases
-    )
     alerts: list[Outgoing] = []
-    for case, row in cases:
+    for case_id, student_id in created:
+        row = by_student[student_id]
         if row[6] is None:
             continue
+        trigger, detail = triggers[student_id]
         alerts.append(
             Outgoing(
                 person_id=row[6],
-                render=_case_alert(
-                    case.id, row[1], class_label_args(row[4], row[5]), case.trigger, case.detail
-                ),
+                render=_case_alert(case_id, row[1], class_label_args(row[4], row[5]), trigger, detail),
                 kind="attendance.case",
-                dedupe_key=f"att.case:{case.id}:open",
+                dedupe_key=f"att.case:{case_id}:open",
                 tz=region_of[row[3]].tz,
-                ref=("dropout_case", case.id),
+                ref=("dropout_case", case_id),
             )
         )
     return alerts

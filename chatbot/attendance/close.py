@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,12 +21,12 @@ from sqlalchemy.orm import Session
 from chatbot.attendance.cases import SchoolRow, open_cases, people_with_role
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import AbsenceAnswer, ContactGuardian
-from chatbot.attendance.service import DEFAULT_CUTOFF, chunks
+from chatbot.attendance.service import ABSENCE_MARKS, DEFAULT_CUTOFF, chunks, school_groups, within
 from chatbot.attendance.texts import ANSWER_LABELS, class_label_parts
 from chatbot.calendar.service import load_calendars
 from chatbot.core.messages import Button, Reply
 from chatbot.core.router import start_button
-from chatbot.i18n import _, format_day
+from chatbot.i18n import _, format_day, get_locale
 from db.models import Guardian, Region, Role, School, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, GuardianAnswer, Mark, RollCall
 from db.models.delivery import Priority
@@ -88,15 +89,17 @@ def close_day(
         return CloseSummary(day=day, schools_skipped=skipped)
     tz_of = {s.id: s.tz for s in eligible}
     ids = [s.id for s in eligible]
+    # Closing every school: filter by day only, without lists of 1,500 school ids.
+    scope: list[int] | None = None if school_ids is None and not skipped else ids
     outgoing: list[Outgoing] = []
 
     # 1. Classes without a roll-call → their school's principals, one list per school.
     missing: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for chunk in chunks(ids):
+    for group in school_groups(scope):
         for school_id, grade, name in session.execute(
             select(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
             .outerjoin(RollCall, and_(RollCall.class_id == SchoolClass.id, RollCall.day == day))
-            .where(SchoolClass.school_id.in_(chunk), RollCall.id.is_(None))
+            .where(within(SchoolClass.school_id, group), RollCall.id.is_(None))
             .order_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
         ):
             missing[school_id].append((grade, name))
@@ -120,7 +123,7 @@ def close_day(
     # 2. Unexplained absences not alerted yet → one alert per class, one question per guardian.
     ar = AttendanceRecord
     absences: list[Any] = []
-    for chunk in chunks(ids):
+    for group in school_groups(scope):
         absences.extend(
             session.execute(
                 select(
@@ -137,7 +140,10 @@ def close_day(
                 .join(Student, Student.id == ar.student_id)
                 .join(SchoolClass, SchoolClass.id == ar.class_id)
                 .where(
-                    ar.day == day, ar.school_id.in_(chunk), ar.status == Mark.ABSENT, ar.alerted_at.is_(None)
+                    ar.day == day,
+                    within(ar.school_id, group),
+                    ar.status == Mark.ABSENT,
+                    ar.alerted_at.is_(None),
                 )
                 .order_by(ar.class_id, Student.student_no)
             ).all()
@@ -187,12 +193,22 @@ def close_day(
                         ref=("attendance_record", row[0]),
                     )
                 )
-    record_ids = [row[0] for row in absences]
-    for chunk in chunks(record_ids):
-        session.execute(update(ar).where(ar.id.in_(chunk)).values(alerted_at=now))
+    # 3. Dropout-risk triggers, for the day's absences no close has looked at yet.
+    case_alerts = open_cases(session, eligible, day, now, every_school=scope is None)
 
-    # 3. Dropout-risk triggers.
-    case_alerts = open_cases(session, eligible, day, now)
+    # 4. Mark the day's absences processed, so a rerun neither alerts nor evaluates them again
+    #    (a roll-call changed after the cutoff brings new, unprocessed rows for the next run).
+    for group in school_groups(scope):
+        session.execute(
+            update(ar)
+            .where(
+                ar.day == day,
+                within(ar.school_id, group),
+                ar.status.in_(ABSENCE_MARKS),
+                ar.alerted_at.is_(None),
+            )
+            .values(alerted_at=now)
+        )
     outgoing.extend(case_alerts)
     queued = enqueue_many(session, outgoing, now)
     return CloseSummary(
@@ -209,6 +225,12 @@ def close_day(
     )
 
 
+@lru_cache(maxsize=64)
+def _day_label(day: date, locale: str) -> str:
+    """Babel date formatting costs ~100 µs; a close renders thousands of messages for one day."""
+    return format_day(day, locale)
+
+
 def class_label_args(grade: int, name: str) -> tuple[int, str]:
     return (grade, name)
 
@@ -217,7 +239,7 @@ def _missing_list(school: str, day: date, classes: list[tuple[int, str]]) -> Any
     def render() -> Reply:
         lines = [
             _("{school}: no roll-call yet on {day} for these classes:").format(
-                school=school, day=format_day(day)
+                school=school, day=_day_label(day, get_locale())
             )
         ]
         lines.extend("• " + class_label_parts(grade, name) for grade, name in classes)
@@ -232,7 +254,7 @@ def _absence_alert(
     def render() -> Reply:
         lines = [
             _("{klass}, {day}: absent without explanation:").format(
-                klass=class_label_parts(*klass), day=format_day(day)
+                klass=class_label_parts(*klass), day=_day_label(day, get_locale())
             )
         ]
         rows: list[list[Button]] = []
@@ -253,7 +275,7 @@ def _guardian_question(record_id: int, pupil: str, school: str, day: date) -> An
     def render() -> Reply:
         return Reply(
             _("{pupil} is not at {school} today ({day}). Why?").format(
-                pupil=pupil, school=school, day=format_day(day)
+                pupil=pupil, school=school, day=_day_label(day, get_locale())
             ),
             [
                 [

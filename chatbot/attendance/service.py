@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true
 from sqlalchemy.orm import Session
 
 from chatbot.calendar.service import is_school_day, school_days
@@ -330,6 +330,16 @@ def guardians_of(session: Session, student_ids: Iterable[int]) -> dict[int, list
         ):
             found[student_id].append(guardian)
     return found
+
+
+def within(column: Any, ids: Sequence[int] | None) -> Any:
+    """`column IN ids`, or no condition at all when ids is None (every row: no giant IN list)."""
+    return true() if ids is None else column.in_(ids)
+
+
+def school_groups(ids: Sequence[int] | None, size: int = 900) -> Iterable[Sequence[int] | None]:
+    """Chunks of school ids, or one None standing for every school."""
+    return [None] if ids is None else list(chunks(list(ids), size))
 
 
 def chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:

@@ -126,7 +126,7 @@ class AttendanceRecord(Base):
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     leave_id: Mapped[int | None] = mapped_column(ForeignKey("leave_request.id", ondelete="SET NULL"))
-    # Daily close bookkeeping: set once the teacher and guardians were alerted (idempotency).
+    # Set when a daily close has processed this absence (alerts sent, triggers evaluated): idempotency.
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     guardian_answer: Mapped[GuardianAnswer | None] = mapped_column(
         _enum(GuardianAnswer, "guardian_answer"), nullable=True
