@@ -9,8 +9,10 @@ personal can ever be posted in a group.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -38,13 +40,13 @@ from telegram.ext import (
 
 from chatbot.app import App
 from chatbot.channels.telegram import CHANNEL, TELEGRAM_CAPS
-from chatbot.channels.telegram.render import drop_keyboard, edit_reply, send_reply, with_network_retries
+from chatbot.channels.telegram.render import edit_reply, send_reply, with_network_retries
 from chatbot.clock import utcnow
 from chatbot.core.flow import Registry
 from chatbot.core.messages import Incoming, Reply
 from chatbot.i18n import _, locale_from_hint, use_locale
 from db.models import ChannelIdentity
-from db.session import transaction
+from db.session import is_sqlite, transaction
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Telegram's language codes are two-letter ISO 639-1: "zh" cannot say Traditional, so it gets Simplified.
 MENU_LANGUAGES = (("zh", "zh_Hans"), ("en", "en"))
 MAX_CONCURRENT_UPDATES = 16
+DATABASE_THREADS = 5  # SQLAlchemy's default pool size
 MAX_COMMANDS = 100
 
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -101,6 +104,10 @@ class TelegramAdapter:
     def __init__(self, app: App, clock: Callable[[], datetime] = utcnow) -> None:
         self.app = app
         self.clock = clock
+        # SQLite has one writer at a time: more threads only queue in its busy handler, which sleeps
+        # in steps of milliseconds. PostgreSQL gets as many threads as the connection pool holds.
+        workers = 1 if is_sqlite(app.settings.database_url) else DATABASE_THREADS
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="telegram-router")
 
     # --- updates in -------------------------------------------------------------------------
 
@@ -145,7 +152,10 @@ class TelegramAdapter:
         await self.render(context.bot, chat.id, replies, pressed=pressed)
 
     async def route(self, incoming: Incoming) -> list[Reply]:
-        return await asyncio.to_thread(self.app.router.handle, incoming, self.clock(), TELEGRAM_CAPS)
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.app.router.handle, incoming, self.clock(), TELEGRAM_CAPS)
+        # The executor keeps the locale ContextVar out of it: the router sets the locale per update itself.
+        return await loop.run_in_executor(self.executor, call)
 
     # --- replies out --------------------------------------------------------------------------
 
@@ -158,8 +168,6 @@ class TelegramAdapter:
                 if edited:
                     continue
             await send_reply(bot, chat_id, reply)
-        if pressed is not None and not edited and pressed.reply_markup is not None:
-            await drop_keyboard(bot, chat_id, pressed.message_id)
 
     async def answer_group(self, bot: Bot, message: Message, language_code: str | None) -> None:
         """Commands addressed to the bot get a fixed pointer to a private chat; everything else is ignored."""

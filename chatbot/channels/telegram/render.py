@@ -139,13 +139,3 @@ async def edit_reply(bot: Bot, chat_id: int | str, message_id: int, reply: Reply
     for index, chunk in enumerate(chunks[1:], start=2):
         await _send_text(bot, chat_id, chunk, markup if index == len(chunks) else None)
     return True
-
-
-async def drop_keyboard(bot: Bot, chat_id: int | str, message_id: int) -> None:
-    """Remove the buttons from a message once its choice is made, so it cannot be pressed twice."""
-    try:
-        await with_network_retries(
-            lambda: bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
-        )
-    except BadRequest as exc:
-        log.debug("keyboard of message %s not removed: %s", message_id, exc.message)

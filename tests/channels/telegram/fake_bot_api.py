@@ -39,6 +39,9 @@ JSON_FIELDS = {
 }
 
 
+SENDING_METHODS = {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
+
+
 @dataclass
 class Call:
     method: str
@@ -92,6 +95,10 @@ class FakeBotApi:
         self._chats: dict[int, dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._failures: list[Failure] = []
+        # Per chat: how many messages the bot sent or edited, and its last message with buttons.
+        self._sent_count: dict[int, int] = {}
+        self._sent_events: dict[int, asyncio.Event] = {}
+        self._last_keyboard: dict[int, int] = {}
         self._changed: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -205,10 +212,42 @@ class FakeBotApi:
         return update
 
     def last_keyboard_message_id(self, chat_id: int) -> int | None:
-        for (chat, message_id), message in sorted(self._messages.items(), reverse=True):
-            if chat == chat_id and message.get("reply_markup"):
-                return message_id
-        return None
+        return self._last_keyboard.get(chat_id)
+
+    def first_button(self, chat_id: int) -> str | None:
+        """The callback data of the first button on the bot's last keyboard in this chat."""
+        message_id = self._last_keyboard.get(chat_id)
+        if message_id is None:
+            return None
+        return str(
+            self._messages[(chat_id, message_id)]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        )
+
+    def sent_count(self, chat_id: int) -> int:
+        """Messages sent or edited by the bot in this chat (cheap, for load drivers)."""
+        return self._sent_count.get(chat_id, 0)
+
+    async def wait_sent(self, chat_id: int, count: int, timeout: float = 30.0) -> None:
+        async def wait() -> None:
+            while self._sent_count.get(chat_id, 0) < count:
+                event = self._sent_events.setdefault(chat_id, asyncio.Event())
+                await event.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    def _count_sent(self, chat_id: int) -> None:
+        self._sent_count[chat_id] = self._sent_count.get(chat_id, 0) + 1
+        event = self._sent_events.pop(chat_id, None)
+        if event is not None:
+            event.set()
+
+    def _track_keyboard(self, message: dict[str, Any]) -> None:
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        if message.get("reply_markup", {}).get("inline_keyboard"):
+            if message_id >= self._last_keyboard.get(chat_id, 0):
+                self._last_keyboard[chat_id] = message_id
+        elif self._last_keyboard.get(chat_id) == message_id:
+            del self._last_keyboard[chat_id]
 
     def _queue(self, update: dict[str, Any]) -> None:
         self._updates.append(update)
@@ -325,6 +364,10 @@ class FakeBotApi:
                 return _error(exc.status, exc.description)
         call.result = result
         self.calls.append(call)
+        if method in SENDING_METHODS and call.chat_id is not None:
+            self._count_sent(call.chat_id)
+        if isinstance(result, dict) and "message_id" in result:
+            self._track_keyboard(result)
         self._notify()
         return web.json_response({"ok": True, "result": result})
 

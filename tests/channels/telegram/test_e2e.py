@@ -87,12 +87,13 @@ async def test_language_buttons_answer_the_query_and_switch_language(
     assert texts[1] == "Language set to English."
     answered = [c.params["callback_query_id"] for c in fake.called("answerCallbackQuery")]
     assert answered == [update["callback_query"]["id"]]
-    # The choice is made: the keyboard is taken off the pressed message.
-    pressed_id = update["callback_query"]["message"]["message_id"]
-    await fake.wait_for(lambda: bool(fake.sent(PARENT_CHAT, ("editMessageReplyMarkup",))))
-    assert fake.sent(PARENT_CHAT, ("editMessageReplyMarkup",))[0].params["message_id"] == pressed_id
+    # The keyboard stays (no extra API call against the flood limit); a second press is refused politely.
+    fake.inject_callback(
+        PARENT_CHAT, "lang:zh_Hant", message_id=update["callback_query"]["message"]["message_id"]
+    )
+    assert "expired" in (await replies_after(fake, PARENT_CHAT, 3))[2]
     fake.inject_message(PARENT_CHAT, "/whoami", language_code="zh-hans")
-    assert "not linked" in (await replies_after(fake, PARENT_CHAT, 3))[2]
+    assert "not linked" in (await replies_after(fake, PARENT_CHAT, 4))[3]
     found = identity(bot.app, PARENT_CHAT)
     assert found is not None and found.locale == "en"
 
