@@ -31,8 +31,8 @@ ITEM_KEYS = {
 
 
 @pytest.fixture
-def run(app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
+def run(shared_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", shared_app.settings.database_url)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
 
     def invoke(*args: str) -> tuple[int, str, str]:
@@ -193,11 +193,11 @@ def test_bad_input_is_one_clear_error_and_exit_2(run) -> None:  # type: ignore[n
         assert message in err, (args, err)
 
 
-def test_real_subprocess(app: App, tmp_path: Path) -> None:
+def test_real_subprocess(shared_app: App, tmp_path: Path) -> None:
     import os
 
     env = {k: v for k, v in os.environ.items() if k not in OWN_SETTINGS}
-    env.update(DATABASE_URL=app.settings.database_url, LOG_LEVEL="WARNING")
+    env.update(DATABASE_URL=shared_app.settings.database_url, LOG_LEVEL="WARNING")
     ok = subprocess.run(
         [sys.executable, str(BOT), "aid", "--region", "national", "--on", "2024-09-01", "--stage", "undergraduate",
          "--household", "dibao", "--json"],
