@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from chatbot.core.messages import Reply
+from chatbot.core.messages import Attachment, Reply
 from chatbot.i18n import N_, _
 
 # WeChat cuts text messages at 2048 bytes of UTF-8 (about 680 Chinese characters); stay below it.
@@ -45,9 +46,9 @@ def render_text(text: str, buttons: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def render_reply(reply: Reply) -> str:
+def render_reply(reply: Reply, can_send: Callable[[Attachment], bool] = lambda _a: False) -> str:
     text = render_text(reply.text, [b.to_json() for b in reply.flat_buttons()])
-    if reply.attachment is not None:
+    if reply.attachment is not None and not can_send(reply.attachment):
         note = _("(The file {name} cannot be shown in WeChat; ask your school for a copy.)").format(
             name=reply.attachment.filename
         )
@@ -96,9 +97,11 @@ def _cut_at_bytes(text: str, limit: int) -> int:
     return len(text)
 
 
-def messages_for(replies: list[Reply]) -> list[str]:
+def messages_for(
+    replies: list[Reply], can_send: Callable[[Attachment], bool] = lambda _a: False
+) -> list[str]:
     """The replies of one update as WeChat text messages: joined with blank lines, then split."""
-    joined = "\n\n".join(text for text in (render_reply(r) for r in replies) if text)
+    joined = "\n\n".join(text for text in (render_reply(r, can_send) for r in replies) if text)
     return split_text(joined) if joined else []
 
 

@@ -7,6 +7,7 @@ the full message is kept in `wechat_deferred` and delivered the next time the us
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from chatbot.channels.wechat.options import WeChatOptions
 from chatbot.channels.wechat.render import flatten_buttons, kind_title, render_text, split_text, summary
 from chatbot.clock import utcnow
 from chatbot.config import Settings
+from chatbot.core.messages import Attachment
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone
 from chatbot.i18n import DEFAULT_LOCALE, _, format_moment, use_locale
 from db.models import ChannelIdentity
@@ -36,6 +38,10 @@ from db.session import transaction
 
 log = logging.getLogger(__name__)
 CHANNEL = "wechat"
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+# WeChat's limits for temporary media: images 10 MB (2 MB for Official Account images), files 20 MB.
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class WeChatSender:
@@ -122,6 +128,27 @@ class WeChatSender:
             else:
                 call(self.client, lambda text=text: self.client.message.send_text(external_id, text))  # type: ignore[misc]
         return msgid
+
+    def can_send(self, attachment: Attachment) -> bool:
+        """Pictures go everywhere; other files only to WeCom (Official Accounts cannot send files)."""
+        if attachment.mime in IMAGE_TYPES:
+            return len(attachment.content) <= MAX_IMAGE_BYTES
+        return self.options.mode == "wecom" and len(attachment.content) <= MAX_FILE_BYTES
+
+    def send_attachment(self, external_id: str, attachment: Attachment) -> None:
+        """Upload as temporary media, then send it as an image (or, in WeCom, a file) message."""
+        media_type = "image" if attachment.mime in IMAGE_TYPES else "file"
+        upload = (attachment.filename, io.BytesIO(attachment.content), attachment.mime)
+        result = call(self.client, lambda: self.client.media.upload(media_type, upload))
+        media_id = result.get("media_id") if isinstance(result, dict) else None
+        if not media_id:
+            raise PermanentFailure("media upload returned no media_id")
+        if self.options.mode == "wecom":
+            agent_id = self.options.agent_id
+            send = self.client.message.send_image if media_type == "image" else self.client.message.send_file
+            call(self.client, lambda: send(agent_id, external_id, media_id))
+        else:
+            call(self.client, lambda: self.client.message.send_image(external_id, media_id))
 
     def _send_template(self, message: OutgoingMessage, buttons: list[dict[str, Any]]) -> str:
         template_id = self.options.template_for(message.kind)

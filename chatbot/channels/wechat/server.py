@@ -34,7 +34,7 @@ from chatbot.channels.wechat.options import WeChatOptions
 from chatbot.channels.wechat.render import MAX_TEXT_CHARS, cdata_safe, messages_for, render_text, split_text
 from chatbot.channels.wechat.sender import WeChatSender, take_deferred
 from chatbot.clock import utcnow
-from chatbot.core.messages import ChannelCaps, Incoming
+from chatbot.core.messages import Attachment, ChannelCaps, Incoming
 from chatbot.core.router import pick_locale
 from chatbot.i18n import _, use_locale
 from db.models import ChannelIdentity, ProcessedUpdate
@@ -65,6 +65,14 @@ class Callback:
     encrypted: bool
     nonce: str
     timestamp: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one callback produced: text messages (the first may go back passively) and files."""
+
+    texts: list[str]
+    attachments: list[Attachment]
 
 
 @dataclass(frozen=True)
@@ -157,16 +165,16 @@ class CallbackServer:
             return self._passive(callback, claim.reply) if claim.reply else self._text(SUCCESS)
         task = asyncio.create_task(asyncio.to_thread(self._process, incoming, dedupe_key(message), now))
         try:
-            texts = await asyncio.wait_for(asyncio.shield(task), timeout=self.options.passive_timeout)
+            answer = await asyncio.wait_for(asyncio.shield(task), timeout=self.options.passive_timeout)
         except TimeoutError:
             log.info("wechat reply not ready in time; it will follow as a customer-service message")
             self._track(self._send_when_done(task, external_id))
             return self._text(SUCCESS)
-        if not texts:
+        if len(answer.texts) > 1 or answer.attachments:
+            self._track(self._send_later(external_id, Answer(answer.texts[1:], answer.attachments)))
+        if not answer.texts:
             return self._text(SUCCESS)
-        if len(texts) > 1:
-            self._track(self._send_later(external_id, texts[1:]))
-        return self._passive(callback, texts[0])
+        return self._passive(callback, answer.texts[0])
 
     # --- verification and parsing --------------------------------------------------------------
 
@@ -216,7 +224,7 @@ class CallbackServer:
                 ).first()
             return Claim(fresh=False, reply=reply)
 
-    def _process(self, incoming: Incoming, key: str, now: datetime) -> list[str]:
+    def _process(self, incoming: Incoming, key: str, now: datetime) -> Answer:
         """Route the update, then render its replies (plus any deferred messages) in the user's language."""
         replies = self.app.router.handle(incoming, now, WECHAT_CAPS)
         with transaction(self.app.session_factory) as session:
@@ -227,7 +235,7 @@ class CallbackServer:
             ).one_or_none()
             locale = pick_locale(identity, incoming, self.app.settings) if identity else None
             with use_locale(locale or self.app.settings.default_locale):
-                texts = messages_for(replies)
+                texts = messages_for(replies, self._can_send)
                 if identity is not None:
                     for row in take_deferred(session, identity.id, now):
                         texts.extend(split_text(render_text(row.text, row.buttons)))
@@ -240,7 +248,11 @@ class CallbackServer:
                 .where(ProcessedUpdate.channel == CHANNEL, ProcessedUpdate.key == key)
                 .values(reply=texts[0] if texts else "")
             )
-        return texts
+        files = [r.attachment for r in replies if r.attachment is not None and self._can_send(r.attachment)]
+        return Answer(texts, files)
+
+    def _can_send(self, attachment: Attachment) -> bool:
+        return self.sender is not None and self.sender.can_send(attachment)
 
     def _deactivate(self, external_id: str) -> None:
         """Unsubscribed: stop queueing messages to this account until the user writes again."""
@@ -272,18 +284,20 @@ class CallbackServer:
             xml = self.crypto.encrypt_message(xml, callback.nonce, callback.timestamp)
         return web.Response(text=xml, content_type="application/xml")
 
-    async def _send_when_done(self, task: asyncio.Task[list[str]], external_id: str) -> None:
-        texts = await task
-        await self._send_later(external_id, texts)
+    async def _send_when_done(self, task: asyncio.Task[Answer], external_id: str) -> None:
+        await self._send_later(external_id, await task)
 
-    async def _send_later(self, external_id: str, texts: list[str]) -> None:
-        if not texts:
+    async def _send_later(self, external_id: str, answer: Answer) -> None:
+        if not answer.texts and not answer.attachments:
             return
         if self.sender is None:
             log.warning("a late wechat reply was dropped: WECHAT_SECRET is not set, so nothing can be sent")
             return
         try:
-            await asyncio.to_thread(self.sender.send_texts, external_id, texts)
+            if answer.texts:
+                await asyncio.to_thread(self.sender.send_texts, external_id, answer.texts)
+            for attachment in answer.attachments:
+                await asyncio.to_thread(self.sender.send_attachment, external_id, attachment)
         except Exception as exc:  # the user asked; log and move on rather than kill the server
             log.warning("a late wechat reply could not be sent: %s", type(exc).__name__)
 

@@ -52,7 +52,29 @@ class FakeWeChatApi:
         application.router.add_get("/cgi-bin/gettoken", self._token)
         for endpoint in ("message/custom/send", "message/template/send", "message/send"):
             application.router.add_post(f"/cgi-bin/{endpoint}", self._sender(endpoint))
+        application.router.add_post("/cgi-bin/media/upload", self._upload)
         return application
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if request.query.get("access_token") not in self.valid_tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        form = await request.post()
+        media = form["media"]
+        assert isinstance(media, web.FileField)
+        content = media.file.read()
+        media_id = f"MEDIA-{len(self.sent) + 1}"
+        self.sent.append(
+            Sent(
+                "media/upload",
+                {
+                    "type": request.query.get("type"),
+                    "filename": media.filename,
+                    "size": len(content),
+                    "media_id": media_id,
+                },
+            )
+        )
+        return web.json_response({"type": request.query.get("type"), "media_id": media_id, "created_at": 1})
 
     async def _token(self, request: web.Request) -> web.Response:
         secret = request.query.get("secret") or request.query.get("corpsecret")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from wechatpy.utils import WeChatSigner
 
 from chatbot.app import App
-from chatbot.core.messages import ChannelCaps, Incoming, Reply
+from chatbot.core.messages import Attachment, ChannelCaps, Incoming, Reply
 from chatbot.people.invites import issue_code
 from db.models import ChannelIdentity, Person, ProcessedUpdate
 from db.session import transaction
@@ -218,6 +218,44 @@ async def test_a_long_reply_is_split_passive_first_then_customer_service(wechat:
     rest = [m["text"]["content"] for m in wechat.api.of("message/custom/send")]
     assert rest and all(len(part.encode()) <= 2048 for part in rest)
     assert "\n".join([reply, *rest]) == long_text
+
+
+CHART = Attachment("attendance.png", b"\x89PNG\r\n\x1a\n" + b"0" * 500, "image/png")
+WORKBOOK = Attachment(
+    "attendance.xlsx",
+    b"PK\x03\x04" + b"0" * 500,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+
+
+@pytest.mark.parametrize("wecom", [False, True], ids=["official-account", "wecom"])
+async def test_report_files_are_uploaded_and_sent_after_the_text(wechat: Harness, wecom: bool) -> None:
+    fake = await wechat.start(safe=True, wecom=wecom)
+    wechat.app.__dict__["router"] = _FixedRouter(
+        [Reply("出勤率 96%", attachment=CHART), Reply("完整表格：", attachment=WORKBOOK)]
+    )
+    reply = await fake.say("oPrincipal", "/report")
+    assert reply is not None and reply.startswith("出勤率 96%")
+    assert ("attendance.xlsx" in reply) is not wecom  # an Official Account cannot send files: say so
+    assert wechat.server is not None
+    await wechat.server.drain()
+    uploads = wechat.api.of("media/upload")
+    if wecom:
+        assert [(u["type"], u["filename"]) for u in uploads] == [
+            ("image", "attendance.png"),
+            ("file", "attendance.xlsx"),
+        ]
+        sent = wechat.api.of("message/send")
+        assert [m["msgtype"] for m in sent] == ["image", "file"]
+        assert [m["image" if m["msgtype"] == "image" else "file"]["media_id"] for m in sent] == [
+            u["media_id"] for u in uploads
+        ]
+    else:
+        assert [(u["type"], u["filename"], u["size"]) for u in uploads] == [
+            ("image", "attendance.png", len(CHART.content))
+        ]
+        [image] = wechat.api.of("message/custom/send")
+        assert image["msgtype"] == "image" and image["image"]["media_id"] == uploads[0]["media_id"]
 
 
 class _FixedRouter:
