@@ -123,11 +123,7 @@ def check_rollcall_allowed(
     if not is_school_day(session, klass.school, day):
         raise RollCallRefused("not_school_day")
     late = now >= cutoff_at(klass.school, day)
-    if (
-        late
-        and rollcall_of(session, klass.id, day) is not None
-        and not is_class_teacher(session, person, klass)
-    ):
+    if late and not is_class_teacher(session, person, klass):
         raise RollCallRefused("after_cutoff")
     return late
 
@@ -191,7 +187,7 @@ def submit_rollcall(
             record.reported_by = person.id
             record.at = now
     session.flush()
-    if late and replaced:
+    if late:
         after = marks_for(session, klass.id, day)
         changes = {
             str(sid): [str(before.get(sid) or "present"), str(after.get(sid) or "present")]
