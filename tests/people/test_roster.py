@@ -318,3 +318,20 @@ def test_decoding_prefers_utf8_then_gb18030() -> None:
     assert decode_bytes("学校".encode("utf-8-sig")) == "学校"
     assert decode_bytes("学校".encode()) == "学校"
     assert decode_bytes("学校".encode("gb18030")) == "学校"
+
+
+@pytest.mark.parametrize(("pupils", "shown"), [(10, False), (2500, True)])
+def test_progress_bar_on_stderr_only_for_large_files(
+    pupils: int,
+    shown: bool,
+    empty_app: App,
+    tmp_path: Path,
+    now: datetime,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write_csv(tmp_path / "r.csv", roster_rows(pupils))
+    with transaction(empty_app.session_factory) as session, locale("en"):
+        import_file(session, path, "county", now)  # stderr is not a terminal under pytest
+    captured = capsys.readouterr()
+    assert ("importing" in captured.err) is shown
+    assert captured.out == ""
