@@ -35,8 +35,9 @@ class Fact(enum.StrEnum):
     HOUSEHOLD = "household"
 
 
-# The order the dialog asks in: cheapest and most decisive first.
-QUESTION_ORDER = (Fact.STAGE, Fact.PRESCHOOL_FINAL_YEAR, Fact.BOARDING, Fact.IN_PROVINCE, Fact.HOUSEHOLD)
+# The order the dialog asks in: most decisive first. Household status settles most items, so a
+# family with none of the statuses is not asked about boarding or the province at all.
+QUESTION_ORDER = (Fact.STAGE, Fact.PRESCHOOL_FINAL_YEAR, Fact.HOUSEHOLD, Fact.BOARDING, Fact.IN_PROVINCE)
 
 
 class Outcome(enum.StrEnum):

@@ -25,11 +25,6 @@ GUIDED = """\
   7. 大学本科
   8. 研究生
 > 3
-孩子住校吗？
-  1. 住校
-  2. 不住校，每天回家
-  3. 不确定
-> 1
 您家是下面哪种情况？可以选多个，选完点“选好了”。
   1. {rp}
   2. {dibao}
@@ -50,6 +45,11 @@ GUIDED = """\
   7. 不确定
   8. 选好了
 > 8
+孩子住校吗？
+  1. 住校
+  2. 不住校，每天回家
+  3. 不确定
+> 1
 学生资助（国家学生资助政策，按2026-11-23的政策）：
 可以领：
 • 义务教育免学杂费和免费教科书：全免
@@ -70,7 +70,7 @@ def test_guided_dialog_for_a_guest(guest_console: ConsoleChannel) -> None:
     with use_locale("zh_Hans"):
         # Household labels may be shared with other domains' catalogs; take them from the catalog.
         expected = GUIDED.format(rp=flag_label("registered_poor"), dibao=flag_label("dibao"))
-    assert transcript(guest_console, "guest-1", "/aid", "3", "1", "1", "8") == expected
+    assert transcript(guest_console, "guest-1", "/aid", "3", "1", "8", "1") == expected
     details = transcript(guest_console, "guest-1", "2")
     for line in (
         "【家庭经济困难寄宿生生活补助】",
@@ -100,7 +100,7 @@ def test_none_of_these_and_not_sure_in_english(guest_console: ConsoleChannel) ->
 
 
 def test_primary_day_pupil_is_not_asked_about_the_province(guest_console: ConsoleChannel) -> None:
-    out = transcript(guest_console, "guest-4", "/aid", "2", "2", "2", "8", lang="en")
+    out = transcript(guest_console, "guest-4", "/aid", "2", "2", "8", "2", lang="en")
     assert "province" not in out.lower()
     assert "Living allowance for day pupils from families in difficulty: ¥625 a year" in out
 
@@ -221,7 +221,9 @@ def test_nonsense_is_answered_clearly(guest_console: ConsoleChannel) -> None:
     out = transcript(guest_console, "guest-6", "qwerty")
     assert "抱歉，没看懂。请点一个按钮。" in out and "孩子在上什么学？" in out
     out = transcript(guest_console, "guest-6", "初三")  # typed instead of tapped: understood
-    assert "孩子住校吗？" in out
+    assert "您家是下面哪种情况？" in out
+    out = transcript(guest_console, "guest-6", "都不是")  # "none of these", typed
+    assert "孩子住校吗" not in out and "义务教育免学杂费和免费教科书：全免" in out
 
 
 def test_other_domains_free_text_is_not_swallowed(guest_console: ConsoleChannel) -> None:

@@ -311,9 +311,10 @@ def test_region_pack_falls_back_to_national_outside_its_period(
 @pytest.mark.parametrize(
     ("profile", "expected"),
     [
-        (Profile(), [Fact.STAGE, Fact.PRESCHOOL_FINAL_YEAR, Fact.BOARDING, Fact.HOUSEHOLD]),
+        (Profile(), [Fact.STAGE, Fact.PRESCHOOL_FINAL_YEAR, Fact.HOUSEHOLD, Fact.BOARDING]),
         (Profile(stage=Stage.UNDERGRADUATE), [Fact.HOUSEHOLD]),
-        (Profile(stage=Stage.PRIMARY), [Fact.BOARDING, Fact.HOUSEHOLD]),
+        (Profile(stage=Stage.PRIMARY), [Fact.HOUSEHOLD, Fact.BOARDING]),
+        (Profile(stage=Stage.JUNIOR, household=DIBAO), [Fact.BOARDING]),
         (Profile(stage=Stage.PRIMARY, household=NONE), []),
         (Profile(stage=Stage.PRESCHOOL), [Fact.PRESCHOOL_FINAL_YEAR]),
         (Profile(stage=Stage.SENIOR), [Fact.HOUSEHOLD]),
@@ -328,11 +329,13 @@ def test_linxia_asks_in_province_for_vocational_but_never_boarding_for_universit
     pack = load_pack("linxia-2019")
     on = D("2019-10-01")
     assert open_questions(Profile(stage=Stage.SECONDARY_VOCATIONAL), pack, on) == [
-        Fact.IN_PROVINCE,
         Fact.HOUSEHOLD,
+        Fact.IN_PROVINCE,
     ]
     assert Fact.BOARDING not in open_questions(Profile(stage=Stage.UNDERGRADUATE), pack, on)
     assert Fact.IN_PROVINCE not in open_questions(Profile(stage=Stage.PRIMARY), pack, on)
+    # A family with none of the statuses is asked nothing more: every Linxia item needs 建档立卡.
+    assert open_questions(Profile(stage=Stage.SECONDARY_VOCATIONAL, household=NONE), pack, on) == []
 
 
 def test_no_household_status_leaves_only_universal_items() -> None:
