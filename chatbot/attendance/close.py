@@ -175,7 +175,8 @@ def close_day(
                     person_id=first[8],
                     render=_absence_alert(class_label_args(first[6], first[7]), day, pupils),
                     kind="attendance.absence_alert",
-                    dedupe_key=f"att.abs:{class_id}:{day.isoformat()}",
+                    # A late roll-call brings a second batch for the same class and day: key it by its first row.
+                    dedupe_key=f"att.abs:{class_id}:{day.isoformat()}:{first[0]}",
                     tz=tz,
                     ref=("school_class", class_id),
                 )

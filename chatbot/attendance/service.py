@@ -204,6 +204,11 @@ def submit_rollcall(
                 changes=changes,
             )
         )
+    if late:
+        # The day was already closed (or is due): alert about these absences now, not tomorrow.
+        from chatbot.attendance.close import close_day
+
+        close_day(session, day, now, school_ids=[klass.school_id])
     final = marks_for(session, klass.id, day)
     counts = {m: sum(1 for v in final.values() if v == m) for m in Mark}
     return RollCallResult(

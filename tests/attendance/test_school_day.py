@@ -131,3 +131,21 @@ def test_close_day_command_with_the_clock_moved(app, demo, capsys) -> None:  # t
     assert "提醒缺勤1人次" in first and "排队消息0条" in second
     assert run("close-day", "--date", "23/11/2026") == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_a_roll_call_after_the_cutoff_is_alerted_at_once(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
+    _class_id, pupils = teacher_class(app, demo.teacher)
+    guardian = guardian_of(app, pupils[6])
+    console.external_id(guardian)
+    console.send(demo.teacher, "缺 2", now=at(MONDAY, 8))
+    with transaction(app.session_factory) as s:
+        close_day(s, MONDAY, at(MONDAY, 10))
+    assert len(console.pushed(demo.teacher, now=at(MONDAY, 10, 1))) == 1
+    console.send(demo.teacher, "缺 7", now=at(MONDAY, 11))  # the pupil did not turn up after all
+    second = console.pushed(demo.teacher, now=at(MONDAY, 11, 1))
+    assert (
+        len(second) == 1
+        and name_of(app, pupils[6]) in second[0].text
+        and name_of(app, pupils[1]) not in second[0].text
+    )
+    assert len(console.pushed(guardian, now=at(MONDAY, 11, 1))) == 1
