@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
     invites.add_argument("--school", required=True, help="the school's name")
     invites.add_argument("--out", required=True, type=Path, help="the CSV file to write")
     invites.add_argument("--role", choices=INVITE_ROLES, default="all")
+    invites.add_argument(
+        "--unlinked", action="store_true", help="only people who do not use the bot yet (reprint lost slips)"
+    )
 
 
 def cmd_migrate(args: argparse.Namespace, app: App) -> int:
@@ -110,7 +113,12 @@ def cmd_invites(args: argparse.Namespace, app: App) -> int:
                 return fail(message.format(name=args.school))
             school = schools[0]
             lines = issue_school_invites(
-                session, school, args.role, utcnow(), timedelta(days=app.settings.invite_valid_days)
+                session,
+                school,
+                args.role,
+                utcnow(),
+                timedelta(days=app.settings.invite_valid_days),
+                unlinked_only=getattr(args, "unlinked", False),
             )
             if not lines:
                 return fail(_("Nobody to invite at {name}.").format(name=school.name))

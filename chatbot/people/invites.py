@@ -203,10 +203,27 @@ def class_label(klass: SchoolClass) -> str:
 
 
 def issue_school_invites(
-    session: Session, school: School, which: str, now: datetime, valid_for: timedelta
+    session: Session,
+    school: School,
+    which: str,
+    now: datetime,
+    valid_for: timedelta,
+    unlinked_only: bool = False,
 ) -> list[InviteLine]:
-    """New codes for everyone in the school (earlier unused codes of theirs stop working), in bulk."""
+    """New codes for everyone in the school (earlier unused codes of theirs stop working), in bulk.
+
+    With `unlinked_only`, people who already use the bot on some channel are left out.
+    """
     invitees = school_invitees(session, school, which)
+    if unlinked_only and invitees:
+        linked = set(
+            session.scalars(
+                select(ChannelIdentity.person_id).where(
+                    ChannelIdentity.person_id.is_not(None), ChannelIdentity.active.is_(True)
+                )
+            )
+        )
+        invitees = [row for row in invitees if row[0] not in linked]
     if not invitees:
         return []
     person_ids = sorted({pid for pid, *_rest in invitees})
@@ -242,7 +259,7 @@ def issue_school_invites(
             actor_person_id=None,
             action="invites.export",
             target=f"school:{school.id}",
-            details={"role": which, "count": len(rows)},
+            details={"role": which, "count": len(rows), "unlinked_only": unlinked_only},
         )
     )
     return [

@@ -25,9 +25,9 @@ def texts(replies: list[Reply]) -> str:
 
 
 def write_invites(
-    app: App, out: Path, role: str = "all", school: str = PRIMARY
+    app: App, out: Path, role: str = "all", school: str = PRIMARY, unlinked: bool = False
 ) -> tuple[int, list[dict[str, str]]]:
-    code = cmd_invites(argparse.Namespace(school=school, out=out, role=role), app)
+    code = cmd_invites(argparse.Namespace(school=school, out=out, role=role, unlinked=unlinked), app)
     if code != 0:
         return code, []
     with out.open(encoding="utf-8-sig", newline="") as f:
@@ -65,7 +65,7 @@ def test_sheet_has_one_code_per_guardian_and_teacher_and_stores_only_hashes(
         assert {hash_code(c) for c in codes} <= stored
         assert not any(c in stored for c in codes)
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "invites.export")).one()
-        assert audit.details == {"role": "all", "count": len(sheet)}
+        assert audit.details == {"role": "all", "count": len(sheet), "unlinked_only": False}
     demo_row = next(row for row in sheet if row[headers[0]] == "王建国")
     assert demo_row[headers[3]]  # the child's name is on the parent's row
 
@@ -173,3 +173,16 @@ def test_no_person_row_holds_a_clear_code(app: App, sheet: list[dict[str, str]])
     with app.session_factory() as s:
         for person in s.scalars(select(Person)):
             assert person.name not in codes and (person.phone or "") not in codes
+
+
+def test_reprint_for_the_unlinked_only(
+    app: App, console: ConsoleChannel, tmp_path: Path, sheet: list[dict[str, str]]
+) -> None:
+    console.send("p", "/start")
+    console.send("p", code_for(sheet, "王建国"))
+    _code, reprint = write_invites(app, tmp_path / "again.csv", unlinked=True)
+    names = [next(iter(row.values())) for row in reprint]
+    assert "王建国" not in names
+    assert len(reprint) == len(sheet) - 1
+    # The linked parent's chat keeps working; the others' old slips were replaced.
+    assert "王建国" in texts(console.send("p", "/whoami"))
