@@ -20,7 +20,7 @@ from chatbot.clock import utcnow
 from chatbot.i18n import N_, _, ngettext
 from chatbot.people.demo import ROLE_NAMES, demo_person, seed_demo
 from chatbot.people.invites import INVITE_ROLES, InviteLine, issue_school_invites
-from chatbot.people.roster import RosterError, RowError, import_file, summary
+from chatbot.people.roster import RosterError, RowError, import_file, summary, write_template
 from db.migrate import upgrade
 from db.models import Person, Region, School
 from db.session import transaction
@@ -44,6 +44,11 @@ def register(sub: Any) -> None:
     roster.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar"
     )
+    template = add_command(
+        sub, "roster-template", cmd_roster_template, "Write an empty roster file to fill in."
+    )
+    template.add_argument("file", type=Path, help=".xlsx (recommended) or .csv")
+    template.add_argument("--english", action="store_true", help="English column names instead of Chinese")
     invites = add_command(sub, "invites", cmd_invites, "Write one new invite code per guardian and teacher.")
     invites.add_argument("--school", required=True, help="the school's name")
     invites.add_argument("--out", required=True, type=Path, help="the CSV file to write")
@@ -89,6 +94,18 @@ def cmd_import_roster(args: argparse.Namespace, app: App) -> int:
     assert counts is not None
     print(summary(counts))
     print(_("Done in {seconds} s.").format(seconds=f"{time.perf_counter() - started:.1f}"))
+    return 0
+
+
+def cmd_roster_template(args: argparse.Namespace, app: App) -> int:
+    """Give schools a file with the right headers, so their first import is not a list of errors."""
+    try:
+        write_template(args.file, english=args.english)
+    except RosterError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(_("Cannot write {path}: {error}").format(path=args.file, error=exc.strerror))
+    print(_("Roster template written to {path}.").format(path=args.file))
     return 0
 
 

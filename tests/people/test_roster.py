@@ -335,3 +335,18 @@ def test_progress_bar_on_stderr_only_for_large_files(
     captured = capsys.readouterr()
     assert ("importing" in captured.err) is shown
     assert captured.out == ""
+
+
+@pytest.mark.parametrize(("name", "english"), [("t.xlsx", False), ("t.csv", False), ("t.xlsx", True)])
+def test_template_imports_its_example_row(
+    name: str, english: bool, empty_app: App, tmp_path: Path, now: datetime
+) -> None:
+    from chatbot.people.roster import write_template
+
+    write_template(tmp_path / name, english=english)
+    counts, errors = run_import(empty_app, tmp_path / name, now)
+    assert errors == [] and counts is not None and counts.students_created == 1
+    with empty_app.session_factory() as s:
+        pupil = s.scalars(select(Student)).one()
+        assert pupil.student_no == "0301001"  # the leading zero survives
+        assert pupil.household == ["registered_poor", "dibao"]
