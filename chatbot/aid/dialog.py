@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from chatbot.aid.engine import Fact, Profile, Status, evaluate, evaluate_item, open_questions, relevant_facts
 from chatbot.aid.pack import FALLBACK_PACK, Pack, PackItem, load_pack, pack_for, pack_ids
 from chatbot.aid.parse import Parsed, looks_like_aid_question, parse
-from chatbot.aid.render import details, explain_item, flag_label, item_name, stage_label, summary
+from chatbot.aid.render import details, explain_item, flag_label, item_name, long_date, stage_label, summary
 from chatbot.core.context import Context
 from chatbot.core.flow import END, Flow, Outcome
 from chatbot.core.messages import Button, Incoming, Reply
@@ -419,7 +419,7 @@ def _answer(ctx: Context, profile: Profile, pack: Pack, on: date, notes: list[st
             *notes,
             _(
                 "Your region's list ({pack}) is not in force on {date}; this answer uses the national rules."
-            ).format(pack=regional.name.get(ctx.locale), date=on.isoformat()),
+            ).format(pack=regional.name.get(ctx.locale), date=long_date(on)),
         ]
     code = encode_profile(profile)
     rows = [

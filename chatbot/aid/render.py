@@ -6,9 +6,11 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from babel.dates import format_date
+
 from chatbot.aid.engine import Check, Fact, Result, Status
 from chatbot.aid.pack import Kind, Pack, PackItem, Period
-from chatbot.i18n import N_, _, format_yuan, get_locale
+from chatbot.i18n import N_, _, babel_locale, format_yuan, get_locale
 from db.models import Stage
 
 STAGE_LABELS = {
@@ -47,6 +49,11 @@ PER_PERIOD = {
     Period.DAY: N_("{amount} a school day"),
     Period.ONCE: N_("{amount} once"),
 }
+
+
+def long_date(value: date) -> str:
+    """A policy date with its year, as the reader writes it: '2024年3月1日' or 'March 1, 2024'."""
+    return format_date(value, "long", locale=babel_locale())
 
 
 def stage_label(stage: Stage | str) -> str:
@@ -138,7 +145,7 @@ def reason_text(result: Result) -> str:
     """Why an item does not apply, in one line."""
     if result.not_in_force is not None:
         why, when = result.not_in_force
-        when_text = when.isoformat() if isinstance(when, date) else "?"
+        when_text = long_date(when) if isinstance(when, date) else "?"
         if why == "not_yet":
             return _("not in force yet on that date (starts {date})").format(date=when_text)
         return _("no longer in force on that date (ended {date})").format(date=when_text)
@@ -221,7 +228,7 @@ def source_line(entry: PackItem) -> str:
 
 
 def summary_header(pack: Pack, on: date) -> str:
-    return _("Student aid ({pack}, on {date}):").format(pack=pack.name.get(get_locale()), date=on.isoformat())
+    return _("Student aid ({pack}, on {date}):").format(pack=pack.name.get(get_locale()), date=long_date(on))
 
 
 def summary(results: list[Result], pack: Pack, on: date) -> str:
@@ -237,10 +244,18 @@ def summary(results: list[Result], pack: Pack, on: date) -> str:
         ]
     if possible:
         lines.append(_("May get (check with the school):"))
-        for r in possible:
-            checks = _("; ").join(confirm_text(c) for c in r.to_confirm)
+        # A check shared by every possible item (usually household status) is said once, not per item.
+        per_item = [[confirm_text(c) for c in r.to_confirm] for r in possible]
+        shared = (
+            [t for t in per_item[0] if all(t in texts for texts in per_item)] if len(possible) > 1 else []
+        )
+        for r, texts in zip(possible, per_item, strict=True):
             lines.append("• " + _("{name}: {amount}").format(name=item_name(r.entry), amount=amount_text(r)))
-            lines.append("  " + _("check: {what}").format(what=checks))
+            own = [t for t in texts if t not in shared]
+            if own:
+                lines.append("  " + _("check: {what}").format(what=_("; ").join(own)))
+        if shared:
+            lines.append(_("For all of these, check: {what}").format(what=_("; ").join(shared)))
     if not eligible and not possible:
         lines.append(_("Nothing in this list matches. The school's aid office can check other help."))
     return "\n".join(lines)
