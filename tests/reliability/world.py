@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from db.models import (
     ChannelIdentity,
-    OutboxMessage,
-    OutboxStatus,
     Guardian,
     Membership,
+    OutboxMessage,
+    OutboxStatus,
     Person,
     Region,
     Role,
@@ -31,8 +31,8 @@ from db.models.attendance import (
     AttendanceRecord,
     CaseTrigger,
     DropoutCase,
-    LeaveRequest,
     LeaveKind,
+    LeaveRequest,
     LeaveStatus,
     Mark,
     MarkSource,
