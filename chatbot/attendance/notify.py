@@ -115,12 +115,13 @@ def _copy_rows(session: Session, rows: list[dict[str, Any]]) -> bool:
         if column.default is None or not column.default.is_scalar:
             return False
         defaults[column.name] = getattr(column.default, "arg", None)
-    names = [c.name for c in columns]
+    # Only the columns that are present (or required) are copied; the rest stay NULL.
+    names = [c.name for c in columns if c.name in rows[0] or c.name in defaults]
     driver = session.connection().connection.driver_connection
     statement = f"COPY {OutboxMessage.__tablename__} ({', '.join(names)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
-            copy.write_row([_plain(row.get(name, defaults.get(name))) for name in names])
+            copy.write_row([_plain(row[name] if name in row else defaults[name]) for name in names])
     return True
 
 
