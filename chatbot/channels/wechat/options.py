@@ -40,6 +40,10 @@ class WeChatOptions(BaseSettings):
     # Customer-service messages are allowed for 48 h after the user's last message; keep a margin.
     window_hours: float = Field(default=47.5, gt=0, le=48)
     http_timeout: float = Field(default=10.0, gt=0, le=60)
+    # Threads for callbacks (database work) and, separately, for outbox sends (HTTP to WeChat).
+    # Unset: 2 on SQLite (one writer at a time; queueing in Python beats SQLite's busy-wait backoff), 8 otherwise.
+    callback_threads: int | None = Field(default=None, ge=1, le=64)
+    send_threads: int = Field(default=8, ge=1, le=64)
 
     @field_validator("path")
     @classmethod

@@ -7,9 +7,11 @@ the full message is kept in `wechat_deferred` and delivered the next time the us
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import io
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +67,9 @@ class WeChatSender:
         self.settings = settings
         self.options = options
         self.clock = clock
+        self._executor = ThreadPoolExecutor(
+            max_workers=options.send_threads, thread_name_prefix="wechat-send"
+        )
         storage = DbTokenStorage(session_factory, clock)
         base = settings.wechat_api_base_url
         self.client: Any
@@ -82,7 +87,10 @@ class WeChatSender:
             )
 
     async def send(self, message: OutgoingMessage) -> str:
-        return await asyncio.to_thread(self.send_now, message)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, contextvars.copy_context().run, self.send_now, message
+        )
 
     # --- synchronous core (runs in a worker thread) -------------------------------------------
 

@@ -9,12 +9,14 @@ and sends its reply afterwards as a customer-service message.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
@@ -38,9 +40,10 @@ from chatbot.core.messages import Attachment, ChannelCaps, Incoming
 from chatbot.core.router import pick_locale
 from chatbot.i18n import _, use_locale
 from db.models import ChannelIdentity, ProcessedUpdate
-from db.session import transaction
+from db.session import is_sqlite, transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNEL = "wechat"
 WECHAT_CAPS = ChannelCaps(code=CHANNEL, numbered_buttons=True, can_edit=False, max_text=MAX_TEXT_CHARS)
@@ -108,6 +111,9 @@ class CallbackServer:
         elif options.mode == "wecom":
             raise ValueError("WeCom callbacks are always encrypted: set WECHAT_AES_KEY")
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Callbacks get threads of their own: outbox sends (slow HTTP) must never make them miss 5 s.
+        threads = options.callback_threads or (2 if is_sqlite(settings.database_url) else 8)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wechat-cb")
 
     def web_app(self) -> web.Application:
         application = web.Application(client_max_size=self.options.max_body)
@@ -138,6 +144,8 @@ class CallbackServer:
 
     async def receive(self, request: web.Request) -> web.Response:
         """One message or event: verify, claim, route, and answer within WeChat's five seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.passive_timeout
         if request.content_length is not None and request.content_length > self.options.max_body:
             return web.Response(status=413, text="too large")
         body = await request.read()
@@ -154,21 +162,26 @@ class CallbackServer:
         if not external_id:
             return web.Response(status=400, text="bad request")
         if getattr(message, "event", None) == "unsubscribe":
-            await asyncio.to_thread(self._deactivate, external_id)
+            await self._blocking(self._deactivate, external_id)
             return self._text(SUCCESS)
         incoming = to_incoming(message)
         if incoming is None:
             return self._text(SUCCESS)
-        claim = await asyncio.to_thread(self._claim, dedupe_key(message), now)
+        claim = await self._blocking(self._claim, dedupe_key(message), now)
         if not claim.fresh:
             log.info("a resent wechat callback was answered from the record")
             return self._passive(callback, claim.reply) if claim.reply else self._text(SUCCESS)
-        task = asyncio.create_task(asyncio.to_thread(self._process, incoming, dedupe_key(message), now))
+        task = asyncio.ensure_future(self._blocking(self._process, incoming, dedupe_key(message), now))
         try:
-            answer = await asyncio.wait_for(asyncio.shield(task), timeout=self.options.passive_timeout)
+            # The five seconds run from when WeChat sent the callback, so the claim's time counts too.
+            answer = await asyncio.wait_for(asyncio.shield(task), timeout=max(0.0, deadline - loop.time()))
         except TimeoutError:
             log.info("wechat reply not ready in time; it will follow as a customer-service message")
             self._track(self._send_when_done(task, external_id))
+            return self._text(SUCCESS)
+        except Exception as exc:
+            # The router already apologises for its own failures; this is rendering or the database.
+            log.warning("wechat callback failed after routing: %s", type(exc).__name__)
             return self._text(SUCCESS)
         if len(answer.texts) > 1 or answer.attachments:
             self._track(self._send_later(external_id, Answer(answer.texts[1:], answer.attachments)))
@@ -284,8 +297,13 @@ class CallbackServer:
             xml = self.crypto.encrypt_message(xml, callback.nonce, callback.timestamp)
         return web.Response(text=xml, content_type="application/xml")
 
-    async def _send_when_done(self, task: asyncio.Task[Answer], external_id: str) -> None:
-        await self._send_later(external_id, await task)
+    async def _send_when_done(self, task: asyncio.Future[Answer], external_id: str) -> None:
+        try:
+            answer = await task
+        except Exception as exc:
+            log.warning("a slow wechat callback failed: %s", type(exc).__name__)
+            return
+        await self._send_later(external_id, answer)
 
     async def _send_later(self, external_id: str, answer: Answer) -> None:
         if not answer.texts and not answer.attachments:
@@ -295,11 +313,16 @@ class CallbackServer:
             return
         try:
             if answer.texts:
-                await asyncio.to_thread(self.sender.send_texts, external_id, answer.texts)
+                await self._blocking(self.sender.send_texts, external_id, answer.texts)
             for attachment in answer.attachments:
-                await asyncio.to_thread(self.sender.send_attachment, external_id, attachment)
+                await self._blocking(self.sender.send_attachment, external_id, attachment)
         except Exception as exc:  # the user asked; log and move on rather than kill the server
             log.warning("a late wechat reply could not be sent: %s", type(exc).__name__)
+
+    def _blocking(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run database or API work in the callback threads, with the caller's context (locale)."""
+        context = contextvars.copy_context()
+        return asyncio.get_running_loop().run_in_executor(self._executor, context.run, fn, *args)
 
     def _track(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -313,6 +336,7 @@ class CallbackServer:
 
     async def _on_shutdown(self, _application: web.Application) -> None:
         await self.drain()
+        self._executor.shutdown(wait=False)
 
 
 def dedupe_key(message: Any) -> str:
