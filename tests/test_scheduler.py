@@ -134,19 +134,19 @@ def test_restart_in_the_middle_of_a_due_window(
     for person_id in (demo.parent, demo.teacher):
         console.external_id(person_id)
     due = local(2027, 2, 15, 18, 30)
-    real = engine.enqueue_for_person
+    real = engine.enqueue_batch
     count = {"n": 0}
 
-    def crash_on_third(*args: Any, **kwargs: Any) -> Any:
+    def crash_once(*args: Any, **kwargs: Any) -> Any:
         count["n"] += 1
-        if count["n"] == 3:
-            raise RuntimeError("process killed mid-occurrence")
+        if count["n"] == 1:
+            raise RuntimeError("process killed mid-occurrence, after the ledger keys were inserted")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "enqueue_for_person", crash_on_third)
+    monkeypatch.setattr(engine, "enqueue_batch", crash_once)
     first = queue_due(app.session_factory, due + timedelta(minutes=1), GRACE)
     assert first.failed == 1  # the first school's occurrence rolled back; the other school went through
-    monkeypatch.setattr(engine, "enqueue_for_person", real)
+    monkeypatch.setattr(engine, "enqueue_batch", real)
     # A new process (new engine and sessions) picks up where the old one stopped, still in the window.
     restarted = App(app.settings)
     second = queue_due(restarted.session_factory, due + timedelta(minutes=20), GRACE)
