@@ -113,7 +113,9 @@ class ConsoleChannel:
                 select(ChannelIdentity.id).where(
                     ChannelIdentity.channel == "console", ChannelIdentity.external_id == external
                 )
-            ).one()
+            ).one_or_none()
+        if identity_id is None:  # a guest who has not said anything yet
+            return []
         sender = CollectingSender("console", numbered_buttons=True)
         drain_once(self.session_factory, [sender], now=moment, identity_ids={identity_id}, recover=False)
         return [Reply(text=m.text, buttons=buttons_from_json(m.buttons)) for m in sender.sent]

@@ -157,3 +157,14 @@ def test_seeding_an_empty_database(empty_app: App, now: datetime) -> None:
         assert seed_demo(s, now) is False
     with empty_app.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Student)) == 38 + 42 + 27 + 35 + 45 + 40 + 31
+
+
+def test_console_chat_as_a_guest_from_the_first_line(console: ConsoleChannel) -> None:
+    """`console --as guest`: no chat account exists before the first line, and that must not matter."""
+    import io
+
+    out = io.StringIO()
+    console.chat("guest-chat", ["/start\n", "KKKKKKKK\n"], out=out)
+    transcript = out.getvalue()
+    assert "> /start" in transcript and "邀请码" in transcript
+    assert "不正确" in transcript
