@@ -8,10 +8,10 @@ from typing import Any
 
 from babel.dates import format_date
 
-from chatbot.aid.engine import Check, Fact, Result, Status
+from chatbot.aid.engine import Check, Fact, Outcome, Result, Status
 from chatbot.aid.pack import Kind, Pack, PackItem, Period
 from chatbot.i18n import N_, _, babel_locale, format_yuan, get_locale
-from db.models import Stage
+from db.models import HOUSEHOLD_FLAGS, Stage
 
 STAGE_LABELS = {
     Stage.PRESCHOOL: N_("kindergarten"),
@@ -244,18 +244,29 @@ def summary(results: list[Result], pack: Pack, on: date) -> str:
         ]
     if possible:
         lines.append(_("May get (check with the school):"))
-        # A check shared by every possible item (usually household status) is said once, not per item.
-        per_item = [[confirm_text(c) for c in r.to_confirm] for r in possible]
-        shared = (
-            [t for t in per_item[0] if all(t in texts for texts in per_item)] if len(possible) > 1 else []
-        )
-        for r, texts in zip(possible, per_item, strict=True):
+        # Unknown household status, when every possible item hinges on it, is asked once for all.
+        household_unknown = [
+            next((c for c in r.to_confirm if c.fact == Fact.HOUSEHOLD and c.outcome == Outcome.UNKNOWN), None)
+            for r in possible
+        ]
+        shared = len(possible) > 1 and all(household_unknown)
+        for r in possible:
             lines.append("• " + _("{name}: {amount}").format(name=item_name(r.entry), amount=amount_text(r)))
-            own = [t for t in texts if t not in shared]
+            own = [
+                confirm_text(c)
+                for c in r.to_confirm
+                if not (shared and c.fact == Fact.HOUSEHOLD and c.outcome == Outcome.UNKNOWN)
+            ]
             if own:
                 lines.append("  " + _("check: {what}").format(what=_("; ").join(own)))
         if shared:
-            lines.append(_("For all of these, check: {what}").format(what=_("; ").join(shared)))
+            wanted = {flag for check in household_unknown if check for flag in check.wanted}
+            flags = tuple(f for f in HOUSEHOLD_FLAGS if f in wanted)
+            lines.append(
+                _("For all of these, check: {what}").format(
+                    what=_("whether the family is recognised as: {flags}").format(flags=flags_text(flags))
+                )
+            )
     if not eligible and not possible:
         lines.append(_("Nothing in this list matches. The school's aid office can check other help."))
     return "\n".join(lines)
