@@ -57,9 +57,8 @@ def whoami(ctx: Context, msg: Incoming) -> Outcome:
         return say(_("This chat is not linked to anyone yet. Send /start and your invite code."))
     lines = [_("You are linked as {name}.").format(name=person.name)]
     for membership in person.memberships:
-        lines.append(
-            f"• {_(ROLE_LABELS[membership.role])}: {_scope_name(ctx, membership.scope_type.value, membership.scope_id)}"
-        )
+        scope = _scope_name(ctx, membership.scope_type.value, membership.scope_id)
+        lines.append("• " + _("{role}: {scope}").format(role=_(ROLE_LABELS[membership.role]), scope=scope))
     for child in children_of(ctx.session, person):
         lines.append(
             "• "
