@@ -321,7 +321,7 @@ def _pad(text: str, width: int) -> str:
 
 def table(results: list[Result]) -> str:
     """A plain-text table for the terminal, padded for wide (Chinese) characters."""
-    header = [_("Status"), _("Item"), _("Amount"), _("Source pack")]
+    header = [_("Eligibility"), _("Item"), _("Amount"), _("Source pack")]
     rows = [
         [
             _(STATUS_LABELS[r.status]),
