@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from chatbot.aid.dialog import FLOW, AidDetail, show_details
-from chatbot.aid.pack import load_all
+from chatbot.aid.pack import PackError, load_all
 from chatbot.core.flow import Action, Flow
 
-# Validate every pack when the bot starts (the registry imports this module): a bad pack stops the
-# start with its file, item and field named, instead of failing in front of a parent.
-load_all()
+
+def validate_packs_or_exit() -> None:
+    """Stop the start with one clear message (file, item, field) if any pack is invalid."""
+    try:
+        load_all()
+    except PackError as exc:
+        raise SystemExit(f"invalid aid policy pack:\n{exc}") from exc
+
+
+# The registry imports this module when the bot starts, so a bad pack never reaches a parent.
+validate_packs_or_exit()
 
 FLOWS: list[Flow] = [FLOW]
 ACTIONS: list[Action] = [Action(AidDetail.prefix, show_details)]

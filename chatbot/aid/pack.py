@@ -356,13 +356,14 @@ def load_pack(pack_id: str, directory: Path = PACK_DIR) -> Pack:
     return _resolve(pack_id, directory, ())
 
 
-def pack_ids(directory: Path = PACK_DIR) -> list[str]:
-    return sorted(path.stem for path in directory.glob("*.yaml"))
+def pack_ids(directory: Path | None = None) -> list[str]:
+    return sorted(path.stem for path in (directory or PACK_DIR).glob("*.yaml"))
 
 
-def load_all(directory: Path = PACK_DIR) -> list[Pack]:
+def load_all(directory: Path | None = None) -> list[Pack]:
     """Validate every pack in the directory (called at start so a bad pack fails early)."""
-    return [load_pack(pack_id, directory) for pack_id in pack_ids(directory)]
+    folder = directory or PACK_DIR
+    return [load_pack(pack_id, folder) for pack_id in pack_ids(folder)]
 
 
 def pack_for(pack_id: str | None, on: date, directory: Path = PACK_DIR) -> Pack:

@@ -172,3 +172,19 @@ def test_child_pack_inherits_and_overrides_in_place(tmp_path: Path) -> None:
     assert (
         meal is not None and meal.item.amount.period is not None and meal.item.amount.period.value == "term"
     )
+
+
+def test_a_bad_pack_stops_the_start_with_one_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chatbot.aid.pack
+    from chatbot.aid.flows import validate_packs_or_exit
+
+    path = write_pack(tmp_path, "county", [with_changes(amount={"type": "fixed", "period": "year"})])
+    monkeypatch.setattr(chatbot.aid.pack, "PACK_DIR", tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        validate_packs_or_exit()
+    assert str(stopped.value) == (
+        f"invalid aid policy pack:\n{path}: item 'meal', field 'amount': "
+        "a fixed amount needs values or by_stage (the sums in yuan)"
+    )
