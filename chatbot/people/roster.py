@@ -139,6 +139,8 @@ YES = {"是", "yes", "y", "true", "1", "住校", "寄宿", "x", "✓", "√"}
 NO = {"否", "no", "n", "false", "0", "走读", "走讀", ""}
 GENDERS = {"男": "男", "m": "男", "male": "男", "女": "女", "f": "女", "female": "女", "": ""}
 CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# A resident ID number (optionally behind the G/L/J of a national 学籍号): area, birth date, serial, check.
+ID_NUMBER = re.compile(r"[GLJglj]?\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]")
 PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{9,11})$")
 LARGE_FILE_ROWS = 2000
 CHUNK = 500
@@ -440,6 +442,15 @@ def _check_row(
 
     def label(column: str) -> str:
         return labels.get(column, column)
+
+    for column, value in cells.items():
+        if ID_NUMBER.search(value):
+            reasons.append(
+                _(
+                    "{column} holds an identity-card number, which must never be stored: "
+                    "use the school's own student number instead"
+                ).format(column=label(column))
+            )
 
     for column in REQUIRED:
         if not cells.get(column):

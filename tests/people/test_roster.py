@@ -350,3 +350,15 @@ def test_template_imports_its_example_row(
         pupil = s.scalars(select(Student)).one()
         assert pupil.student_no == "0301001"  # the leading zero survives
         assert pupil.household == ["registered_poor", "dibao"]
+
+
+def test_identity_numbers_hidden_in_cells_are_refused(empty_app: App, tmp_path: Path, now: datetime) -> None:
+    """A national 学籍号 is "G" + the pupil's ID number: it must not slip in as a student number."""
+    rows = roster_rows(3)
+    rows[0][3] = "G620102201501011234"
+    rows[2][10] = "62010220150101123X"
+    with locale("en"):
+        counts, errors = run_import(empty_app, write_csv(tmp_path / "ids.csv", rows), now)
+    assert counts is None
+    assert [(e.line, "identity-card" in e.reason) for e in errors] == [(2, True), (4, True)]
+    assert "student_no" in errors[0].reason and "guardian_relation" in errors[1].reason
