@@ -44,6 +44,23 @@ def _counts(session: Session, broadcast_id: int) -> dict[OutboxStatus, int]:
     return {OutboxStatus(status): int(count) for status, count in rows}
 
 
+def _anything_left(session: Session, broadcast_id: int) -> bool:
+    """An index seek, cheap enough to ask after every batch."""
+    return (
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.ref_type == "broadcast",
+                OutboxMessage.ref_id == broadcast_id,
+                OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)),
+                OutboxMessage.kind == NOTICE_KIND,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def update_progress(
     session: Session, broadcast_id: int, now: datetime, editable_channels: Collection[str]
 ) -> None:
@@ -53,11 +70,14 @@ def update_progress(
     ).one_or_none()
     if broadcast is None or broadcast.sender_person_id is None or broadcast.finished_at is not None:
         return
-    counts = _counts(session, broadcast_id)
-    left = counts.get(OutboxStatus.QUEUED, 0) + counts.get(OutboxStatus.SENDING, 0)
-    done = left == 0
-    if not done and broadcast.progress_at is not None and now - broadcast.progress_at < PROGRESS_EVERY:
+    if (
+        broadcast.progress_at is not None
+        and now - broadcast.progress_at < PROGRESS_EVERY
+        and _anything_left(session, broadcast_id)
+    ):
         return
+    counts = _counts(session, broadcast_id)
+    done = counts.get(OutboxStatus.QUEUED, 0) + counts.get(OutboxStatus.SENDING, 0) == 0
     broadcast.progress_at = now
     if done:
         broadcast.finished_at = now

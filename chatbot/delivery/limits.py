@@ -22,17 +22,25 @@ class ChannelLimit:
 
     per_second: float | None = None
     per_chat_per_second: float | None = None
+    # Sends due within this many seconds go at once instead of each sleeping: fewer timers at high
+    # rates. 0 keeps strict spacing (what Telegram's 30/s needs); the platform must allow the burst.
+    burst_seconds: float = 0.0
 
 
 class Pacer:
-    """Spaces acquisitions `1/rate` seconds apart (no burst), in the order they were requested."""
+    """Spaces acquisitions `1/rate` seconds apart, in the order requested; `tolerance` allows a tiny burst."""
 
     def __init__(
-        self, rate: float, monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep
+        self,
+        rate: float,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        tolerance: float = 0.0,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate
+        self.tolerance = tolerance
         self.monotonic = monotonic
         self.sleep = sleep
         self._next_slot = 0.0
@@ -48,7 +56,7 @@ class Pacer:
     async def acquire(self) -> None:
         wait = self.reserve()
         while True:
-            if wait > 0:
+            if wait > self.tolerance:
                 await self.sleep(wait)
             # A pause that began while we slept (a 429) invalidates the slot: book one after it.
             if self.monotonic() >= self._paused_until:
@@ -99,7 +107,11 @@ class ChannelLimiter:
     ) -> None:
         self.limit = limit
         self.sleep = sleep
-        self.overall = Pacer(limit.per_second, monotonic, sleep) if limit.per_second else None
+        self.overall = (
+            Pacer(limit.per_second, monotonic, sleep, tolerance=limit.burst_seconds)
+            if limit.per_second
+            else None
+        )
         self.per_chat = (
             ChatPacers(limit.per_chat_per_second, monotonic, sleep) if limit.per_chat_per_second else None
         )

@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.clock import utcnow
@@ -44,6 +44,8 @@ from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority
 from db.session import transaction
 
 log = logging.getLogger(__name__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
+IDENTITY = cast(Table, ChannelIdentity.__table__)
 
 Clock = Callable[[], datetime]
 Outcome = Literal["sent", "retry", "failed", "gone", "deferred"]
@@ -185,56 +187,63 @@ class Worker:
         if not self.senders:
             return []
         cfg = self.config
-        with transaction(self.session_factory) as session:
-            query = (
-                select(OutboxMessage.id)
-                .join(ChannelIdentity, ChannelIdentity.id == OutboxMessage.identity_id)
-                .where(
-                    OutboxMessage.status == OutboxStatus.QUEUED,
-                    OutboxMessage.not_before <= now,
-                    OutboxMessage.channel.in_(sorted(self.senders)),
-                    ChannelIdentity.active.is_(True),
-                )
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
-                .limit(limit or self.batch_limit)
+        # Core statements, not ORM objects: the worker touches thousands of rows a second.
+        query = (
+            select(
+                OUTBOX.c.id,
+                OUTBOX.c.identity_id,
+                OUTBOX.c.channel,
+                OUTBOX.c.kind,
+                OUTBOX.c.text,
+                OUTBOX.c.buttons,
+                OUTBOX.c.priority,
+                OUTBOX.c.attempts,
+                OUTBOX.c.tz,
+                OUTBOX.c.ref_type,
+                OUTBOX.c.ref_id,
+                OUTBOX.c.edit_external_message_id,
+                IDENTITY.c.external_id,
+                IDENTITY.c.last_inbound_at,
             )
-            if identity_ids is not None:
-                query = query.where(OutboxMessage.identity_id.in_(sorted(identity_ids)))
-            if self.skip_locked:
-                query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-            ids = list(session.scalars(query))
-            if not ids:
+            .join(IDENTITY, IDENTITY.c.id == OUTBOX.c.identity_id)
+            .where(
+                OUTBOX.c.status == OutboxStatus.QUEUED,
+                OUTBOX.c.not_before <= now,
+                OUTBOX.c.channel.in_(sorted(self.senders)),
+                IDENTITY.c.active.is_(True),
+            )
+            # Urgent first, then oldest due first: this order walks ix_outbox_drain without sorting.
+            .order_by(OUTBOX.c.priority, OUTBOX.c.not_before, OUTBOX.c.id)
+            .limit(limit or self.batch_limit)
+        )
+        if identity_ids is not None:
+            query = query.where(OUTBOX.c.identity_id.in_(sorted(identity_ids)))
+        if self.skip_locked:
+            query = query.with_for_update(skip_locked=True, of=OUTBOX)
+        with transaction(self.session_factory) as session:
+            rows = session.execute(query).all()
+            if not rows:
                 return []
-            rows = session.execute(
-                select(OutboxMessage, ChannelIdentity.external_id, ChannelIdentity.last_inbound_at)
-                .join(ChannelIdentity, ChannelIdentity.id == OutboxMessage.identity_id)
-                .where(OutboxMessage.id.in_(ids))
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
-            ).all()
             claimed: list[Claimed] = []
             held: list[dict[str, Any]] = []
-            for row, external_id, last_inbound_at in rows:
-                if row.priority != Priority.URGENT and in_quiet_hours(
-                    now, row.tz, cfg.quiet_start, cfg.quiet_end
-                ):
-                    held.append(
-                        {
-                            "id": row.id,
-                            "not_before": after_quiet_hours(now, row.tz, cfg.quiet_start, cfg.quiet_end),
-                        }
-                    )
+            quiet_until: dict[str, datetime] = {}
+            for row in rows:
+                if row.tz not in quiet_until:
+                    quiet_until[row.tz] = after_quiet_hours(now, row.tz, cfg.quiet_start, cfg.quiet_end)
+                if row.priority != Priority.URGENT and quiet_until[row.tz] != now:
+                    held.append({"row_id": row.id, "not_before": quiet_until[row.tz]})
                     continue
                 claimed.append(
                     Claimed(
                         message=OutgoingMessage(
                             row_id=row.id,
                             identity_id=row.identity_id,
-                            external_id=external_id,
+                            external_id=row.external_id,
                             text=row.text,
                             buttons=list(row.buttons or []),
                             kind=row.kind,
                             edit_external_message_id=row.edit_external_message_id,
-                            last_inbound_at=last_inbound_at,
+                            last_inbound_at=row.last_inbound_at,
                         ),
                         channel=row.channel,
                         priority=row.priority,
@@ -244,14 +253,18 @@ class Worker:
                     )
                 )
             if held:
-                session.execute(update(OutboxMessage), held)
+                session.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == bindparam("row_id"))
+                    .values(not_before=bindparam("not_before")),
+                    held,
+                )
                 self.totals["held"] += len(held)
             if claimed:
                 session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([c.message.row_id for c in claimed]))
-                    .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-                    .execution_options(synchronize_session=False)
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_([c.message.row_id for c in claimed]))
+                    .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OUTBOX.c.attempts + 1)
                 )
             return claimed
 
@@ -260,31 +273,26 @@ class Worker:
         if not results:
             return
         cfg = self.config
-        changes: list[dict[str, Any]] = []
+        sent: list[dict[str, Any]] = []
+        requeued: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
         gone_identities: set[int] = set()
         buttons_shown: dict[int, list[Any]] = {}
         for result in results:
             claimed = result.claimed
             row_id = claimed.message.row_id
             if result.outcome == "sent":
-                changes.append(
-                    {
-                        "id": row_id,
-                        "status": OutboxStatus.SENT,
-                        "sent_at": now,
-                        "external_message_id": result.external_message_id,
-                        "last_error": None,
-                    }
-                )
+                sent.append({"row_id": row_id, "external": result.external_message_id})
                 if claimed.channel in self.numbered and claimed.message.buttons:
                     buttons_shown[claimed.message.identity_id] = claimed.message.buttons
             elif result.outcome == "deferred":
-                changes.append(
+                # Not tried: give the attempt back.
+                requeued.append(
                     {
-                        "id": row_id,
-                        "status": OutboxStatus.QUEUED,
-                        "attempts": claimed.attempts - 1,
+                        "row_id": row_id,
+                        "undo": 1,
                         "not_before": now + timedelta(seconds=result.retry_after or 0),
+                        "error": None,
                     }
                 )
             elif result.outcome == "retry" and claimed.attempts < cfg.max_attempts:
@@ -293,12 +301,12 @@ class Worker:
                     if result.retry_after is not None
                     else min(cfg.backoff_max, cfg.backoff_base * 2 ** (claimed.attempts - 1))
                 )
-                changes.append(
+                requeued.append(
                     {
-                        "id": row_id,
-                        "status": OutboxStatus.QUEUED,
+                        "row_id": row_id,
+                        "undo": 0,
                         "not_before": now + timedelta(seconds=delay),
-                        "last_error": result.error,
+                        "error": result.error,
                     }
                 )
             else:
@@ -307,33 +315,54 @@ class Worker:
                     error = f"gave up after {claimed.attempts} attempts: {error}"
                 if result.outcome == "gone":
                     gone_identities.add(claimed.message.identity_id)
-                changes.append({"id": row_id, "status": OutboxStatus.FAILED, "last_error": error[:500]})
+                failed.append({"row_id": row_id, "error": error[:500]})
+        by_id = OUTBOX.c.id == bindparam("row_id")
         with transaction(self.session_factory) as session:
-            session.execute(update(OutboxMessage), changes)
+            if sent:
+                session.execute(
+                    update(OUTBOX)
+                    .where(by_id)
+                    .values(
+                        status=OutboxStatus.SENT,
+                        sent_at=now,
+                        external_message_id=bindparam("external"),
+                        last_error=None,
+                    ),
+                    sent,
+                )
+            if requeued:
+                session.execute(
+                    update(OUTBOX)
+                    .where(by_id)
+                    .values(
+                        status=OutboxStatus.QUEUED,
+                        not_before=bindparam("not_before"),
+                        attempts=OUTBOX.c.attempts - bindparam("undo"),
+                        last_error=bindparam("error"),
+                    ),
+                    requeued,
+                )
+            if failed:
+                session.execute(
+                    update(OUTBOX)
+                    .where(by_id)
+                    .values(status=OutboxStatus.FAILED, last_error=bindparam("error")),
+                    failed,
+                )
             if gone_identities:
                 session.execute(
-                    update(ChannelIdentity)
-                    .where(ChannelIdentity.id.in_(gone_identities))
-                    .values(active=False)
-                    .execution_options(synchronize_session=False)
+                    update(IDENTITY).where(IDENTITY.c.id.in_(gone_identities)).values(active=False)
                 )
                 # Nothing else queued for a blocked account can arrive either.
                 session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.identity_id.in_(gone_identities),
-                        OutboxMessage.status == OutboxStatus.QUEUED,
-                    )
+                    update(OUTBOX)
+                    .where(OUTBOX.c.identity_id.in_(gone_identities), OUTBOX.c.status == OutboxStatus.QUEUED)
                     .values(status=OutboxStatus.FAILED, last_error="recipient gone (blocked or unsubscribed)")
-                    .execution_options(synchronize_session=False)
                 )
             for identity_id, buttons in buttons_shown.items():
                 flat = [button for row in buttons for button in (row if isinstance(row, list) else [row])]
                 session.execute(
-                    update(ChannelIdentity)
-                    .where(ChannelIdentity.id == identity_id)
-                    .values(last_buttons=flat)
-                    .execution_options(synchronize_session=False)
+                    update(IDENTITY).where(IDENTITY.c.id == identity_id).values(last_buttons=flat)
                 )
             refs: dict[str, set[int]] = {}
             for result in results:
@@ -363,7 +392,37 @@ class Worker:
     # --- sending ------------------------------------------------------------------------------
 
     async def send_batch(self, batch: list[Claimed]) -> list[Result]:
-        return list(await asyncio.gather(*(self._deliver(claimed) for claimed in batch)))
+        """Send a batch concurrently; a send still running after `send_timeout` counts as timed out."""
+        results: dict[int, Result] = {}
+
+        async def one(claimed: Claimed) -> None:
+            results[claimed.message.row_id] = await self._deliver(claimed)
+
+        tasks = [asyncio.ensure_future(one(claimed)) for claimed in batch]
+        # One timer per batch rather than one per message: the worker sends thousands a second.
+        _done, pending = await asyncio.wait(
+            tasks, timeout=self.config.send_timeout + self._pacing_time(batch)
+        )
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            if (
+                not task.cancelled()
+                and isinstance(task.exception(), BaseException)
+                and not isinstance(task.exception(), Exception)
+            ):
+                raise task.exception()  # type: ignore[misc]  # a crash (KeyboardInterrupt, SystemExit...)
+        return [results.get(c.message.row_id) or Result(c, "retry", error="timed out") for c in batch]
+
+    def _pacing_time(self, batch: list[Claimed]) -> float:
+        """How long the rate limits alone may take to let this batch out."""
+        longest = 0.0
+        for code, limiter in self.limiters.items():
+            if limiter.limit.per_second:
+                count = sum(1 for c in batch if c.channel == code)
+                longest = max(longest, count / limiter.limit.per_second)
+        return longest + self.config.max_chat_hold
 
     async def _deliver(self, claimed: Claimed) -> Result:
         sender = self.senders[claimed.channel]
@@ -375,9 +434,7 @@ class Worker:
             return Result(claimed, "deferred", retry_after=chat_wait)
         await limiter.acquire(chat_wait)
         try:
-            external_message_id = await asyncio.wait_for(
-                sender.send(claimed.message), timeout=self.config.send_timeout
-            )
+            external_message_id = await sender.send(claimed.message)
         except RetryLater as exc:
             if exc.retry_after:
                 limiter.pause(exc.retry_after)
