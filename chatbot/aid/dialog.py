@@ -173,8 +173,9 @@ def _pack(ctx: Context) -> Pack:
 
 def _region_pack(ctx: Context) -> str | None:
     """The pack of the asker's region: their children's school, else where they work; None = national."""
-    for child in children_of(ctx.session, ctx.person):
-        return child.school_class.school.region.aid_pack
+    children = children_of(ctx.session, ctx.person)
+    if children:
+        return children[0].school_class.school.region.aid_pack
     for membership in ctx.person.memberships if ctx.person else []:
         region: Region | None = None
         if membership.scope_type == ScopeType.REGION:

@@ -267,3 +267,16 @@ def test_forged_buttons_are_refused(guest_console: ConsoleChannel) -> None:
 def test_detail_button_works_after_the_dialog_ended(guest_console: ConsoleChannel) -> None:
     replies = guest_console.send("guest-10", payload="aidd:boarding_allowance:national:2x1x01")
     assert "每年1,500元" in replies[0].text and "结果：可以领" in replies[0].text
+
+
+def test_staff_get_the_pack_of_the_region_where_they_work(shared_app: App) -> None:
+    from chatbot.people.demo import demo_person
+
+    with shared_app.session_factory() as s:
+        teacher = demo_person(s, "teacher")
+        assert teacher is not None
+        teacher_id = teacher.id
+    autumn_2019 = datetime(2019, 10, 8, 2, 0, tzinfo=UTC)
+    console = ConsoleChannel(shared_app.session_factory, shared_app.router, clock=lambda: autumn_2019)
+    out = transcript(console, teacher_id, "初中住校，建档立卡，能领什么补助？")
+    assert "临夏州2019年精准扶贫学生资助" in out and "家庭经济困难寄宿生生活补助：每年1,250元" in out
