@@ -14,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, sessionmaker
@@ -407,19 +407,16 @@ def _render_term_parent(
 
 def insert_keys(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert ledger rows, skipping keys that exist; returns the keys this call inserted."""
-    inserted: set[str] = set()
+    if not rows:
+        return set()
     ordered = sorted(rows, key=lambda r: str(r["key"]))  # one lock order for every process
-    dialect = session.get_bind().dialect.name
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        if dialect == "postgresql":
-            pg_stmt = pg_insert(ReminderSent).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-            inserted.update(session.scalars(pg_stmt.returning(ReminderSent.key)))
-        else:
-            lite_stmt = (
-                sqlite_insert(ReminderSent).values(chunk).on_conflict_do_nothing(index_elements=["key"])
-            )
-            inserted.update(session.scalars(lite_stmt.returning(ReminderSent.key)))
+    table = cast(Table, ReminderSent.__table__)
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # executemany with RETURNING: SQLAlchemy batches it ("insertmanyvalues") with a cached statement.
+    stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    inserted: set[str] = set()
+    for start in range(0, len(ordered), 2000):
+        inserted.update(session.execute(stmt, list(ordered[start : start + 2000])).scalars())
     return inserted
 
 

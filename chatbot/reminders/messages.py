@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from chatbot.core.messages import Reply
-from chatbot.i18n import N_, _, format_day, ngettext
+from chatbot.i18n import N_, _, get_locale, ngettext
+from chatbot.i18n import format_day as _format_day
+
+
+@lru_cache(maxsize=512)
+def _day_in(day: date, locale: str) -> str:
+    return _format_day(day, locale)
+
+
+def format_day(day: date) -> str:
+    """format_day in the active locale, cached: a batch renders the same few dates thousands of times."""
+    return _day_in(day, get_locale())
+
 
 REASON_LABELS = {
     "registered_poor": N_("registered poor household"),
