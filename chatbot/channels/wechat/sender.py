@@ -44,6 +44,8 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
 # WeChat's limits for temporary media: images 10 MB (2 MB for Official Account images), files 20 MB.
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_FILE_BYTES = 20 * 1024 * 1024
+DEFERRED_KEEP = timedelta(days=7)
+DEFERRED_MAX = 5
 
 
 class WeChatSender:
@@ -203,8 +205,12 @@ class WeChatSender:
             return identity.locale or person_locale or self.settings.default_locale or DEFAULT_LOCALE
 
 
-def take_deferred(session: Session, identity_id: int, now: datetime) -> list[WeChatDeferred]:
-    """Messages that went out as template summaries and are still owed in full; marked delivered."""
+def take_deferred(session: Session, identity_id: int, now: datetime) -> tuple[list[WeChatDeferred], int]:
+    """Messages owed in full after their template summaries: the newest few, and how many were skipped.
+
+    All are marked delivered. Older than DEFERRED_KEEP they are stale (yesterday's absence question),
+    and more than DEFERRED_MAX at once would run into WeChat's customer-service message limits.
+    """
     rows = list(
         session.scalars(
             select(WeChatDeferred)
@@ -214,4 +220,6 @@ def take_deferred(session: Session, identity_id: int, now: datetime) -> list[WeC
     )
     for row in rows:
         row.delivered_at = now
-    return rows
+    fresh = [row for row in rows if row.created_at >= now - DEFERRED_KEEP]
+    shown = fresh[-DEFERRED_MAX:]
+    return shown, len(rows) - len(shown)

@@ -40,6 +40,7 @@ from chatbot.core.messages import Attachment, ChannelCaps, Incoming
 from chatbot.core.router import pick_locale
 from chatbot.i18n import _, use_locale
 from db.models import ChannelIdentity, ProcessedUpdate
+from db.models.wechat import WeChatDeferred
 from db.session import is_sqlite, transaction
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ SUCCESS = "success"
 DEDUPE_KEEP = timedelta(days=1)
 # A signed callback older than this is refused, so one captured before its key was purged cannot be replayed.
 MAX_CLOCK_SKEW = timedelta(hours=12)
+# Deferred messages are kept a while after delivery, for the operator's questions.
+DEFERRED_PURGE = timedelta(days=30)
 
 
 class Forbidden(Exception):
@@ -250,7 +253,14 @@ class CallbackServer:
             with use_locale(locale or self.app.settings.default_locale):
                 texts = messages_for(replies, self._can_send)
                 if identity is not None:
-                    for row in take_deferred(session, identity.id, now):
+                    owed, skipped = take_deferred(session, identity.id, now)
+                    if skipped:
+                        texts.append(
+                            _("Older messages from the school not repeated here: {count}.").format(
+                                count=skipped
+                            )
+                        )
+                    for row in owed:
                         texts.extend(split_text(render_text(row.text, row.buttons)))
                         if row.buttons:
                             identity.last_buttons = list(row.buttons)
@@ -277,12 +287,14 @@ class CallbackServer:
             )
 
     def purge(self, now: datetime) -> int:
+        """Forget old de-duplication keys and delivered or stale deferred messages; returns keys removed."""
         with transaction(self.app.session_factory) as session:
             result = session.execute(
                 delete(ProcessedUpdate).where(
                     ProcessedUpdate.channel == CHANNEL, ProcessedUpdate.at < now - DEDUPE_KEEP
                 )
             )
+            session.execute(delete(WeChatDeferred).where(WeChatDeferred.created_at < now - DEFERRED_PURGE))
             return int(getattr(result, "rowcount", 0) or 0)
 
     # --- replies ---------------------------------------------------------------------------------

@@ -251,3 +251,52 @@ async def test_unsubscribed_parent_is_marked_inactive_by_the_worker(
     with wechat.app.session_factory() as s:
         identity = s.get(ChannelIdentity, parent_identity)
         assert identity is not None and identity.active is False
+
+
+async def test_only_recent_deferred_messages_are_repeated(
+    wechat: Harness, parent_identity: int, now: datetime
+) -> None:
+    sender = wechat.sender()
+    old = now - timedelta(days=20)
+    wechat.now = now - timedelta(days=9)  # a stale one, sent nine days ago
+    await sender.send(message(parent_identity, kind="notice", last_inbound_at=old, text="旧通知"))
+    wechat.now = now
+    for index in range(7):
+        await sender.send(message(parent_identity, kind="notice", last_inbound_at=old, text=f"通知{index}"))
+    fake = await wechat.start(safe=False)
+    await fake.say(OPENID, "你好")
+    assert wechat.server is not None
+    await wechat.server.drain()
+    texts = [m["text"]["content"] for m in wechat.api.of("message/custom/send")]
+    assert texts[0] == "另有 3 条较早的学校消息，这里不再重复。"
+    assert [t.split("\n")[0] for t in texts[1:]] == [f"通知{i}" for i in range(2, 7)]
+    await fake.say(OPENID, "再见")
+    await wechat.server.drain()
+    assert len(wechat.api.of("message/custom/send")) == 6  # nothing owed any more
+
+
+async def test_explicit_template_per_kind(wechat: Harness, parent_identity: int) -> None:
+    sender = wechat.sender(options(templates={"attendance.leave_request": "TPL-LEAVE"}))
+    await sender.send(message(parent_identity, kind="attendance.leave_request", last_inbound_at=None))
+    await sender.send(message(parent_identity, kind="attendance.leave_decision", last_inbound_at=None))
+    assert [m["template_id"] for m in wechat.api.of("message/template/send")] == [
+        "TPL-LEAVE",
+        TEMPLATES["alert"],
+    ]
+
+
+async def test_wecom_app_messages_have_no_window_and_report_non_members(
+    wechat: Harness, parent_identity: int
+) -> None:
+    sender = wechat.sender(options(mode="wecom", agent_id=1000002))
+    result = await sender.send(
+        message(parent_identity, kind="attendance.absence_alert", last_inbound_at=None)
+    )
+    assert result.startswith("10")  # WeCom's msgid
+    [sent] = wechat.api.of("message/send")
+    assert sent["agentid"] == 1000002 and sent["touser"] == OPENID and sent["msgtype"] == "text"
+    assert "回复 1：生病" in sent["text"]["content"]
+    assert wechat.api.of("message/template/send") == []
+    wechat.api.fail_next("message/send", 81013)
+    with pytest.raises(RecipientGone):
+        await sender.send(message(parent_identity, kind="notice", last_inbound_at=None))
