@@ -206,8 +206,3 @@ def test_real_subprocess(shared_app: App, tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     loan = next(i for i in json.loads(ok.stdout)["items"] if i["id"] == "student_loan")
     assert loan["max_amount_yuan"] == 20000
-    bad = subprocess.run(
-        [sys.executable, str(BOT), "aid", "--region", "national", "--on", "someday", "--stage", "junior"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
-    )  # fmt: skip
-    assert bad.returncode == 2 and "not a date" in bad.stderr

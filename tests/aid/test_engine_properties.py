@@ -42,7 +42,7 @@ def complete(profile: Profile, values: dict[str, object]) -> Profile:
     return profile
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(profiles, completions, st.sampled_from(PACKS), st.sampled_from(DATES))
 def test_an_unknown_fact_never_hides_an_item_the_full_answer_would_give(profile, values, pack, on) -> None:  # type: ignore[no-untyped-def]
     partial = evaluate(profile, pack, on)
@@ -52,7 +52,7 @@ def test_an_unknown_fact_never_hides_an_item_the_full_answer_would_give(profile,
             assert before.status != Status.NOT_ELIGIBLE, (before.item_id, profile)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(profiles, completions, st.sampled_from(PACKS), st.sampled_from(DATES))
 def test_facts_not_asked_cannot_change_any_status(profile, values, pack, on) -> None:  # type: ignore[no-untyped-def]
     if profile.stage is None:
