@@ -41,7 +41,9 @@ def at(day: date, hour: int, minute: int) -> datetime:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", help="an empty database URL (default: a temporary SQLite file)")
     parser.add_argument("--schools", type=int, default=150)
     parser.add_argument("--classes", type=int, default=1000)
