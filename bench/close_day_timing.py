@@ -4,13 +4,15 @@
 
 Runs close_day for every school at 10:30 Shanghai time on the bench day in one transaction, then
 runs it again (the idempotent rerun, which must queue nothing), and prints seconds, what was done,
-and the process's peak RSS. With --keep the first run is committed; by default both are rolled back
+and the process's peak RSS. Wall time includes the database's work; on a shared machine also
+read the CPU time of this process and the load average printed with it. With --keep the first run is committed; by default both are rolled back
 so the run can be repeated on the same data.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -20,8 +22,23 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
 from chatbot.attendance.close import close_day
 from db.session import make_engine, make_session_factory
+
+
+def backend_cpu(session: Session) -> float | None:
+    """CPU seconds used so far by this session's PostgreSQL backend, when it runs on this machine."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb() -> float:
@@ -47,11 +64,19 @@ def main() -> None:
     baseline = peak_rss_mb()
     backend = engine.url.get_backend_name()
     with factory() as session:
-        started = time.perf_counter()
+        server_before = backend_cpu(session)
+        started, cpu = time.perf_counter(), time.process_time()
         summary = close_day(session, args.day, now)
         session.flush()
-        first = time.perf_counter() - started
-        print(f"[{backend}] close_day {args.day}: {first:.2f} s")
+        first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_after = backend_cpu(session)
+        load = os.getloadavg()[0]
+        print(
+            f"[{backend}] close_day {args.day}: {first:.2f} s wall, {first_cpu:.2f} s CPU in this process "
+            f"(machine load average {load:.1f} on {os.cpu_count()} CPUs)"
+        )
+        if server_before is not None and server_after is not None:
+            print(f"  PostgreSQL backend CPU for the close: {server_after - server_before:.2f} s")
         print(
             f"  schools closed {summary.schools_closed}, skipped {summary.schools_skipped}; "
             f"classes without roll-call {summary.classes_missing}; absences alerted {summary.absences_alerted}; "

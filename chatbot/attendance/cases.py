@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Table, and_, func, insert, select
+from sqlalchemy.orm import Session
 
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import CaseOpen
@@ -50,96 +50,91 @@ class SchoolRow:
     settings: dict[str, Any]
 
 
-def _recent_rollcalls(school_ids: Sequence[int] | None, day: date, keep: int, class_ids: Any = None) -> Any:
-    """(class_id, day, rn): each class's roll-call days up to `day`, newest first, rn ≤ keep."""
-    ranked = (
-        select(
-            RollCall.class_id,
-            RollCall.day,
-            func.row_number().over(partition_by=RollCall.class_id, order_by=RollCall.day.desc()).label("rn"),
-        )
-        .where(
-            within(RollCall.school_id, school_ids),
-            RollCall.day <= day,
-            RollCall.day > day - timedelta(days=LOOKBACK_DAYS),
-            RollCall.class_id.in_(class_ids) if class_ids is not None else true(),
-        )
-        .subquery()
-    )
-    return select(ranked.c.class_id, ranked.c.day, ranked.c.rn).where(ranked.c.rn <= keep).subquery()
-
-
 def find_triggers(
     session: Session, school_ids: Sequence[int] | None, day: date, rules: Rules
 ) -> dict[int, tuple[CaseTrigger, dict[str, Any]]]:
-    """Pupils absent on `day` who now meet a trigger and have no open case: student → (trigger, detail)."""
-    found: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
+    """Pupils absent on `day` (not yet processed by a close) who now meet a trigger and have no open
+    case: student → (trigger, detail).
+
+    Three narrow set-based reads — today's absences, the last roll-call days of their classes (a
+    window function), and those pupils' absences in the look-back — then the streak and the rate
+    are counted in memory for the few thousand pupils concerned.
+    """
     ar = AttendanceRecord
-    for chunk in school_groups(school_ids):
-        # An alias keeps the "absent today" subquery from being correlated to the outer query.
-        today = aliased(AttendanceRecord)
-        absent_today = select(today.student_id).where(
-            today.day == day,
-            within(today.school_id, chunk),
-            today.status.in_(ABSENCE_MARKS),
-            today.alerted_at.is_(None),
-        )
-        open_case = select(DropoutCase.student_id).where(DropoutCase.status == CaseStatus.OPEN)
-        classes_today = select(today.class_id).where(
-            today.day == day,
-            within(today.school_id, chunk),
-            today.status.in_(ABSENCE_MARKS),
-            today.alerted_at.is_(None),
-        )
-        recent = _recent_rollcalls(chunk, day, max(rules.rate_window, rules.consecutive_days), classes_today)
-        streak = session.execute(
-            select(ar.student_id)
-            .join(recent, and_(recent.c.class_id == ar.class_id, recent.c.day == ar.day))
-            .where(
-                recent.c.rn <= rules.consecutive_days,
-                ar.status == Mark.ABSENT,
-                ar.student_id.in_(absent_today.where(today.status == Mark.ABSENT)),
-                ar.student_id.not_in(open_case),
-            )
-            .group_by(ar.student_id)
-            .having(func.count() >= rules.consecutive_days)
-        )
-        for (student_id,) in streak:
-            found[student_id] = (CaseTrigger.CONSECUTIVE, {"days": rules.consecutive_days})
-        days_per_class = (
-            select(recent.c.class_id, func.count().label("days"))
-            .where(recent.c.rn <= rules.rate_window)
-            .group_by(recent.c.class_id)
-            .subquery()
-        )
-        absences = (
-            select(ar.student_id, ar.class_id, func.count().label("absent_days"))
-            .join(recent, and_(recent.c.class_id == ar.class_id, recent.c.day == ar.day))
-            .where(
-                recent.c.rn <= rules.rate_window,
+    today: dict[int, tuple[int, Mark]] = {}
+    for group in school_groups(school_ids):
+        for student_id, class_id, status in session.execute(
+            select(ar.student_id, ar.class_id, ar.status).where(
+                ar.day == day,
+                within(ar.school_id, group),
                 ar.status.in_(ABSENCE_MARKS),
-                ar.student_id.in_(absent_today),
-                ar.student_id.not_in(open_case),
+                ar.alerted_at.is_(None),
             )
-            .group_by(ar.student_id, ar.class_id)
+        ):
+            today[student_id] = (class_id, Mark(status))
+    for chunk in chunks(sorted(today)):
+        for (student_id,) in session.execute(
+            select(DropoutCase.student_id).where(
+                DropoutCase.status == CaseStatus.OPEN, DropoutCase.student_id.in_(chunk)
+            )
+        ):
+            today.pop(student_id, None)
+    if not today:
+        return {}
+    keep = max(rules.rate_window, rules.consecutive_days)
+    since = day - timedelta(days=LOOKBACK_DAYS)
+    class_days: dict[int, list[date]] = defaultdict(list)
+    for chunk in chunks(sorted({class_id for class_id, _mark in today.values()})):
+        ranked = (
+            select(
+                RollCall.class_id,
+                RollCall.day,
+                func.row_number()
+                .over(partition_by=RollCall.class_id, order_by=RollCall.day.desc())
+                .label("rn"),
+            )
+            .where(RollCall.class_id.in_(chunk), RollCall.day <= day, RollCall.day > since)
             .subquery()
         )
-        rates = session.execute(
-            select(absences.c.student_id, absences.c.absent_days, days_per_class.c.days)
-            .join(days_per_class, days_per_class.c.class_id == absences.c.class_id)
-            .where(
-                days_per_class.c.days >= rules.rate_min_days,
-                absences.c.absent_days * 1000 > days_per_class.c.days * int(rules.rate_tiers[0] * 1000),
+        for class_id, rollcall_day in session.execute(
+            select(ranked.c.class_id, ranked.c.day).where(ranked.c.rn <= keep)
+        ):
+            class_days[class_id].append(rollcall_day)
+    absences: dict[int, dict[date, Mark]] = defaultdict(dict)
+    for chunk in chunks(sorted(today)):
+        for student_id, absent_day, status in session.execute(
+            select(ar.student_id, ar.day, ar.status).where(
+                ar.student_id.in_(chunk), ar.day <= day, ar.day > since, ar.status.in_(ABSENCE_MARKS)
             )
-        )
-        for student_id, absent_days, days in rates:
-            if student_id in found:
-                continue
-            rate = absent_days / days
-            tier = max(i for i, t in enumerate(rules.rate_tiers) if rate > t) + 1
+        ):
+            absences[student_id][absent_day] = Mark(status)
+    found: dict[int, tuple[CaseTrigger, dict[str, Any]]] = {}
+    for student_id, (class_id, mark) in today.items():
+        days = sorted(class_days.get(class_id, []), reverse=True)
+        mine = absences[student_id]
+        streak = days[: rules.consecutive_days]
+        if (
+            mark == Mark.ABSENT
+            and len(streak) == rules.consecutive_days
+            and all(mine.get(d) == Mark.ABSENT for d in streak)
+        ):
+            found[student_id] = (CaseTrigger.CONSECUTIVE, {"days": rules.consecutive_days})
+            continue
+        window = days[: rules.rate_window]
+        if len(window) < rules.rate_min_days:
+            continue
+        absent_days = sum(1 for d in window if d in mine)
+        rate = absent_days / len(window)
+        tiers = [i + 1 for i, tier in enumerate(rules.rate_tiers) if rate > tier]
+        if tiers:
             found[student_id] = (
                 CaseTrigger.RATE,
-                {"days": days, "absent": absent_days, "percent": round(rate * 100), "tier": tier},
+                {
+                    "days": len(window),
+                    "absent": absent_days,
+                    "percent": round(rate * 100),
+                    "tier": max(tiers),
+                },
             )
     return found
 

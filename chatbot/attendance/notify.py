@@ -13,9 +13,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from chatbot.attendance.service import chunks
@@ -98,8 +98,10 @@ def enqueue_many(session: Session, items: list[Outgoing], now: datetime) -> int:
         )
     if rows and session.get_bind().dialect.name == "postgresql" and _copy_rows(session, rows):
         return len(rows)
+    # A Core insert of the table (not the ORM bulk path): plain executemany, a third of the cost.
+    table = cast(Table, OutboxMessage.__table__)
     for start in range(0, len(rows), 2000):
-        session.execute(insert(OutboxMessage), rows[start : start + 2000])
+        session.execute(insert(table), rows[start : start + 2000])
     return len(rows)
 
 
