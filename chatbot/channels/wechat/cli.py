@@ -27,6 +27,8 @@ def run_wechat(args: argparse.Namespace, app: App) -> int:
     from chatbot.channels.cli import serve_all
     from chatbot.channels.wechat import runtime
     from chatbot.channels.wechat.options import load_options
+    from chatbot.channels.wechat.sender import WeChatSender
+    from chatbot.channels.wechat.server import CallbackServer
 
     if not runtime.configured(app.settings):
         return fail(_("WECHAT_TOKEN is not set; see docs/wechat.md."))
@@ -36,10 +38,13 @@ def run_wechat(args: argparse.Namespace, app: App) -> int:
         options = load_options()
     except ConfigError as exc:
         return fail(str(exc))
-    if options.mode == "wecom" and not app.settings.wechat_aes_key:
-        return fail(_("WeCom callbacks are always encrypted: set WECHAT_AES_KEY."))
-    if app.settings.wechat_aes_key and len(app.settings.wechat_aes_key) != 43:
-        return fail(_("WECHAT_AES_KEY must be the 43-character EncodingAESKey."))
+    try:
+        # Build (and throw away) the server and sender: they check the settings they depend on.
+        CallbackServer(app, options, None)
+        if app.settings.wechat_app_id and app.settings.wechat_secret:
+            WeChatSender(app.session_factory, app.settings, options)
+    except ConfigError as exc:
+        return fail(str(exc))
     if args.port is not None:
         app.settings.wechat_port = args.port
 

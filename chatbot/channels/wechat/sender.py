@@ -30,7 +30,7 @@ from chatbot.channels.wechat.api import (
 from chatbot.channels.wechat.options import WeChatOptions
 from chatbot.channels.wechat.render import flatten_buttons, kind_title, render_text, split_text, summary
 from chatbot.clock import utcnow
-from chatbot.config import Settings
+from chatbot.config import ConfigError, Settings
 from chatbot.core.messages import Attachment
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone
 from chatbot.i18n import DEFAULT_LOCALE, _, format_moment, use_locale
@@ -64,7 +64,9 @@ class WeChatSender:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if not settings.wechat_app_id or not settings.wechat_secret:
-            raise ValueError("WECHAT_APP_ID and WECHAT_SECRET are needed to send messages")
+            raise ConfigError(
+                "configuration error: WECHAT_APP_ID and WECHAT_SECRET are needed to send messages"
+            )
         self.session_factory = session_factory
         self.settings = settings
         self.options = options
@@ -77,7 +79,7 @@ class WeChatSender:
         self.client: Any
         if options.mode == "wecom":
             if options.agent_id is None:
-                raise ValueError("WECHAT_AGENT_ID is needed in WeCom mode")
+                raise ConfigError("configuration error: WECHAT_AGENT_ID is required in WeCom mode")
             if base.rstrip("/") == MP_DEFAULT_BASE.rstrip("/"):
                 base = WECOM_DEFAULT_BASE
             self.client = CorpClient(

@@ -36,6 +36,7 @@ from chatbot.channels.wechat.options import WeChatOptions
 from chatbot.channels.wechat.render import MAX_TEXT_CHARS, cdata_safe, messages_for, render_text, split_text
 from chatbot.channels.wechat.sender import WeChatSender, take_deferred
 from chatbot.clock import utcnow
+from chatbot.config import ConfigError
 from chatbot.core.messages import Attachment, ChannelCaps, Incoming
 from chatbot.core.router import pick_locale
 from chatbot.i18n import _, use_locale
@@ -98,7 +99,7 @@ class CallbackServer:
     ) -> None:
         settings = app.settings
         if not settings.wechat_token:
-            raise ValueError("WECHAT_TOKEN is not set")
+            raise ConfigError("configuration error: WECHAT_TOKEN is not set")
         self.app = app
         self.options = options
         self.sender = sender
@@ -108,11 +109,22 @@ class CallbackServer:
         self.token = settings.wechat_token
         self.crypto: Any = None
         if settings.wechat_aes_key:
-            app_id = settings.wechat_app_id or ""
+            if len(settings.wechat_aes_key) != 43:
+                raise ConfigError(
+                    "configuration error: WECHAT_AES_KEY must be the 43-character EncodingAESKey"
+                )
+            if not settings.wechat_app_id:
+                # The AppID (CorpID) is inside every encrypted message and checked on decryption.
+                raise ConfigError("configuration error: WECHAT_APP_ID is required with WECHAT_AES_KEY")
             crypto_class = WeComCrypto if options.mode == "wecom" else WeChatCrypto
-            self.crypto = crypto_class(self.token, settings.wechat_aes_key, app_id)
+            try:
+                self.crypto = crypto_class(self.token, settings.wechat_aes_key, settings.wechat_app_id)
+            except (ValueError, AssertionError):
+                raise ConfigError(
+                    "configuration error: WECHAT_AES_KEY is not a valid EncodingAESKey"
+                ) from None
         elif options.mode == "wecom":
-            raise ValueError("WeCom callbacks are always encrypted: set WECHAT_AES_KEY")
+            raise ConfigError("configuration error: WECHAT_AES_KEY is required in WeCom mode")
         self._tasks: set[asyncio.Task[Any]] = set()
         # Callbacks get threads of their own: outbox sends (slow HTTP) must never make them miss 5 s.
         threads = options.callback_threads or (2 if is_sqlite(settings.database_url) else 8)

@@ -114,3 +114,33 @@ def test_bad_template_fields_are_refused() -> None:
         "thing1": "title",
         "time2": "time",
     }
+
+
+def test_cli_names_the_setting_that_is_wrong(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from chatbot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("WECHAT_TOKEN", "t")
+    cases = [
+        ({"WECHAT_AES_KEY": "A" * 43}, "WECHAT_APP_ID"),  # safe mode needs the AppID to decrypt
+        ({"WECHAT_AES_KEY": "!" * 43, "WECHAT_APP_ID": "wx1"}, "not a valid EncodingAESKey"),
+        ({"WECHAT_MODE": "wecom"}, "required in WeCom mode"),
+        (
+            {
+                "WECHAT_MODE": "wecom",
+                "WECHAT_AES_KEY": "A" * 43,
+                "WECHAT_APP_ID": "ww1",
+                "WECHAT_SECRET": "s",
+            },
+            "AGENT_ID",
+        ),
+    ]
+    for env, expected in cases:
+        for name in ("WECHAT_AES_KEY", "WECHAT_APP_ID", "WECHAT_MODE", "WECHAT_SECRET"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        assert main(["wechat"]) == 2, env
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0], (env, err)
