@@ -56,6 +56,8 @@ def cmd_remind(args: argparse.Namespace, app: App) -> int:
                 continue
             if occurrence.marker in used:
                 print(head + "  " + _("already handled"))
+            elif not planned:
+                print(head + "  " + _("nobody to remind (for never_returned: every pupil has attendance)"))
             for item in planned:
                 state = _("already queued") if item.key in used else _("would queue")
                 print(f"{head}  person:{item.person_id} ({item.role})  {item.reason}  [{state}]")
