@@ -18,13 +18,6 @@ from chatbot.i18n import LOCALES, _
 from db.models import HOUSEHOLD_FLAGS, Region, Stage
 
 
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from exc
-
-
 def register(sub: Any) -> None:
     parser = add_command(
         sub,
@@ -33,7 +26,7 @@ def register(sub: Any) -> None:
         "Which student aid a pupil can get in a region on a date (policy packs).",
     )
     parser.add_argument("--region", required=True, help="a pack id (national, linxia-2019) or a region code")
-    parser.add_argument("--on", required=True, type=_iso_date, help="evaluation date, YYYY-MM-DD")
+    parser.add_argument("--on", required=True, help="evaluation date, YYYY-MM-DD")
     parser.add_argument("--stage", required=True, choices=[s.value for s in Stage])
     pfy = parser.add_mutually_exclusive_group()
     pfy.add_argument("--preschool-final-year", dest="preschool_final_year", action="store_const", const=True)
@@ -73,6 +66,10 @@ def cmd_aid(args: argparse.Namespace, app: App) -> int:
         load_all()
     except PackError as exc:
         return fail(str(exc))
+    try:
+        on = date.fromisoformat(args.on)
+    except ValueError:
+        return fail(_("Not a date in YYYY-MM-DD form: {text!r}").format(text=args.on))
     household = args.household
     if household and "none" in household and len(household) > 1:
         return fail(_("--household none cannot be combined with other household flags."))
@@ -90,13 +87,13 @@ def cmd_aid(args: argparse.Namespace, app: App) -> int:
         household=None if not household else frozenset(f for f in household if f != "none"),
         in_province=args.in_province,
     )
-    pack = pack_for(pack_id, args.on)
-    results = evaluate(profile, pack, args.on)
+    pack = pack_for(pack_id, on)
+    results = evaluate(profile, pack, on)
     shown = [r for r in results if args.all or r.status != Status.NOT_ELIGIBLE]
     if args.json:
-        payload = {"region": args.region, "on": args.on.isoformat(), "items": [result_json(r) for r in shown]}
+        payload = {"region": args.region, "on": on.isoformat(), "items": [result_json(r) for r in shown]}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
-    print(summary_header(pack, args.on))
+    print(summary_header(pack, on))
     print(table(shown) if shown else _("Nothing in this pack applies to that profile."))
     return 0

@@ -134,7 +134,7 @@ def test_readable_table_in_each_language(run) -> None:  # type: ignore[no-untype
 
 BAD_INPUT = [
     (["--region", "mars", "--on", "2024-09-01", "--stage", "junior"], "Unknown region 'mars'"),
-    (["--region", "national", "--on", "2024-13-01", "--stage", "junior"], "not a date"),
+    (["--region", "national", "--on", "2024-13-01", "--stage", "junior"], "Not a date"),
     (["--region", "national", "--on", "2024-09-01", "--stage", "nursery"], "invalid choice"),
     (
         ["--region", "national", "--on", "2024-09-01", "--stage", "junior", "--household", "rich"],
