@@ -78,13 +78,17 @@ def _is_latin(word: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9 '\-]+", word))
 
 
+@cache
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])")
+
+
 def _find(text: str, words: dict[str, tuple[object, ...]]) -> list[tuple[int, int, str]]:
     """Non-overlapping matches (start, end, word), longest first."""
     found: list[tuple[int, int, str]] = []
     for word in words:
         if _is_latin(word):
-            pattern = re.compile(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])")
-            found += [(m.start(), m.end(), word) for m in pattern.finditer(text)]
+            found += [(m.start(), m.end(), word) for m in _whole_word(word).finditer(text)]
         else:
             start = text.find(word)
             while start >= 0:
