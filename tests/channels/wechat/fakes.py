@@ -50,7 +50,7 @@ class FakeWeChatApi:
         application = web.Application()
         application.router.add_get("/cgi-bin/token", self._token)
         application.router.add_get("/cgi-bin/gettoken", self._token)
-        for endpoint in ("message/custom/send", "message/template/send", "message/send"):
+        for endpoint in ("message/custom/send", "message/template/send", "message/send", "menu/create"):
             application.router.add_post(f"/cgi-bin/{endpoint}", self._sender(endpoint))
         application.router.add_post("/cgi-bin/media/upload", self._upload)
         return application

@@ -19,7 +19,7 @@ from chatbot.core.messages import Reply
 from db.models import ProcessedUpdate
 from db.session import transaction
 from tests.channels.wechat.conftest import Harness
-from tests.channels.wechat.fakes import TOKEN
+from tests.channels.wechat.fakes import APP_ID, SECRET, TOKEN, FakeWeChatApi
 from tests.channels.wechat.test_callbacks import _FixedRouter
 
 
@@ -144,3 +144,36 @@ def test_cli_names_the_setting_that_is_wrong(monkeypatch: pytest.MonkeyPatch, tm
         assert main(["wechat"]) == 2, env
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and expected in err[0], (env, err)
+
+
+async def test_menu_is_installed_through_the_api(
+    app: App,
+    fake_api: FakeWeChatApi,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    from chatbot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "DATABASE_URL": app.settings.database_url,
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_APP_ID": APP_ID,
+        "WECHAT_SECRET": SECRET,
+        "WECHAT_API_BASE_URL": fake_api.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert await asyncio.to_thread(main, ["wechat-menu"]) == 0
+    [menu] = fake_api.of("menu/create")
+    assert [b["name"] for b in menu["button"]] == ["学生资助", "请假", "更多"]
+    assert menu["button"][0] == {"type": "click", "name": "学生资助", "key": "/aid"}
+    assert "/rollcall" in [b["key"] for b in menu["button"][2]["sub_button"]]
+    bad = tmp_path / "menu.json"
+    bad.write_text('{"buttons": []}', encoding="utf-8")
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["wechat-menu", "--file", str(bad)]) == 2
+    assert "button" in capsys.readouterr().err
+    fake_api.fail_next("menu/create", 40018)
+    assert await asyncio.to_thread(main, ["wechat-menu"]) == 2
+    assert "40018" in capsys.readouterr().err
