@@ -216,13 +216,13 @@ class CallbackServer:
             if abs(self.wall_clock() - int(timestamp)) > MAX_CLOCK_SKEW.total_seconds():
                 raise Forbidden("stale timestamp")
             if self.options.mode == "wecom":
-                xml = self.crypto.decrypt_message(body, query["msg_signature"], timestamp, nonce)
+                xml = self._decrypt(body, query["msg_signature"], timestamp, nonce)
                 return Callback(parse_wecom_message(xml), True, nonce, timestamp)
             check_signature(self.token, query["signature"], timestamp, nonce)
             if query.get("encrypt_type") == "aes":
                 if self.crypto is None:
                     raise BadCallback("encrypted callback but WECHAT_AES_KEY is not set")
-                xml = self.crypto.decrypt_message(body, query["msg_signature"], timestamp, nonce)
+                xml = self._decrypt(body, query["msg_signature"], timestamp, nonce)
                 return Callback(parse_message(xml), True, nonce, timestamp)
             if self.crypto is not None:
                 # Safe mode is configured: a plaintext body is not what WeChat would send.
@@ -234,6 +234,16 @@ class CallbackServer:
             raise Forbidden(type(exc).__name__) from None
         except (ExpatError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
             raise BadCallback(type(exc).__name__) from None
+
+    def _decrypt(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> str:
+        """A payload that does not decrypt with our key was not encrypted by WeChat for us: Forbidden."""
+        assert self.crypto is not None
+        try:
+            return str(self.crypto.decrypt_message(body, msg_signature, timestamp, nonce))
+        except (InvalidSignatureException, InvalidAppIdException, KeyError):
+            raise
+        except (ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+            raise Forbidden(f"undecryptable payload: {type(exc).__name__}") from None
 
     # --- work done in a thread -----------------------------------------------------------------
 
