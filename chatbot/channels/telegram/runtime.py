@@ -130,6 +130,10 @@ async def _initialize(application: TelegramApplication, stop: asyncio.Event) -> 
     return False
 
 
+# Far above any real update (a message is at most 4,096 characters), far below a memory problem.
+MAX_WEBHOOK_BODY = 1024 * 1024
+
+
 async def _start_webhook(application: TelegramApplication, settings: Settings) -> None:
     """PTB's webhook server: it answers 403 to any request without our secret token."""
     assert settings.webhook_url and application.updater is not None
@@ -143,6 +147,10 @@ async def _start_webhook(application: TelegramApplication, settings: Settings) -
         secret_token=secret,
         allowed_updates=ALLOWED_UPDATES,
     )
+    # PTB's tornado server would buffer bodies up to 100 MB before checking the secret; updates are small.
+    http_server = getattr(getattr(application.updater, "_httpd", None), "_http_server", None)
+    if http_server is not None:
+        http_server.conn_params.max_body_size = MAX_WEBHOOK_BODY
     log.info(
         "telegram: webhook listening on %s:%s for %s",
         settings.webhook_listen,
