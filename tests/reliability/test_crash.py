@@ -145,7 +145,7 @@ async def _kill_loop(app: App, recipients: int, kills: int, seed: int) -> dict[s
                 remaining = recipients - delivered
                 target = delivered + rng.randint(1, max(1, remaining // (kills - crash + 1)))
                 await fake.wait_for(
-                    lambda t=target: len(fake.sent()) >= t or process.returncode is not None, timeout=240
+                    lambda t=target, p=process: len(fake.sent()) >= t or p.returncode is not None, timeout=240
                 )
                 assert process.returncode is None, (await process.communicate())[1].decode()[-2000:]
                 process.kill()  # SIGKILL: no cleanup, no "finally", rows stay where they were
@@ -349,7 +349,7 @@ def test_killed_daily_close_reruns_with_no_duplicate_alerts(
     killed.kill()
     killed.wait()
     rerun = _close(app)
-    out, err = rerun.communicate(timeout=120)
+    _out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     kinds = _outbox_by_kind(app)
     third = _close(app)
