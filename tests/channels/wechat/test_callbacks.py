@@ -297,3 +297,27 @@ async def test_concurrent_callbacks_from_many_parents(wechat: Harness) -> None:
     replies = await asyncio.gather(*(fake.say(f"oParent{i:022d}", "/language") for i in range(10)))
     assert all(r is not None and "回复 1：简体中文" in r for r in replies)
     assert processed_count(wechat.app) == 10
+
+
+async def test_correctly_signed_but_undecryptable_payloads_are_refused(wechat: Harness) -> None:
+    import time as wall
+
+    from wechatpy.crypto import _get_signature
+
+    fake = await wechat.start(safe=True)
+    assert fake.http is not None
+    timestamp, nonce = str(int(wall.time())), "n1"
+    signer = WeChatSigner()
+    signer.add_data(TOKEN, timestamp, nonce)
+    for payload in ("", "AAAA", "not base64 at all!"):
+        query = {
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "signature": signer.signature,
+            "encrypt_type": "aes",
+            "msg_signature": _get_signature(TOKEN, timestamp, nonce, payload),
+        }
+        body = f"<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[{payload}]]></Encrypt></xml>"
+        async with fake.http.post(fake.url, params=query, data=body.encode()) as response:
+            assert response.status == 403, payload
+    assert processed_count(wechat.app) == 0
