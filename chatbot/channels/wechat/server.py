@@ -217,17 +217,17 @@ class CallbackServer:
                 raise Forbidden("stale timestamp")
             if self.options.mode == "wecom":
                 xml = self._decrypt(body, query["msg_signature"], timestamp, nonce)
-                return Callback(parse_wecom_message(xml), True, nonce, timestamp)
+                return Callback(_readable(parse_wecom_message(xml)), True, nonce, timestamp)
             check_signature(self.token, query["signature"], timestamp, nonce)
             if query.get("encrypt_type") == "aes":
                 if self.crypto is None:
                     raise BadCallback("encrypted callback but WECHAT_AES_KEY is not set")
                 xml = self._decrypt(body, query["msg_signature"], timestamp, nonce)
-                return Callback(parse_message(xml), True, nonce, timestamp)
+                return Callback(_readable(parse_message(xml)), True, nonce, timestamp)
             if self.crypto is not None:
                 # Safe mode is configured: a plaintext body is not what WeChat would send.
                 raise Forbidden("plaintext callback in safe mode")
-            return Callback(parse_message(body), False, nonce, timestamp)
+            return Callback(_readable(parse_message(body)), False, nonce, timestamp)
         except KeyError as exc:
             raise Forbidden(f"missing {exc}") from None
         except (InvalidSignatureException, InvalidAppIdException) as exc:
@@ -371,6 +371,14 @@ class CallbackServer:
     async def _on_shutdown(self, _application: web.Application) -> None:
         await self.drain()
         self._executor.shutdown(wait=False)
+
+
+def _readable(message: Any) -> Any:
+    """wechatpy converts fields when they are read: read the ones we use now, so bad values fail here."""
+    if message is None:
+        raise ValueError("empty callback")
+    _ = (message.source, message.type, message.id, getattr(message, "event", None))
+    return message
 
 
 def dedupe_key(message: Any) -> str:

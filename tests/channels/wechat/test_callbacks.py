@@ -81,8 +81,9 @@ async def test_oversized_and_malformed_bodies_are_refused(wechat: Harness) -> No
     fake = await wechat.start(safe=False)
     status, _body = await fake.post(fake.text_xml(OPENID, "很长" * 40_000))
     assert status == 413
-    status, _body = await fake.post("<xml><unclosed>")
-    assert status == 400
+    for malformed in ("<xml><unclosed>", "", "<xml><MsgType>text</MsgType><MsgId>abc</MsgId></xml>"):
+        status, _body = await fake.post(malformed)
+        assert status == 400, malformed
     bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>'
     status, _body = await fake.post(bomb)
     assert status == 400
