@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from chatbot.app import App, NotMigrated
 from chatbot.config import ConfigError, load_settings
 from chatbot.i18n import _, set_locale
@@ -68,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OperationalError as exc:
+        # An unreachable or unusable database is a setting to fix, not a bug: one line, like ConfigError.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"configuration error: DATABASE_URL: {reason}", file=sys.stderr)
+        return 2
 
 
 def fail(message: str) -> int:

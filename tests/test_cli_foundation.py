@@ -83,6 +83,7 @@ def test_bare_bot_py_seeds_an_empty_migrated_database(empty_app: App, tmp_path: 
     [
         ("TIMEZONE", "Mars/Base"),
         ("DATABASE_URL", "ftp://x"),
+        ("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"),  # nothing listens there
     ],
 )
 def test_bad_config_is_one_line_and_exit_code_2(setting: str, value: str, tmp_path: Path) -> None:
