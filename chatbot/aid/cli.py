@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from chatbot.aid.engine import Profile, Status, evaluate
 from chatbot.aid.pack import PackError, load_all, pack_for, pack_ids
-from chatbot.aid.render import result_json, summary_header, table
+from chatbot.aid.render import item_name, result_json, summary_header, table
 from chatbot.app import App
 from chatbot.cli import add_command, fail
-from chatbot.i18n import LOCALES, _
+from chatbot.i18n import LOCALES, _, get_locale
 from db.models import HOUSEHOLD_FLAGS, Region, Stage
 
 
@@ -48,6 +48,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--all", action="store_true", help="also list the items that do not apply")
     parser.add_argument("--lang", choices=list(LOCALES), help="language of names and explanations")
+    packs = add_command(
+        sub, "aid-packs", cmd_aid_packs, "Validate the aid policy packs and list their items."
+    )
+    packs.add_argument("--lang", choices=list(LOCALES), help="language of the item names")
 
 
 def _pack_id_for(region: str, app: App) -> str | None:
@@ -96,4 +100,26 @@ def cmd_aid(args: argparse.Namespace, app: App) -> int:
         return 0
     print(summary_header(pack, on))
     print(table(shown) if shown else _("Nothing in this pack applies to that profile."))
+    return 0
+
+
+def cmd_aid_packs(args: argparse.Namespace, app: App) -> int:
+    """Check every pack (after editing YAML) and show what each contains: exit 2 with the error if invalid."""
+    try:
+        packs = load_all()
+    except PackError as exc:
+        return fail(str(exc))
+    for pack in packs:
+        period = "–".join(d.isoformat() if d else "…" for d in (pack.in_force_from, pack.in_force_until))
+        print(
+            _("{pack} ({name}): {count} items, in force {period}, inherits from: {chain}").format(
+                pack=pack.id,
+                name=pack.name.get(get_locale()),
+                count=len(pack.items),
+                period=period if pack.in_force_from or pack.in_force_until else _("always"),
+                chain=" → ".join(pack.chain[1:]) or "-",
+            )
+        )
+        for entry in pack.items:
+            print(f"  {entry.id:<28} {entry.item.kind.value:<12} {entry.source_pack:<12} {item_name(entry)}")
     return 0

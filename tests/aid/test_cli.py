@@ -206,3 +206,25 @@ def test_real_subprocess(shared_app: App, tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     loan = next(i for i in json.loads(ok.stdout)["items"] if i["id"] == "student_loan")
     assert loan["max_amount_yuan"] == 20000
+
+
+def test_aid_packs_lists_and_validates(
+    shared_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import chatbot.aid.pack
+
+    monkeypatch.setenv("DATABASE_URL", shared_app.settings.database_url)
+    assert main(["aid-packs", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "linxia-2019 (Linxia 2019 targeted-poverty student aid): 7 items, in force 2019-01-01–2020-12-31"
+        in out
+    )
+    assert "national (National student aid): 15 items, in force always" in out
+    (tmp_path / "county.yaml").write_text(
+        "id: county\nname: {zh_Hans: x, zh_Hant: x, en: x}\nitems: [{id: a}]\n"
+    )
+    monkeypatch.setattr(chatbot.aid.pack, "PACK_DIR", tmp_path)
+    assert main(["aid-packs"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'county.yaml'}: item 'a', field 'kind': Field required" in err
