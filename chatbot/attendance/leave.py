@@ -10,7 +10,7 @@ import re
 from datetime import date, timedelta
 
 from chatbot.attendance.payloads import LeaveChild, LeaveDecide, LeaveNoReason, LeaveSpan, LeaveType
-from chatbot.attendance.service import MAX_LEAVE_DAYS, create_leave, local_day
+from chatbot.attendance.service import MAX_LEAVE_DAYS, create_leave, local_day, school_days_in
 from chatbot.attendance.texts import LEAVE_LABELS, class_label
 from chatbot.core.context import Context
 from chatbot.core.flow import END, Flow, Outcome, say
@@ -154,7 +154,14 @@ def dates(ctx: Context, msg: Incoming) -> Outcome:
 
 
 def days_chosen(ctx: Context, first: date, last: date) -> Outcome:
-    """Remember the days; ask sick or personal unless known."""
+    """Remember the days (there must be school on at least one); ask sick or personal unless known."""
+    student = ctx.session.get(Student, int(ctx.data["student_id"]))
+    if student is None:
+        return say(_("Sorry, you do not have permission to do that."))
+    if not school_days_in(ctx.session, student.school_class.school, first, last):
+        return say(
+            _("There is no school on {days}, so no leave is needed.").format(days=days_text(first, last))
+        )
     ctx.data["first"], ctx.data["last"] = first.isoformat(), last.isoformat()
     if "kind" in ctx.data:
         return ask_reason(ctx)

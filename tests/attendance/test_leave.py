@@ -113,3 +113,13 @@ def test_only_guardians_request_and_only_the_class_teacher_decides(
     assert "权限" in texts(console.send(demo.parent, payload="lvk:3", now=at(MONDAY, 7, 6)))
     with app.session_factory() as s:
         assert s.scalars(select(LeaveRequest.status)).one() == LeaveStatus.PENDING
+
+
+def test_leave_for_a_weekend_is_not_needed(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
+    console.send(demo.parent, "/leave", now=at(MONDAY, 18))
+    console.send(demo.parent, "1", now=at(MONDAY, 18))
+    console.send(demo.parent, "4", now=at(MONDAY, 18))  # other days…
+    reply = console.send(demo.parent, "11-28 11-29", now=at(MONDAY, 18))
+    assert "不需要请假" in texts(reply)
+    with app.session_factory() as s:
+        assert s.scalars(select(LeaveRequest)).all() == []
