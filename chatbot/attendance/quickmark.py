@@ -37,8 +37,16 @@ KEYWORDS: dict[str, Mark] = {
     "遲到": Mark.LATE,
     "late": Mark.LATE,
 }
+# "病假王小明" needs no space, but a bare "缺" or an English word must be followed by a separator or a
+# number, so ordinary messages ("缺少材料", "latest news") are not taken for roll-call marks.
+_LONG = [k for k in KEYWORDS if len(k) > 1 and not k.isascii()]
+_SHORT = [k for k in KEYWORDS if k not in _LONG]
 PATTERN = re.compile(
-    r"^\s*(" + "|".join(sorted(map(re.escape, KEYWORDS), key=len, reverse=True)) + r")[\s:：,，、]*(.+)$",
+    r"^\s*(?:("
+    + "|".join(sorted(map(re.escape, _LONG), key=len, reverse=True))
+    + r")[\s:：,，、]*|("
+    + "|".join(sorted(map(re.escape, _SHORT), key=len, reverse=True))
+    + r")(?:[\s:：,，、]+|(?=\d)))(.+)$",
     re.IGNORECASE,
 )
 SPLIT = re.compile(r"[\s,，、;；]+")
@@ -49,10 +57,10 @@ def parse(text: str) -> tuple[Mark, list[str]] | None:
     match = PATTERN.match(text)
     if not match:
         return None
-    tokens = [t for t in SPLIT.split(match.group(2)) if t]
+    tokens = [t for t in SPLIT.split(match.group(3)) if t]
     if not tokens or len(tokens) > 60:
         return None
-    return KEYWORDS[match.group(1).lower()], tokens
+    return KEYWORDS[(match.group(1) or match.group(2)).lower()], tokens
 
 
 def trigger(ctx: Context, text: str) -> bool:

@@ -40,7 +40,12 @@ def _other_class(app, class_id: int) -> tuple[int, int]:  # type: ignore[no-unty
         ("病假 王小明", (Mark.SICK, ["王小明"])),
         ("事假 王小明、李华", (Mark.PERSONAL, ["王小明", "李华"])),
         ("迟到 5", (Mark.LATE, ["5"])),
+        ("缺3 7", (Mark.ABSENT, ["3", "7"])),
+        ("病假王小明", (Mark.SICK, ["王小明"])),
         ("缺", None),
+        ("缺少材料", None),
+        ("latest news", None),
+        ("absentee list", None),
         ("今天天气很好", None),
     ],
 )
