@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,18 +36,29 @@ def bind(
         )
 
 
+def option(reply: str | None, containing: str) -> str:
+    """The number shown before the option whose label contains `containing` ("回复 2：低保户" → "2")."""
+    assert reply is not None
+    found = re.findall(rf"^回复 (\d+)：[^\n]*{re.escape(containing)}", reply, flags=re.MULTILINE)
+    assert len(found) == 1, (containing, reply)
+    return str(found[0])
+
+
 async def test_aid_dialog_by_numbered_replies(wechat: Harness, demo: Any, now: datetime) -> None:
     bind(wechat.app, "oParentAid", demo.parent, now)
     fake = await wechat.start(safe=True)
     children = await fake.say("oParentAid", "/aid")
-    assert children is not None and "回复 1：" in children and "回复 3：其他孩子" in children
+    assert children is not None and option(children, "其他孩子") == "3"
     situation = await fake.say("oParentAid", "1")
-    assert situation is not None and "回复 2：低保家庭" in situation and "回复 8：选好了" in situation
-    ticked = await fake.say("oParentAid", "2")
-    assert ticked is not None and "回复 2：✓ 低保家庭" in ticked
-    result = await fake.say("oParentAid", "选好了")  # the option's text works as well as its number
-    assert result is not None and "625元" in result and "回复 1：详情：" in result
-    detail = await fake.say("oParentAid", "1")
+    dibao = option(situation, "低保")
+    ticked = await fake.say("oParentAid", dibao)
+    assert ticked is not None
+    lines = {line.split("：", 1)[0]: line.split("：", 1)[1] for line in ticked.splitlines() if "：" in line}
+    assert "✓" in lines[f"回复 {dibao}"]
+    done_label = lines[f"回复 {option(ticked, '选好')}"]
+    result = await fake.say("oParentAid", done_label)  # the option's text works as well as its number
+    assert result is not None and "625元" in result
+    detail = await fake.say("oParentAid", option(result, "免学杂费"))
     assert detail is not None and "怎么申请" in detail
 
 
