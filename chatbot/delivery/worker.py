@@ -94,6 +94,8 @@ class DeliveryConfig:
             "console": ChannelLimit(),
         }
         limits.update(overrides.pop("limits", {}))
+        # PostgreSQL round trips are slower but run in parallel: more lanes keep a channel busy.
+        overrides.setdefault("lanes", 4 if settings.database_url.startswith("postgresql") else 2)
         return cls(
             limits=limits,
             quiet_start=settings.quiet_hours_start,
