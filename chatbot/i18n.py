@@ -8,12 +8,13 @@ Catalogs are split by domain (core.po, aid.po, ...) and merged per locale at loa
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,24 +54,63 @@ def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> int:
 
 
 @cache
-def translations(locale: str) -> NullTranslations:
-    """All domains of one locale merged into one catalog."""
+def domain_catalogs(locale: str) -> dict[str, NullTranslations]:
+    """Each gettext domain's catalog for one locale, by domain name."""
     compile_catalogs()
-    merged: NullTranslations | None = None
+    catalogs: dict[str, NullTranslations] = {}
     for mo_path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.mo")):
         with mo_path.open("rb") as fp:
-            catalog = Translations(fp, domain=mo_path.stem)
-        if merged is None:
-            merged = catalog
-        else:
-            assert isinstance(merged, Translations)
-            merged.merge(catalog)
-    return merged or NullTranslations()
+            catalogs[mo_path.stem] = Translations(fp, domain=mo_path.stem)
+    return catalogs
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """All domains of one locale merged: the fallback for strings used outside their own domain."""
+    merged = Translations()
+    for catalog in domain_catalogs(locale).values():
+        assert isinstance(catalog, Translations)
+        merged.merge(catalog)
+    return merged
+
+
+# Module prefix → gettext domain. The same English text may be translated differently in two
+# domains ("Status" is 状态 in attendance, 查看进度 in broadcast), so a module's own catalog wins.
+MODULE_DOMAINS: tuple[tuple[str, str], ...] = (
+    ("chatbot.channels.telegram", "telegram"),
+    ("chatbot.channels.wechat", "wechat"),
+    ("chatbot.people", "people"),
+    ("chatbot.aid", "aid"),
+    ("chatbot.attendance", "attendance"),
+    ("chatbot.broadcast", "broadcast"),
+    ("chatbot.delivery", "delivery"),
+    ("chatbot.calendar", "calendar"),
+    ("chatbot.reminders", "reminders"),
+    ("chatbot.scheduler", "reminders"),
+    ("chatbot", "core"),
+)
+
+
+@lru_cache(maxsize=512)
+def domain_of_module(module: str | None) -> str | None:
+    for prefix, domain in MODULE_DOMAINS:
+        if module and (module == prefix or module.startswith(prefix + ".")):
+            return domain
+    return None
+
+
+def _own_catalog(caller_module: str | None, key: object) -> NullTranslations | None:
+    domain = domain_of_module(caller_module)
+    if domain is None:
+        return None
+    own = domain_catalogs(_current_locale.get()).get(domain)
+    return own if own is not None and key in getattr(own, "_catalog", {}) else None
 
 
 def reset_translations() -> None:
     """Forget loaded catalogs (after a catalog file changed)."""
     translations.cache_clear()
+    domain_catalogs.cache_clear()
 
 
 def get_locale() -> str:
@@ -92,11 +132,14 @@ def use_locale(locale: str | None) -> Iterator[str]:
 
 
 def gettext(message: str) -> str:
-    return translations(_current_locale.get()).ugettext(message)
+    """Translate into the current locale, preferring the calling module's own domain catalog."""
+    own = _own_catalog(sys._getframe(1).f_globals.get("__name__"), message)
+    return (own or translations(_current_locale.get())).ugettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(_current_locale.get()).ungettext(singular, plural, n)
+    own = _own_catalog(sys._getframe(1).f_globals.get("__name__"), (singular, 0))
+    return (own or translations(_current_locale.get())).ungettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
