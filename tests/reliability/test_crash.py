@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
+from chatbot.cli import build_parser
 from chatbot.delivery.worker import DeliveryConfig
 from db.models import ChannelIdentity, Guardian, OutboxMessage, OutboxStatus, Priority, SchoolClass, Student
 from db.models.attendance import AttendanceRecord, Mark, RollCall
@@ -196,7 +197,7 @@ async def _check_kill_loop(app: App, recipients: int, kills: int) -> None:
 
 
 async def test_killed_delivery_worker_loses_nothing(empty_app: App) -> None:
-    await _check_kill_loop(empty_app, recipients=500, kills=2)
+    await _check_kill_loop(empty_app, recipients=300, kills=2)
 
 
 @pytest.mark.slow
@@ -263,7 +264,7 @@ def _rollcall_kill(app: App, demo_teacher: int, seed: int) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_killed_rollcall_is_all_or_nothing(app: App, demo, seed: int) -> None:  # type: ignore[no-untyped-def]
     figures = _rollcall_kill(app, demo.teacher, seed)
     print(f"\ncrash rollcall: {figures}")
@@ -328,7 +329,10 @@ def _outbox_by_kind(app: App) -> Counter[str]:
         )
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.3, 0.8, 1.5])
+@pytest.mark.parametrize(
+    "delay",
+    [pytest.param(d, marks=[pytest.mark.slow] if d != 1.0 else []) for d in (0.0, 0.3, 0.6, 1.0, 1.5, 2.5)],
+)
 def test_killed_daily_close_reruns_with_no_duplicate_alerts(
     app: App, console: ConsoleChannel, delay: float
 ) -> None:
@@ -348,12 +352,12 @@ def test_killed_daily_close_reruns_with_no_duplicate_alerts(
     time.sleep(delay)
     killed.kill()
     killed.wait()
-    rerun = _close(app)
-    _out, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err
+    # The rerun (and a third run) as the same command, in this process.
+    parser = build_parser()
+    args = parser.parse_args(["close-day", "--date", FRIDAY.isoformat()])
+    assert args.handler(args, app) == 0
     kinds = _outbox_by_kind(app)
-    third = _close(app)
-    third.communicate(timeout=120)
+    assert args.handler(args, app) == 0
     assert _outbox_by_kind(app) == kinds  # nothing more to say
     assert kinds["attendance.absence_alert"] == classes
     assert kinds["attendance.absence_question"] == asked

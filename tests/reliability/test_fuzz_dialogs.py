@@ -6,7 +6,7 @@ re-targets them (the same button with another pupil's, class's, leave's or case'
 commands in the middle of other dialogs. Every input gets a reply, no update fails, the stored
 dialog state is always a declared state, and nothing the role may not touch changes.
 
-FUZZ_DIALOG_EXAMPLES sets the examples per role (default 40; the slow run uses 2,000).
+FUZZ_DIALOG_EXAMPLES sets the examples per role (default 15; the slow run uses 2,000).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.attendance.helpers import MONDAY, at
 from tests.core.test_fuzz import APOLOGY_MARKERS, COMMANDS
 from tests.reliability.test_authz_matrix import World, _fingerprint
 
-EXAMPLES = int(os.environ.get("FUZZ_DIALOG_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("FUZZ_DIALOG_EXAMPLES", "15"))
 registry = default_registry()
 # Typed words that start flows without a command.
 WORDS = [
