@@ -484,11 +484,23 @@ class Worker:
         """Drain, wait for more, recover stuck rows now and then, until `stop` is set."""
         last_recover: float | None = None
         loop = asyncio.get_running_loop()
+        failures = 0
         while not stop.is_set():
-            if last_recover is None or loop.time() - last_recover >= self.config.recover_interval:
-                await self._db(self.recover, self.clock())
-                last_recover = loop.time()
-            report = await self.drain(stop=stop)
+            try:
+                if last_recover is None or loop.time() - last_recover >= self.config.recover_interval:
+                    await self._db(self.recover, self.clock())
+                    last_recover = loop.time()
+                report = await self.drain(stop=stop)
+                failures = 0
+            except Exception as exc:
+                # A database hiccup must not stop the bot: rows left in `sending` are recovered later.
+                failures += 1
+                log.error("delivery worker: %s; retrying (failure %d in a row)", type(exc).__name__, failures)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        stop.wait(), timeout=min(60.0, self.config.poll_interval * 2**failures)
+                    )
+                continue
             if report.claimed == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval)

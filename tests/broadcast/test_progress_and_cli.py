@@ -208,3 +208,34 @@ async def test_serve_delivers_until_stopped(app: App, demo, now: datetime) -> No
     assert len(sender.sent) == 4
     with app.session_factory() as s:
         assert {r.status for r in s.scalars(select(OutboxMessage))} == {OutboxStatus.SENT}
+
+
+async def test_the_worker_survives_a_database_failure(app: App, demo, now: datetime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    school = school_id(app)
+    link(app, parents_of_school(app, school)[:2], now, channel="telegram")
+    with transaction(app.session_factory) as s:
+        principal = s.get(Person, demo.principal)
+        assert principal is not None
+        draft = NoticeDraft(NoticeTarget(BroadcastScope.SCHOOL, school), {"zh_Hans": "通知"})
+        create_broadcast(s, principal, draft, now=now, settings=app.settings)
+    real_claim = Worker.claim
+    calls = []
+
+    def flaky_claim(self: Worker, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        return real_claim(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Worker, "claim", flaky_claim)
+    sender = FakeSender("telegram")
+    stop = asyncio.Event()
+    with time_machine.travel(now, tick=True):
+        task = asyncio.create_task(serve(app, [sender], stop, DeliveryConfig(limits={}, poll_interval=0.01)))
+        for _ in range(500):
+            if len(sender.sent) == 2:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert len(sender.sent) == 2
