@@ -17,7 +17,6 @@ from chatbot.delivery.limits import ChannelLimit
 from chatbot.delivery.ports import PermanentFailure, RecipientGone, RetryLater
 from chatbot.delivery.worker import DeliveryConfig, Worker, drain_once
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority
-from tests.conftest import PG_URL
 from tests.delivery.fakes import Crash, FakeSender, VirtualTime, make_identities, queue_rows
 
 
@@ -199,12 +198,12 @@ def test_a_crash_between_send_and_mark_loses_nothing_and_duplicates_at_most_once
     assert max(counts.values()) <= 2  # at most one duplicate per row
 
 
-@pytest.mark.skipif(not PG_URL, reason="several workers need PostgreSQL (SKIP LOCKED)")
-def test_two_workers_on_postgresql_never_send_the_same_row_twice(empty_app: App, now: datetime) -> None:
+def test_two_workers_never_send_the_same_row_twice(empty_app: App, now: datetime) -> None:
     identities = make_identities(empty_app.session_factory, 300, "telegram", now)
     ids = queue_rows(empty_app.session_factory, identities, "telegram", now)
     ids += queue_rows(empty_app.session_factory, identities, "telegram", now)
     sender = FakeSender("telegram")
+    # PostgreSQL: SKIP LOCKED. SQLite: BEGIN IMMEDIATE makes each claim's select-and-mark atomic.
     cfg = DeliveryConfig(limits={}, batch_size=7, lanes=2, db_in_thread=True)
     barrier = threading.Barrier(2)
     reports = []
