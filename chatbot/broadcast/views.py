@@ -17,7 +17,9 @@ def state_label(broadcast: Broadcast, pending: int, now: datetime) -> str:
         return _("cancelled")
     if broadcast.scheduled_at > now:
         return _("scheduled for {time}").format(time=format_moment(broadcast.scheduled_at, broadcast.tz))
-    return _("sending") if pending else _("delivered")
+    if pending:
+        return _("sending")
+    return _("delivered") if broadcast.message_count else _("nobody could be reached on a chat account")
 
 
 def summary_line(session: Session, broadcast: Broadcast, now: datetime) -> str:
