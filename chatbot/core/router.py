@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.config import Settings
@@ -198,22 +199,32 @@ def deny_reply(ctx: Context) -> Reply:
 
 
 def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> ChannelIdentity:
-    identity = session.scalars(
-        select(ChannelIdentity).where(
+    # FOR UPDATE (PostgreSQL) runs one chat's updates one after another, so double taps cannot race
+    # on its dialog state; SQLite's BEGIN IMMEDIATE already does.
+    query = (
+        select(ChannelIdentity)
+        .where(
             ChannelIdentity.channel == incoming.channel, ChannelIdentity.external_id == incoming.external_id
         )
-    ).one_or_none()
+        .with_for_update()
+    )
+    identity = session.scalars(query).one_or_none()
     if identity is None:
-        identity = ChannelIdentity(
-            channel=incoming.channel,
-            external_id=incoming.external_id,
-            active=True,
-            failed_codes=0,
-            last_buttons=[],
-            created_at=now,
-        )
-        session.add(identity)
-        session.flush()
+        try:
+            with session.begin_nested():
+                identity = ChannelIdentity(
+                    channel=incoming.channel,
+                    external_id=incoming.external_id,
+                    active=True,
+                    failed_codes=0,
+                    last_buttons=[],
+                    created_at=now,
+                )
+                session.add(identity)
+                session.flush()
+        except IntegrityError:
+            # Another update from the same new chat created it a moment ago.
+            identity = session.scalars(query).one()
     identity.last_inbound_at = now
     # Writing again means the user unblocked us (Telegram) or re-subscribed (WeChat).
     identity.active = True
