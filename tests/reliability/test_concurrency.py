@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -180,3 +181,24 @@ def test_two_workers_and_two_schedulers_while_fifty_people_write(
     assert statuses[OutboxStatus.SENDING] == 0
     assert statuses[OutboxStatus.SENT] == len(sent)
     assert [key for key, times in alerts.items() if times > 1] == []
+
+
+@pytest.mark.parametrize("who", ["new", "teacher"])
+def test_one_person_tapping_fast_gets_answers_not_apologies(
+    app: App, console: ConsoleChannel, demo: Any, who: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Double taps: the same chat sends many updates at once (a brand-new chat, or a teacher mid-dialog)."""
+    chat: int | str = "double-tap-new-chat" if who == "new" else demo.teacher
+    if who == "teacher":
+        console.send(chat, "/rollcall", now=at(MONDAY, 8))
+    barrier = threading.Barrier(12)
+    texts = ["/rollcall", "/help", "/whoami", "1", "/leave", "/cancel"] * 2
+
+    def tap(value: str) -> str:
+        barrier.wait()
+        return "\n".join(r.text for r in console.send(chat, value, now=at(MONDAY, 8)))
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(tap, texts))
+    assert [a for a in answers if not a or any(m in a for m in APOLOGY_MARKERS)] == []
+    assert _failed_updates(caplog) == []
