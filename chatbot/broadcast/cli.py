@@ -34,6 +34,7 @@ from chatbot.broadcast.targets import (
 from chatbot.broadcast.views import status_text, summary_line
 from chatbot.cli import add_command, fail
 from chatbot.clock import utcnow
+from chatbot.delivery.outbox import after_quiet_hours
 from chatbot.i18n import LOCALES, _, format_moment, format_number
 from chatbot.people.demo import demo_person
 from db.models import Person
@@ -116,7 +117,10 @@ def cmd_broadcast(args: argparse.Namespace, app: App) -> int:
             broadcast = create_broadcast(session, sender, draft, now=now, settings=app.settings)
         except BroadcastError as exc:
             return fail(str(exc))
-        when = format_moment(broadcast.scheduled_at, broadcast.tz)
+        due = after_quiet_hours(
+            broadcast.scheduled_at, broadcast.tz, app.settings.quiet_hours_start, app.settings.quiet_hours_end
+        )
+        when = format_moment(due, broadcast.tz)
         print(
             _("Notice #{id} queued for {people} people ({messages} chat messages), from {time}.").format(
                 id=broadcast.id,
