@@ -243,3 +243,18 @@ def test_rows_for_channels_without_a_sender_wait(empty_app: App, now: datetime) 
     [row_id] = queue_rows(empty_app.session_factory, [identity], "wechat", now)
     assert drain_once(empty_app.session_factory, [FakeSender("telegram")], now=now).claimed == 0
     assert rows(empty_app)[row_id].status == OutboxStatus.QUEUED
+
+
+async def test_a_busy_chat_is_deferred_instead_of_stalling_the_batch(empty_app: App, now: datetime) -> None:
+    [busy] = make_identities(empty_app.session_factory, 1, "telegram", now)
+    ids = queue_rows(empty_app.session_factory, [busy] * 5, "telegram", now)
+    vt = VirtualTime(now)
+    sender = FakeSender("telegram", clock=vt.monotonic)
+    cfg = config(limits={"telegram": ChannelLimit(per_chat_per_second=1)}, max_chat_hold=2.0, lanes=1)
+    await drain_virtual(empty_app, sender, vt, cfg)
+    assert [s.at for s in sender.sent] == [0.0, 1.0, 2.0]
+    state = rows(empty_app)
+    for offset, row_id in zip((3, 4), ids[3:], strict=True):
+        row = state[row_id]
+        assert (row.status, row.attempts) == (OutboxStatus.QUEUED, 0)
+        assert row.not_before >= now + timedelta(seconds=offset)
