@@ -22,8 +22,9 @@ from chatbot.channels.console import ConsoleChannel
 from chatbot.delivery.collect import CollectingSender
 from chatbot.delivery.worker import drain_once
 from chatbot.scheduler import run_jobs
-from db.models import Guardian, OutboxMessage, OutboxStatus, SchoolClass
+from db.models import Guardian, Membership, OutboxMessage, OutboxStatus, Person, Role, SchoolClass, ScopeType
 from db.models.attendance import AttendanceRecord, LeaveRequest, RollCall
+from db.session import transaction
 from tests.attendance.helpers import MONDAY, at
 from tests.conftest import PG_URL, make_settings
 from tests.core.test_fuzz import APOLOGY_MARKERS
@@ -202,3 +203,35 @@ def test_one_person_tapping_fast_gets_answers_not_apologies(
         answers = list(pool.map(tap, texts))
     assert [a for a in answers if not a or any(m in a for m in APOLOGY_MARKERS)] == []
     assert _failed_updates(caplog) == []
+
+
+def test_two_teachers_of_one_class_submitting_at_once(
+    app: App, console: ConsoleChannel, demo: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The class teacher and a subject teacher record the same class and pupils at the same moment."""
+    with transaction(app.session_factory) as s:
+        klass = s.scalars(select(SchoolClass).where(SchoolClass.class_teacher_id == demo.teacher)).one()
+        helper = Person(name="科任老师", phone=None, created_at=at(MONDAY, 7))
+        s.add(helper)
+        s.flush()
+        s.add(
+            Membership(person_id=helper.id, role=Role.TEACHER, scope_type=ScopeType.CLASS, scope_id=klass.id)
+        )
+        helper_id = helper.id
+    people = [demo.teacher, helper_id] * 6
+    for person_id in set(people):
+        console.external_id(person_id)
+    barrier = threading.Barrier(len(people))
+
+    def submit(index_and_person: tuple[int, int]) -> str:
+        index, person_id = index_and_person
+        barrier.wait()
+        text = "缺 1 2" if index % 2 else "/rollcall"
+        return "\n".join(r.text for r in console.send(person_id, text, now=at(MONDAY, 8)))
+
+    with ThreadPoolExecutor(len(people)) as pool:
+        answers = list(pool.map(submit, enumerate(people)))
+    assert [a for a in answers if not a or any(m in a for m in APOLOGY_MARKERS)] == []
+    assert _failed_updates(caplog) == []
+    with app.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(RollCall).where(RollCall.class_id == klass.id)) == 1
