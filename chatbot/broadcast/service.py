@@ -401,8 +401,17 @@ def not_acknowledged(session: Session, broadcast: Broadcast, limit: int = 30) ->
         .join(BroadcastRecipient, BroadcastRecipient.person_id == Person.id)
         .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.acked_at.is_(None))
     )
-    names = list(session.scalars(query.order_by(Person.name, Person.id).limit(limit)))
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    linked = (
+        select(ChannelIdentity.id)
+        .where(ChannelIdentity.person_id == Person.id, ChannelIdentity.active.is_(True))
+        .exists()
+    )
+    rows = session.execute(query.add_columns(linked).order_by(Person.name, Person.id).limit(limit)).all()
+    # Those without a chat account never saw the notice: the sender should phone them instead.
+    names = [
+        name if has_account else _("{name} (no chat account)").format(name=name) for name, has_account in rows
+    ]
     return names, int(count)
 
 
