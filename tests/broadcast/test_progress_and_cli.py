@@ -162,6 +162,9 @@ def test_broadcast_command_sends_and_refuses_bad_input(app: App, demo, now: date
         len(parents) - 3,
         3,
     )
+    code, out, _err = run(app, capsys, "notices", "--as", "admin", "--show", str(notice.id))
+    assert f"已确认：0 / {len(parents)}" in out
+    assert "（未绑定）" in out  # those who cannot receive it are marked for a phone call
     code, out, _err = run(app, capsys, "notices", "--as", "admin", "--cancel", str(notice.id))
     assert "3 条消息不会再发送" in out
     code, _out, err = run(app, capsys, "notices", "--as", "principal", "--show", "999")
