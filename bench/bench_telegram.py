@@ -41,6 +41,7 @@ from chatbot.channels.telegram.handlers import ChatOrderedUpdateProcessor, api_u
 from chatbot.channels.telegram.runtime import _applications, application_for  # noqa: E402
 from chatbot.clock import utcnow  # noqa: E402
 from chatbot.config import Settings  # noqa: E402
+from chatbot.core.messages import Button, Incoming, Reply  # noqa: E402
 from chatbot.people.cli import ensure_demo_if_empty  # noqa: E402
 from tests.channels.telegram.fake_bot_api import FakeBotApi  # noqa: E402
 
@@ -115,6 +116,17 @@ def echo_bot(fake: FakeBotApi) -> Application[Any, Any, Any, Any, Any, Any]:
     return application
 
 
+class CannedRouter:
+    """Stands in for the core: replies of the usual size without touching the database."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    def handle(self, incoming: Incoming, now: Any, caps: Any) -> list[Reply]:
+        buttons = [[Button(f"choice {i}", f"go:help{i}")] for i in range(3)]
+        return [Reply("请选择：" + (incoming.text or incoming.payload or ""), buttons)]
+
+
 def jiaxiao_app(fake: FakeBotApi, database_url: str) -> App:
     settings = Settings(
         database_url=database_url,
@@ -141,6 +153,7 @@ async def main(argv: list[str] | None = None) -> None:
     await fake.start()
     echo_runs: list[Run] = []
     our_runs: list[Run] = []
+    channel_runs: list[Run] = []
     processed = 0
     with tempfile.TemporaryDirectory() as tmp:
         app = jiaxiao_app(fake, args.database_url or f"sqlite:///{tmp}/bench.db")
@@ -160,11 +173,22 @@ async def main(argv: list[str] | None = None) -> None:
             processed += processor.processed
             next_chat += args.chats
             del _applications[id(app)]
+            # The same channel with the core stubbed out: what the adapter itself costs.
+            canned = App(app.settings, _engine=app.engine)
+            canned.__dict__["router"] = CannedRouter(app.router.registry)
+            channel_runs.append(
+                await measure(
+                    fake, application_for(canned), args.updates, args.chats, JIAXIAO_SCRIPT, next_chat
+                )
+            )
+            next_chat += args.chats
+            del _applications[id(canned)]
         database = app.engine.url.get_backend_name()
         app.engine.dispose()
     await fake.stop()
     echo = max(echo_runs, key=lambda r: r.rate)
     ours = max(our_runs, key=lambda r: r.rate)
+    channel = max(channel_runs, key=lambda r: r.rate)
     print(
         f"{args.updates} updates per bot and round, {args.rounds} rounds, {args.chats} simulated users, "
         f"database {database}, {utcnow():%Y-%m-%d %H:%M} UTC"
@@ -175,7 +199,11 @@ async def main(argv: list[str] | None = None) -> None:
         f"{processed} updates processed)"
     )
     print(
-        f"each round (echo, jiaxiao):   {', '.join(f'{e.rate:.0f}/{o.rate:.0f}' for e, o in zip(echo_runs, our_runs, strict=True))}"
+        f"jiaxiao channel, core stubbed: {channel.rate:7.1f} updates/s  ({channel.cpu_ms:5.2f} ms CPU/update)"
+    )
+    rounds = zip(echo_runs, our_runs, channel_runs, strict=True)
+    print(
+        f"each round (echo/jiaxiao/stubbed): {', '.join(f'{e.rate:.0f}/{o.rate:.0f}/{c.rate:.0f}' for e, o, c in rounds)}"
     )
     print(f"ratio jiaxiao / echo:         {ours.rate / echo.rate:8.2f}  (target >= 0.5)")
 

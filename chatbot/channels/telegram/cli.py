@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 
 from chatbot.app import App
 from chatbot.cli import add_command, fail
+from chatbot.config import ConfigError
 from chatbot.i18n import _
 
 
@@ -46,7 +47,10 @@ def cmd_telegram(args: argparse.Namespace, app: App) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve_all(app, [runtime], stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:  # e.g. the Bot API rejected the token
+        return fail(str(exc))
     return 0
 
 

@@ -56,6 +56,7 @@ MENU_LANGUAGES = (("zh", "zh_Hans"), ("en", "en"))
 MAX_CONCURRENT_UPDATES = 16
 DATABASE_THREADS = 5  # SQLAlchemy's default pool size
 MAX_COMMANDS = 100
+ADAPTER_KEY = "jiaxiao.adapter"
 
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -150,6 +151,9 @@ class TelegramAdapter:
         )
         replies = await self.route(incoming)
         await self.render(context.bot, chat.id, replies, pressed=pressed)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False)
 
     async def route(self, incoming: Incoming) -> list[Reply]:
         loop = asyncio.get_running_loop()
@@ -281,6 +285,7 @@ def build_application(
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, adapter.on_message))
     application.add_handler(CallbackQueryHandler(adapter.on_callback))
     application.add_error_handler(adapter.on_error)
+    application.bot_data[ADAPTER_KEY] = adapter
     return application
 
 

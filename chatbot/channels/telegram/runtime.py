@@ -19,7 +19,9 @@ from telegram.error import InvalidToken, TelegramError
 
 from chatbot.app import App
 from chatbot.channels.telegram.handlers import (
+    ADAPTER_KEY,
     ALLOWED_UPDATES,
+    TelegramAdapter,
     TelegramApplication,
     build_application,
     is_transient,
@@ -108,6 +110,9 @@ async def serve(
         if application.running:
             await application.stop()
         await application.shutdown()
+        adapter = application.bot_data.get(ADAPTER_KEY)
+        if isinstance(adapter, TelegramAdapter):
+            adapter.close()
         _applications.pop(id(app), None)
 
 

@@ -101,6 +101,7 @@ class FakeBotApi:
         self._last_keyboard: dict[int, int] = {}
         self._changed: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.port = 0
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -119,6 +120,10 @@ class FakeBotApi:
         return self.base_url
 
     async def stop(self) -> None:
+        # Long polls still open from a bot that went away must not hold the server's shutdown.
+        self._closing = True
+        self._notify()
+        await asyncio.sleep(0)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -350,7 +355,11 @@ class FakeBotApi:
             self._notify()
             return _error(403, "Forbidden: bot was blocked by the user")
         if method == "getUpdates":
-            result: Any = await self._get_updates(params)
+            # Recorded before the long poll, so tests see at once that the bot is polling.
+            self.calls.append(call)
+            self._notify()
+            call.result = await self._get_updates(params)
+            return web.json_response({"ok": True, "result": call.result})
         else:
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
@@ -394,7 +403,9 @@ class FakeBotApi:
             assert self._changed is not None
             try:
                 async with self._changed:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), timeout)
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._updates) or self._closing), timeout
+                    )
             except TimeoutError:
                 return []
         return self._updates[:limit]

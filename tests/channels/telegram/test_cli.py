@@ -31,10 +31,10 @@ async def test_check_names_the_bot(app: App, fake: FakeBotApi, capsys: pytest.Ca
     assert "InvalidToken" in capsys.readouterr().err
 
 
-async def test_the_bot_process_answers_and_stops_on_sigterm(fake: FakeBotApi, tmp_path: Path) -> None:
+async def test_the_bot_process_answers_and_stops_on_sigterm(app: App, fake: FakeBotApi) -> None:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "DATABASE_URL": app.settings.database_url,  # migrated already
         "TELEGRAM_TOKEN": fake.token,
         "TELEGRAM_BASE_URL": fake.base_url,
         "LOG_LEVEL": "WARNING",

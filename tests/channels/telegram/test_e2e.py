@@ -209,3 +209,10 @@ def test_commands_addressed_to_the_bot() -> None:
 def test_self_hosted_api_urls() -> None:
     for given in ("http://tg.local:8081", "http://tg.local:8081/", "http://tg.local:8081/bot"):
         assert handlers.api_urls(given) == ("http://tg.local:8081/bot", "http://tg.local:8081/file/bot")
+
+
+async def test_polling_survives_bot_api_outages(bot: RunningBot, fake: FakeBotApi) -> None:
+    fake.fail("getUpdates", 502, times=1)
+    await fake.wait_for(lambda: any(c.status == 502 for c in fake.called("getUpdates")))
+    fake.inject_message(PARENT_CHAT, "/help")
+    assert "/start" in (await replies_after(fake, PARENT_CHAT, 1))[0]
