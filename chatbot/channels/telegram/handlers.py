@@ -53,7 +53,10 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Telegram's language codes are two-letter ISO 639-1: "zh" cannot say Traditional, so it gets Simplified.
 MENU_LANGUAGES = (("zh", "zh_Hans"), ("en", "en"))
-MAX_CONCURRENT_UPDATES = 16
+# Updates in flight at once. More only queue for the database thread(s) and make httpx scan a larger
+# connection pool on every request (measured with bench/bench_telegram.py: 16 was slower than 4).
+CONCURRENT_UPDATES_SQLITE = 4
+CONCURRENT_UPDATES_POSTGRESQL = 10
 DATABASE_THREADS = 5  # SQLAlchemy's default pool size
 MAX_COMMANDS = 100
 ADAPTER_KEY = "jiaxiao.adapter"
@@ -68,7 +71,7 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     in one chat never race, while a thousand parents can still be served at once.
     """
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    def __init__(self, max_concurrent_updates: int = CONCURRENT_UPDATES_SQLITE) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
@@ -263,12 +266,15 @@ def build_application(
     *,
     clock: Callable[[], datetime] = utcnow,
     max_retries: int = 3,
-    max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+    max_concurrent_updates: int | None = None,
 ) -> TelegramApplication:
     """The PTB Application for this app's token: AIORateLimiter, chat-ordered concurrency, our handlers."""
     settings = app.settings
     if not settings.telegram_token:
         raise ValueError("TELEGRAM_TOKEN is not set")
+    if max_concurrent_updates is None:
+        sqlite = is_sqlite(settings.database_url)
+        max_concurrent_updates = CONCURRENT_UPDATES_SQLITE if sqlite else CONCURRENT_UPDATES_POSTGRESQL
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
