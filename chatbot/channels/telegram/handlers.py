@@ -161,7 +161,7 @@ class TelegramAdapter:
     async def route(self, incoming: Incoming) -> list[Reply]:
         loop = asyncio.get_running_loop()
         call = functools.partial(self.app.router.handle, incoming, self.clock(), TELEGRAM_CAPS)
-        # The executor keeps the locale ContextVar out of it: the router sets the locale per update itself.
+        # No context is copied into the thread, and none is needed: the router sets the locale per update.
         return await loop.run_in_executor(self.executor, call)
 
     # --- replies out --------------------------------------------------------------------------
