@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
@@ -37,21 +39,37 @@ def _worker() -> str:
 
 
 class DatabaseFactory:
-    """Makes throw-away databases cloned from per-worker templates."""
+    """Hands out throw-away databases, each migrated and (optionally) holding the demo county.
+
+    SQLite: a copy of a per-worker template file. PostgreSQL: CREATE DATABASE per test costs
+    seconds on a busy machine, so each worker keeps a pool of databases and resets one by
+    TRUNCATE plus a restore of the demo rows snapshotted from the seeded template.
+    """
 
     def __init__(self, tmp_root: Path) -> None:
         self.tmp_root = tmp_root
         self.created: list[str] = []
         self.templates: dict[str, str] = {}
+        self.free: list[str] = []
+        self.snapshot: list[tuple[Any, list[dict[str, Any]]]] | None = None
 
     def _pg_admin(self):  # type: ignore[no-untyped-def]
         assert PG_URL
-        return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        return create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
     def _new_url(self, name: str) -> str:
         if PG_URL:
             return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
         return f"sqlite:///{self.tmp_root / (name + '.db')}"
+
+    def _create_pg(self, name: str, template: str | None = None) -> None:
+        admin = self._pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+        admin.dispose()
+        self.created.append(name)
 
     def template(self, seeded: bool) -> str:
         key = "demo" if seeded else "empty"
@@ -59,11 +77,9 @@ class DatabaseFactory:
             return self.templates[key]
         name = f"jxtpl_{key}_{_worker()}_{os.getpid()}"
         if PG_URL:
-            admin = self._pg_admin()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
+            self._create_pg(name)
+        else:
+            self.created.append(name)
         url = self._new_url(name)
         upgrade(url)
         if seeded:
@@ -74,28 +90,69 @@ class DatabaseFactory:
                 seed_demo(session, MONDAY_8AM)
             engine.dispose()
         self.templates[key] = url
-        self.created.append(name)
         return url
 
+    def _demo_snapshot(self) -> list[tuple[Any, list[dict[str, Any]]]]:
+        if self.snapshot is None:
+            from db.base import Base
+
+            engine = create_engine(self.template(seeded=True), poolclass=NullPool)
+            with engine.connect() as conn:
+                self.snapshot = [
+                    (table, [dict(row) for row in conn.execute(table.select()).mappings()])
+                    for table in Base.metadata.sorted_tables
+                ]
+            engine.dispose()
+        return self.snapshot
+
+    def _reset_pg(self, name: str, seeded: bool) -> None:
+        from db.base import Base
+
+        snapshot = self._demo_snapshot() if seeded else []
+        engine = create_engine(self._new_url(name), poolclass=NullPool)
+        with engine.begin() as conn:
+            # A test may leave a server thread or subprocess connected; it must not block TRUNCATE.
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table, rows in snapshot:
+                if rows:
+                    conn.execute(table.insert(), rows)
+                if "id" in table.c and table.c.id.primary_key and rows:
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                            f'(SELECT MAX(id) FROM "{table.name}"))'
+                        )
+                    )
+        engine.dispose()
+
     def fresh(self, seeded: bool) -> str:
+        if PG_URL:
+            if self.free:
+                name = self.free.pop()
+            else:
+                name = f"jxt_{_worker()}_{uuid.uuid4().hex[:10]}"
+                self._create_pg(name, template=make_url(self.template(seeded=False)).database)
+            self._reset_pg(name, seeded)
+            return self._new_url(name)
         template_url = self.template(seeded)
         name = f"jxt_{_worker()}_{uuid.uuid4().hex[:10]}"
-        if PG_URL:
-            admin = self._pg_admin()
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
-            admin.dispose()
-        else:
-            shutil.copyfile(make_url(template_url).database or "", self.tmp_root / (name + ".db"))
-        self.created.append(name)
+        shutil.copyfile(make_url(template_url).database or "", self.tmp_root / (name + ".db"))
         return self._new_url(name)
 
     def drop(self, url: str) -> None:
         if PG_URL:
-            admin = self._pg_admin()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-            admin.dispose()
+            name = make_url(url).database
+            if name and name not in self.free:
+                self.free.append(name)
+        else:
+            Path(make_url(url).database or "").unlink(missing_ok=True)
 
     def drop_all(self) -> None:
         if PG_URL:

@@ -15,9 +15,11 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     """Greet a bound user, or ask an unbound one for their invite code."""
     if ctx.person is not None:
         return Outcome([Reply(_("Welcome back, {name}.").format(name=ctx.person.name)), *help_replies(ctx)])
-    argument = clean_text(msg.text).split(maxsplit=1)[1:] if msg.text else []
-    if argument and looks_like_code(argument[0]):
-        return check_code(ctx, Incoming(msg.channel, msg.external_id, text=argument[0]))
+    text = clean_text(msg.text)
+    # "/start CODE" (deep links, QR scans) or a bare code typed without /start first.
+    candidate = text.split(maxsplit=1)[1:] if text.startswith("/") else [text]
+    if candidate and looks_like_code(candidate[0]):
+        return check_code(ctx, Incoming(msg.channel, msg.external_id, text=candidate[0]))
     if is_locked(ctx.identity, ctx.now):
         return _locked_reply(ctx)
     return say(

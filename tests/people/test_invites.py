@@ -186,3 +186,9 @@ def test_reprint_for_the_unlinked_only(
     assert len(reprint) == len(sheet) - 1
     # The linked parent's chat keeps working; the others' old slips were replaced.
     assert "王建国" in texts(console.send("p", "/whoami"))
+
+
+def test_a_bare_code_without_start_binds(console: ConsoleChannel, sheet: list[dict[str, str]]) -> None:
+    code = code_for(sheet, "李芳")
+    assert "绑定成功" in texts(console.send("bare-code", code))
+    assert "李芳" in texts(console.send("bare-code", "/whoami"))
