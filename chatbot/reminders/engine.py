@@ -17,16 +17,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from chatbot.calendar.official import spring_festival_eve
 from chatbot.calendar.service import SchoolCalendar, load_calendars
-from chatbot.core.messages import Reply, buttons_to_json
-from chatbot.delivery.outbox import QUIET_END, QUIET_START, after_quiet_hours
-from chatbot.i18n import DEFAULT_LOCALE, use_locale
+from chatbot.core.messages import Reply
+from chatbot.delivery.outbox import QUIET_END, QUIET_START, OutboxItem, enqueue_many
 from chatbot.reminders import deps, messages
 from chatbot.reminders.rules import (
     NEVER_RETURNED,
@@ -37,12 +36,8 @@ from chatbot.reminders.rules import (
     rules_for,
 )
 from db.models import (
-    ChannelIdentity,
     Guardian,
     Membership,
-    OutboxMessage,
-    OutboxStatus,
-    Person,
     Priority,
     Region,
     Role,
@@ -523,76 +518,25 @@ def enqueue_batch(
     tz: str,
     quiet: QuietHours = QuietHours(),
 ) -> int:
-    """`enqueue_for_person` for many people at once (same contract: one row per active chat account,
-    rendered in that account's language, `key|identity` dedupe, quiet hours held), with a few set-based
-    queries instead of several per recipient. Returns the rows written."""
-    if not items:
-        return 0
-    accounts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-    person_ids = sorted({item.person_id for item in items})
-    for start in range(0, len(person_ids), CHUNK):
-        for identity_id, person_id, channel, locale, person_locale in session.execute(
-            select(
-                ChannelIdentity.id,
-                ChannelIdentity.person_id,
-                ChannelIdentity.channel,
-                ChannelIdentity.locale,
-                Person.locale,
+    """Queue one occurrence's reminders (normal priority, held through quiet hours); returns rows written."""
+    return enqueue_many(
+        session,
+        [
+            OutboxItem(
+                person_id=item.person_id,
+                render=item.render,
+                kind=f"reminder.{item.occurrence.rule}",
+                dedupe_key=item.key,
+                tz=tz,
+                priority=Priority.NORMAL,
+                not_before=not_before,
             )
-            .join(Person, Person.id == ChannelIdentity.person_id)
-            .where(
-                ChannelIdentity.person_id.in_(person_ids[start : start + CHUNK]),
-                ChannelIdentity.active.is_(True),
-            )
-            .order_by(ChannelIdentity.id)
-        ):
-            assert person_id is not None
-            accounts[person_id].append((identity_id, channel, locale or person_locale or DEFAULT_LOCALE))
-    wanted = [
-        (item, identity_id, channel, locale, f"{item.key}|{identity_id}")
-        for item in items
-        for identity_id, channel, locale in accounts.get(item.person_id, [])
-    ]
-    taken: set[str] = set()
-    keys = [key for *_rest, key in wanted]
-    for start in range(0, len(keys), CHUNK):
-        taken.update(
-            k
-            for k in session.scalars(
-                select(OutboxMessage.dedupe_key).where(
-                    OutboxMessage.dedupe_key.in_(keys[start : start + CHUNK])
-                )
-            )
-            if k is not None
-        )
-    due = after_quiet_hours(not_before, tz, quiet.start, quiet.end)
-    rows: list[dict[str, Any]] = []
-    for item, identity_id, channel, locale, key in wanted:
-        if key in taken:
-            continue
-        taken.add(key)
-        with use_locale(locale):
-            reply = item.render()
-        rows.append(
-            {
-                "identity_id": identity_id,
-                "person_id": item.person_id,
-                "channel": channel,
-                "kind": f"reminder.{item.occurrence.rule}",
-                "text": reply.text,
-                "buttons": buttons_to_json(reply.buttons),
-                "priority": int(Priority.NORMAL),
-                "not_before": due,
-                "status": OutboxStatus.QUEUED,
-                "attempts": 0,
-                "dedupe_key": key,
-                "tz": tz,
-                "created_at": now,
-            }
-        )
-    for start in range(0, len(rows), 2000):
-        session.execute(insert(OutboxMessage), rows[start : start + 2000])
-    return len(rows)
+            for item in items
+        ],
+        now,
+        quiet_start=quiet.start,
+        quiet_end=quiet.end,
+    )
 
 
 def _schools(session: Session, region_ids: Iterable[int] | None = None) -> list[School]:
