@@ -15,10 +15,12 @@ import asyncio
 import importlib
 import logging
 import signal
+import sys
 from types import ModuleType
 from typing import Any
 
 from chatbot.app import App
+from chatbot.config import ConfigError
 
 log = logging.getLogger(__name__)
 CHANNEL_PACKAGES = ("telegram", "wechat")
@@ -81,5 +83,9 @@ def run_channels(app: App) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve_all(app, runtimes, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:  # e.g. the Bot API rejected the token: one line, not a traceback
+        print(str(exc), file=sys.stderr)
+        return 2
     return 0
