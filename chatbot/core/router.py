@@ -23,6 +23,7 @@ from db.session import transaction
 log = logging.getLogger(__name__)
 
 DIALOG_IDLE_LIMIT = timedelta(hours=24)
+INBOUND_PRECISION = timedelta(minutes=5)
 # A button that starts a flow by name ("go:aid"), e.g. from the /help menu.
 START_PREFIX = "go"
 CANCEL_WORDS = {"/cancel", "取消", "cancel", "退出"}
@@ -225,9 +226,12 @@ def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> Cha
         except IntegrityError:
             # Another update from the same new chat created it a moment ago.
             identity = session.scalars(query).one()
-    identity.last_inbound_at = now
-    # Writing again means the user unblocked us (Telegram) or re-subscribed (WeChat).
-    identity.active = True
+    # Only WeChat's 48-hour window reads this; minutes of precision spare an UPDATE per message.
+    if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_PRECISION:
+        identity.last_inbound_at = now
+    if not identity.active:
+        # Writing again means the user unblocked us (Telegram) or re-subscribed (WeChat).
+        identity.active = True
     return identity
 
 
@@ -277,7 +281,9 @@ def remember_buttons(identity: ChannelIdentity, replies: list[Reply]) -> None:
     """Keep the buttons of the last reply that had any, for numbered answers ('1', '2', ...)."""
     for reply in reversed(replies):
         if reply.buttons:
-            identity.last_buttons = [b.to_json() for b in reply.flat_buttons()]
+            shown = [b.to_json() for b in reply.flat_buttons()]
+            if shown != identity.last_buttons:
+                identity.last_buttons = shown
             return
 
 
