@@ -341,3 +341,53 @@ def test_the_same_actions_inside_the_scope_take_effect(
         else:
             console.send(demo.ids[role], value.lstrip("="))
     assert _fingerprint(app) != before or _last_audit(app) > audit_mark
+
+
+# --- the same forged presses through the real Telegram path (PTB parsing a callback query) ---------
+
+TELEGRAM_FORGED = [
+    "lva:{L}:1",
+    "aba:{R}:sick",
+    "abc:{s}:{g}",
+    "csa:{K}:returned",
+    "csr:{K}:missing",
+    "bccan:{B}",
+]
+
+
+async def test_forged_telegram_button_presses_are_denied(
+    app: App, demo: Any, world: World, now: datetime
+) -> None:
+    from tests.channels.telegram.conftest import start_bot, telegram_app
+    from tests.channels.telegram.fake_bot_api import FakeBotApi
+
+    fake = FakeBotApi()
+    await fake.start()
+    chat = 880001
+    with transaction(app.session_factory) as s:
+        s.add(
+            ChannelIdentity(
+                channel="telegram",
+                external_id=str(chat),
+                person_id=demo.teacher,
+                active=True,
+                failed_codes=0,
+                last_buttons=[],
+                created_at=now,
+            )
+        )
+    pupil = world.pupils["teacher"]
+    fields = _fields(pupil, demo.teacher)
+    before = _fingerprint(app)
+    running = await start_bot(telegram_app(app, fake), fake, now)
+    try:
+        for number, template in enumerate(TELEGRAM_FORGED, start=1):
+            fake.inject_callback(chat, template.format(**fields))
+            await fake.wait_for(lambda n=number: len(fake.called("answerCallbackQuery")) >= n, timeout=30)
+    finally:
+        await running.shutdown()
+        await fake.stop()
+    assert _fingerprint(app) == before
+    shown = " ".join(call.text for call in fake.sent(chat, methods=("sendMessage", "editMessageText")))
+    assert "权限" in shown  # each press was answered with the refusal
+    assert pupil.name not in shown and pupil.guardian_phone not in shown
