@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from chatbot.config import Settings
 from chatbot.core.messages import ChannelCaps, Incoming
-from db.models import AuditLog, ChannelIdentity, Person
+from db.models import AuditLog, ChannelIdentity, DialogState, Person
 
 
 @dataclass
@@ -25,6 +25,9 @@ class Context:
     locale: str
     # The active dialog's scratch data; saved with the dialog state after each step.
     data: dict[str, Any] = field(default_factory=dict)
+    # The dialog row as loaded once per update (None: no dialog); spares repeated lookups.
+    dialog: DialogState | None = None
+    dialog_loaded: bool = False
 
     @property
     def person_id(self) -> int | None:

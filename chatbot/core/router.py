@@ -249,21 +249,22 @@ def pick_locale(identity: ChannelIdentity, incoming: Incoming, settings: Setting
 
 
 def load_dialog(ctx: Context) -> DialogState | None:
-    dialog = ctx.session.get(DialogState, ctx.identity.id)
-    if dialog is None:
-        return None
-    if ctx.now - dialog.updated_at > DIALOG_IDLE_LIMIT:
-        ctx.session.delete(dialog)
-        ctx.session.flush()
+    if not ctx.dialog_loaded:
+        ctx.dialog = ctx.session.get(DialogState, ctx.identity.id)
+        ctx.dialog_loaded = True
+    dialog = ctx.dialog
+    if dialog is not None and ctx.now - dialog.updated_at > DIALOG_IDLE_LIMIT:
+        clear_dialog(ctx)
         return None
     return dialog
 
 
 def save_dialog(ctx: Context, flow: str, state: str) -> None:
-    dialog = ctx.session.get(DialogState, ctx.identity.id)
+    dialog = load_dialog(ctx)
     if dialog is None:
         dialog = DialogState(identity_id=ctx.identity.id, flow=flow, state=state)
         ctx.session.add(dialog)
+        ctx.dialog = dialog
     dialog.flow = flow
     dialog.state = state
     dialog.data = dict(ctx.data)
@@ -271,10 +272,14 @@ def save_dialog(ctx: Context, flow: str, state: str) -> None:
 
 
 def clear_dialog(ctx: Context) -> None:
-    dialog = ctx.session.get(DialogState, ctx.identity.id)
-    if dialog is not None:
-        ctx.session.delete(dialog)
+    if not ctx.dialog_loaded:
+        ctx.dialog = ctx.session.get(DialogState, ctx.identity.id)
+        ctx.dialog_loaded = True
+    if ctx.dialog is not None:
+        ctx.session.delete(ctx.dialog)
+        # Flushed now so a new dialog saved later in this update does not clash on the key.
         ctx.session.flush()
+        ctx.dialog = None
 
 
 def remember_buttons(identity: ChannelIdentity, replies: list[Reply]) -> None:
