@@ -21,6 +21,7 @@ from typing import Any
 
 from chatbot.app import App
 from chatbot.config import ConfigError
+from chatbot.i18n import _
 
 log = logging.getLogger(__name__)
 CHANNEL_PACKAGES = ("telegram", "wechat")
@@ -73,7 +74,7 @@ async def serve_all(app: App, runtimes: list[ModuleType], stop: asyncio.Event) -
 def run_channels(app: App) -> int:
     runtimes = configured_runtimes(app)
     if not runtimes:
-        print("no channel is configured (set TELEGRAM_TOKEN or WECHAT_TOKEN)")
+        print(_("No chat channel is configured: set TELEGRAM_TOKEN or WECHAT_TOKEN."), file=sys.stderr)
         return 2
 
     async def main() -> None:
