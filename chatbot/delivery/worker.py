@@ -62,9 +62,12 @@ class DeliveryConfig:
 
     limits: dict[str, ChannelLimit] = field(default_factory=dict)
     batch_size: int = 100
-    # A batch holds about this many seconds of sending at the channels' rate: a crash re-sends at
-    # most one batch, and cancelling a broadcast stops within about this long.
+    # A batch holds about this many seconds of sending at the channels' rate, so cancelling a
+    # broadcast stops within about this long.
     batch_seconds: float = 1.0
+    # Outcomes are written this often while a batch is still sending: a crash re-sends only the
+    # messages sent in the last interval (and those in flight), not the whole batch.
+    record_interval: float = 0.05
     # Concurrent claim→send→record loops; two keep the channel busy while a batch is recorded.
     lanes: int = 2
     max_attempts: int = 8
@@ -393,12 +396,17 @@ class Worker:
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def send_batch(self, batch: list[Claimed]) -> list[Result]:
+    async def send_batch(
+        self, batch: list[Claimed], on_done: Callable[[Result], None] | None = None
+    ) -> list[Result]:
         """Send a batch concurrently; a send still running after `send_timeout` counts as timed out."""
         results: dict[int, Result] = {}
 
         async def one(claimed: Claimed) -> None:
-            results[claimed.message.row_id] = await self._deliver(claimed)
+            result = await self._deliver(claimed)
+            results[claimed.message.row_id] = result
+            if on_done is not None:
+                on_done(result)
 
         tasks = [asyncio.ensure_future(one(claimed)) for claimed in batch]
         # One timer per batch rather than one per message: the worker sends thousands a second.
@@ -460,6 +468,25 @@ class Worker:
             return await asyncio.to_thread(fn, *args)
         return fn(*args)
 
+    async def _send_and_record(self, batch: list[Claimed]) -> None:
+        """Send a batch, writing outcomes as they come in rather than once at the end."""
+        finished: list[Result] = []
+        recorded: set[int] = set()
+        sending = asyncio.ensure_future(self.send_batch(batch, on_done=finished.append))
+        try:
+            while not sending.done():
+                await asyncio.wait({sending}, timeout=self.config.record_interval)
+                if finished and not sending.done():
+                    chunk = finished[:]
+                    del finished[:]
+                    await self._db(self.record, chunk, self.clock())
+                    recorded.update(result.claimed.message.row_id for result in chunk)
+        except asyncio.CancelledError:
+            sending.cancel()
+            raise
+        rest = [result for result in sending.result() if result.claimed.message.row_id not in recorded]
+        await self._db(self.record, rest, self.clock())
+
     async def drain(
         self, *, identity_ids: set[int] | None = None, stop: asyncio.Event | None = None
     ) -> DrainReport:
@@ -472,8 +499,7 @@ class Worker:
                 batch = await self._db(self.claim, self.clock(), identity_ids)
                 if not batch:
                     return
-                results = await self.send_batch(batch)
-                await self._db(self.record, results, self.clock())
+                await self._send_and_record(batch)
 
         lanes = self.config.lanes if self.config.db_in_thread else 1
         await asyncio.gather(*(lane() for _ in range(max(1, lanes))))
