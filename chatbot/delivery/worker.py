@@ -3,7 +3,8 @@
 A row moves queued → sending → sent | failed (or back to queued for a retry). The claim is
 committed before anything is sent, and the result is recorded after, so a crash in between
 leaves the row in `sending`; `recover` puts such rows back after `sending_timeout`. That gives
-at most one duplicate per crash and never a loss. On PostgreSQL the claim uses
+at most one duplicate per row per crash and never a loss; outcomes are written every 50 ms while
+a batch is sending, so a crash re-sends only what went out since the last write. On PostgreSQL the claim uses
 `FOR UPDATE SKIP LOCKED`, so any number of workers can drain the same outbox; on SQLite run one.
 
 Rate limits, retry/backoff, quiet hours and the identity's `active` flag are handled here, so
