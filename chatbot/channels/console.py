@@ -55,12 +55,16 @@ class ConsoleChannel:
         self.session_factory = session_factory
         self.router = router
         self.clock = clock
+        self._ensured: set[int] = set()
 
     def external_id(self, who: int | str) -> str:
         """A person id acts as that person (bound automatically); a string is a raw chat id."""
         if isinstance(who, str):
             return who
         external = person_external_id(who)
+        if who in self._ensured:
+            # The row is never deleted (/forget only unlinks it), so one check per person suffices.
+            return external
         with transaction(self.session_factory) as session:
             identity = session.scalars(
                 select(ChannelIdentity).where(
@@ -81,6 +85,7 @@ class ConsoleChannel:
                         created_at=self.clock(),
                     )
                 )
+        self._ensured.add(who)
         return external
 
     def send(
