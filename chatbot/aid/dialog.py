@@ -120,7 +120,7 @@ def decode_profile(code: str) -> Profile:
         raise BadPayload(code)
     stage: Stage | None = None
     if code[0] != "x":
-        if not code[0].isdigit() or int(code[0]) >= len(STAGES):
+        if not code[0].isdecimal() or int(code[0]) >= len(STAGES):
             raise BadPayload(code)
         stage = STAGES[int(code[0])]
     household: frozenset[str] | None = None

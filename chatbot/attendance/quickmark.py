@@ -119,7 +119,7 @@ def resolve(ctx: Context, klass: SchoolClass) -> Outcome:
     chosen: dict[str, int] = ctx.data.get("chosen", {})
     picked: list[Student] = []
     for token in ctx.data["tokens"]:
-        if token.isdigit():
+        if token.isdecimal():
             number = int(token)
             if not 1 <= number <= len(pupils):
                 return say(

@@ -44,7 +44,7 @@ class Scope:
     @staticmethod
     def parse(text: str) -> Scope:
         kind, _sep, ident = text.partition(":")
-        if kind not in {"class", "school", "region"} or not ident.isdigit():
+        if kind not in {"class", "school", "region"} or not ident.isdecimal():
             raise ValueError(text)
         return Scope(kind, int(ident))
 

@@ -71,7 +71,7 @@ def register(sub: Any) -> None:
 
 
 def resolve_person(session: Session, who: str) -> Person | None:
-    if who.isdigit():
+    if who.isdecimal():
         return session.get(Person, int(who))
     return demo_person(session, who)
 

@@ -73,7 +73,7 @@ def cmd_show(args: argparse.Namespace, app: App) -> int:
             query = query.where(School.region_id == region.id)
         if args.school:
             condition = School.name == args.school
-            if args.school.isdigit():
+            if args.school.isdecimal():
                 condition = condition | (School.id == int(args.school))
             query = query.where(condition)
         schools = list(session.scalars(query))

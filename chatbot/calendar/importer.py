@@ -244,7 +244,7 @@ def import_calendar(session: Session, path: Path, now: datetime, actor_id: int |
 
 def _find_school(session: Session, region: Region, ref: str) -> School | None:
     query = select(School).where(School.region_id == region.id)
-    if ref.isdigit():
+    if ref.isdecimal():
         found = session.scalars(query.where(School.id == int(ref))).first()
         if found is not None:
             return found

@@ -298,7 +298,7 @@ def numbered_choice(identity: ChannelIdentity, text: str) -> str | None:
     if not options:
         return None
     stripped = text.strip()
-    if stripped.isdigit():
+    if stripped.isdecimal():
         index = int(stripped)
         if 1 <= index <= len(options):
             return str(options[index - 1]["payload"])

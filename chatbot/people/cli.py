@@ -188,7 +188,7 @@ def resolve_console_person(app: App, who: str) -> int | str | None:
     if who == "guest":
         return "guest"
     with app.session_factory() as session:
-        if who.isdigit():
+        if who.isdecimal():
             person = session.get(Person, int(who))
         elif who in ROLE_NAMES:
             person = demo_person(session, who)

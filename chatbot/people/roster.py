@@ -342,7 +342,7 @@ def parse_grade(text: str) -> int | None:
     if value[:1] in {"初", "高"}:
         offset = 6 if value[0] == "初" else 9
         value = value[1:]
-    if value.isdigit():
+    if value.isdecimal():
         number = int(value)
     elif value in CN_NUMBERS:
         number = CN_NUMBERS[value]
@@ -359,7 +359,7 @@ def parse_grade(text: str) -> int | None:
 def normalize_class(text: str) -> str:
     """A bare number means "N班", so "1" and "1班" are the same class."""
     value = text.strip()
-    return f"{int(value)}班" if value.isdigit() else value
+    return f"{int(value)}班" if value.isdecimal() else value
 
 
 def normalize_phone(text: str) -> str:

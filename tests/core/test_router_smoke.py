@@ -61,3 +61,12 @@ def test_cancel_clears_the_dialog(console: ConsoleChannel, demo) -> None:  # typ
     console.send(demo.parent, "/language")
     assert texts(console.send(demo.parent, "/cancel")) == "已取消。"
     assert texts(console.send(demo.parent, "/cancel")) == "没有需要取消的操作。"
+
+
+def test_digit_lookalikes_are_not_option_numbers(console: ConsoleChannel, demo) -> None:  # type: ignore[no-untyped-def]
+    # "¹" passes str.isdigit() but int() rejects it; the fuzzer found the crash.
+    console.send(demo.parent, "/language")
+    for text in ("¹", "²³", "①"):
+        replies = console.send(demo.parent, text)
+        assert "出了点问题" not in texts(replies)
+    assert texts(console.send(demo.parent, "٣")) == "Language set to English."
