@@ -187,6 +187,12 @@ def main() -> int:
     )
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=1,
+        help="messages sent but not yet recorded at once (the product default 1: one duplicate per crash at most)",
+    )
+    parser.add_argument(
         "--db-inline", action="store_true", help="run database work on the event loop (default: in a thread)"
     )
     parser.add_argument("--db", help="database URL (default: a fresh SQLite file in a temp dir)")
@@ -220,6 +226,7 @@ def main() -> int:
         limits={CHANNEL: ChannelLimit(per_second=args.rate, burst_seconds=args.pace_burst)},
         batch_size=args.batch,
         lanes=lanes,
+        in_flight=args.in_flight,
         db_in_thread=not args.db_inline,
     )
     cpu0 = time.process_time()
@@ -251,7 +258,9 @@ def main() -> int:
     print(f"recipients          {args.recipients:,} (queued {queued:,} messages)")
     print(f"seed                {seeded - started:.1f} s")
     print(f"create_broadcast    {created - seeded:.2f} s (recipients, outbox rows, audit)")
-    print(f"limit               {args.rate:,.0f}/s (burst {channel.capacity:.0f}); worker lanes {lanes}")
+    print(
+        f"limit               {args.rate:,.0f}/s (burst {channel.capacity:.0f}); worker lanes {lanes}, in flight {args.in_flight}"
+    )
     print(f"delivered           {len(channel.accepted):,} in {elapsed:.1f} s")
     print(
         f"achieved rate       {achieved:,.0f}/s = {achieved / args.rate:.3f} of the limit (first→last send)"

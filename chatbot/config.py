@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     quiet_hours_end: time = time(7, 0)
     telegram_rate_per_second: float = Field(default=30.0, gt=0)
     telegram_rate_per_chat_per_second: float = Field(default=1.0, gt=0)
+    # Messages a delivery worker may have sent but not yet recorded: the most one crash can duplicate.
+    delivery_in_flight: int = Field(default=1, ge=1, le=100)
     wechat_app_id: str | None = None
     wechat_token: str | None = None
     wechat_aes_key: str | None = None

@@ -2,10 +2,12 @@
 
 A row moves queued → sending → sent | failed (or back to queued for a retry). The claim is
 committed before anything is sent, and the result is recorded after, so a crash in between
-leaves the row in `sending`; `recover` puts such rows back after `sending_timeout`. That gives
-at most one duplicate per row per crash and never a loss; outcomes are written every 50 ms while
-a batch is sending, so a crash re-sends only what went out since the last write. On PostgreSQL the claim uses
-`FOR UPDATE SKIP LOCKED`, so any number of workers can drain the same outbox; on SQLite run one.
+leaves the row in `sending`; `recover` puts such rows back after `sending_timeout`, so nothing is
+ever lost. Duplicates are bounded by `in_flight`: a send may start only while fewer than that many
+messages are sent-or-sending but not yet recorded, so a crash re-sends at most `in_flight`
+messages. The default of 1 is the design's promise of at most one duplicate per crash. On
+PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so any number of workers can drain the same
+outbox; on SQLite run one.
 
 Rate limits, retry/backoff, quiet hours and the identity's `active` flag are handled here, so
 channels only translate a message into a platform call and a platform error into a typed failure.
@@ -22,12 +24,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Engine, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.clock import utcnow
@@ -48,6 +51,34 @@ log = logging.getLogger(__name__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
 IDENTITY = cast(Table, ChannelIdentity.__table__)
 
+# Built once: with one small write per message, building and cache-keying a statement per call
+# costs more than the write itself.
+_BY_ROW = OUTBOX.c.id == bindparam("row_id")
+MARK_SENT = (
+    update(OUTBOX)
+    .where(_BY_ROW)
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("sent_at"),
+        external_message_id=bindparam("external"),
+        last_error=None,
+    )
+)
+MARK_REQUEUED = (
+    update(OUTBOX)
+    .where(_BY_ROW)
+    .values(
+        status=OutboxStatus.QUEUED,
+        not_before=bindparam("not_before"),
+        attempts=OUTBOX.c.attempts - bindparam("undo"),
+        last_error=bindparam("error"),
+    )
+)
+MARK_FAILED = update(OUTBOX).where(_BY_ROW).values(status=OutboxStatus.FAILED, last_error=bindparam("error"))
+REMEMBER_BUTTONS = (
+    update(IDENTITY).where(IDENTITY.c.id == bindparam("identity")).values(last_buttons=bindparam("buttons"))
+)
+
 Clock = Callable[[], datetime]
 Outcome = Literal["sent", "retry", "failed", "gone", "deferred"]
 T = TypeVar("T")
@@ -66,9 +97,13 @@ class DeliveryConfig:
     # A batch holds about this many seconds of sending at the channels' rate, so cancelling a
     # broadcast stops within about this long.
     batch_seconds: float = 1.0
-    # Outcomes are written this often while a batch is still sending: a crash re-sends only the
-    # messages sent in the last interval (and those in flight), not the whole batch.
-    record_interval: float = 0.05
+    # Messages sent (or being sent) whose outcome is not yet written. A kill -9 re-sends exactly
+    # these, so this is the most duplicates one crash can cause. Each extra one buys throughput on
+    # slow links (messages/s ≈ in_flight / (platform latency + one small write)).
+    in_flight: int = 1
+    # Broadcast progress (one row lock and a count per notice) is refreshed at most this often
+    # while a batch sends, and always when it ends.
+    hook_interval: float = 1.0
     # Concurrent claim→send→record loops; two keep the channel busy while a batch is recorded.
     lanes: int = 2
     max_attempts: int = 8
@@ -100,6 +135,7 @@ class DeliveryConfig:
         limits.update(overrides.pop("limits", {}))
         # PostgreSQL round trips are slower but run in parallel: more lanes keep a channel busy.
         overrides.setdefault("lanes", 4 if settings.database_url.startswith("postgresql") else 2)
+        overrides.setdefault("in_flight", settings.delivery_in_flight)
         return cls(
             limits=limits,
             quiet_start=settings.quiet_hours_start,
@@ -127,6 +163,8 @@ class Result:
     external_message_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    # An attempted send holds one of the worker's in-flight places until its outcome is written.
+    in_flight: bool = False
 
 
 @dataclass
@@ -171,10 +209,16 @@ class Worker:
             for code in self.senders
         }
         bind = session_factory.kw.get("bind")
-        self.skip_locked = bind is not None and bind.dialect.name == "postgresql"
+        if not isinstance(bind, Engine):
+            raise TypeError("the worker needs a session factory bound to an engine")
+        self.engine = bind
+        self.skip_locked = bind.dialect.name == "postgresql"
         self.numbered = {code for code, s in self.senders.items() if getattr(s, "numbered_buttons", False)}
         self.editable = frozenset(code for code, s in self.senders.items() if getattr(s, "can_edit", False))
         self.totals: Counter[str] = Counter()
+        # Its own threads, kept warm: a write per message through a shared pool costs twice the write.
+        # SQLite has one writer, so one thread; PostgreSQL one per lane.
+        self._db_threads: ThreadPoolExecutor | None = None
         self.batch_limit = self._batch_limit()
 
     def _batch_limit(self) -> int:
@@ -274,9 +318,11 @@ class Worker:
                 )
             return claimed
 
-    def record(self, results: list[Result], now: datetime) -> None:
-        """Write each send's outcome, in one transaction, then tell the hooks what moved."""
-        if not results:
+    def record(self, results: list[Result], now: datetime, refs: dict[str, set[int]] | None = None) -> None:
+        """Write each send's outcome in one transaction, and tell the hooks about `refs` (default: the results')."""
+        if refs is None:
+            refs = refs_of(results)
+        if not results and not refs:
             return
         cfg = self.config
         sent: list[dict[str, Any]] = []
@@ -322,61 +368,36 @@ class Worker:
                 if result.outcome == "gone":
                     gone_identities.add(claimed.message.identity_id)
                 failed.append({"row_id": row_id, "error": error[:500]})
-        by_id = OUTBOX.c.id == bindparam("row_id")
-        with transaction(self.session_factory) as session:
+        with self.engine.begin() as connection:
             if sent:
-                session.execute(
-                    update(OUTBOX)
-                    .where(by_id)
-                    .values(
-                        status=OutboxStatus.SENT,
-                        sent_at=now,
-                        external_message_id=bindparam("external"),
-                        last_error=None,
-                    ),
-                    sent,
-                )
+                connection.execute(MARK_SENT, [dict(row, sent_at=now) for row in sent])
             if requeued:
-                session.execute(
-                    update(OUTBOX)
-                    .where(by_id)
-                    .values(
-                        status=OutboxStatus.QUEUED,
-                        not_before=bindparam("not_before"),
-                        attempts=OUTBOX.c.attempts - bindparam("undo"),
-                        last_error=bindparam("error"),
-                    ),
-                    requeued,
-                )
+                connection.execute(MARK_REQUEUED, requeued)
             if failed:
-                session.execute(
-                    update(OUTBOX)
-                    .where(by_id)
-                    .values(status=OutboxStatus.FAILED, last_error=bindparam("error")),
-                    failed,
-                )
+                connection.execute(MARK_FAILED, failed)
             if gone_identities:
-                session.execute(
+                connection.execute(
                     update(IDENTITY).where(IDENTITY.c.id.in_(gone_identities)).values(active=False)
                 )
                 # Nothing else queued for a blocked account can arrive either.
-                session.execute(
+                connection.execute(
                     update(OUTBOX)
                     .where(OUTBOX.c.identity_id.in_(gone_identities), OUTBOX.c.status == OutboxStatus.QUEUED)
                     .values(status=OutboxStatus.FAILED, last_error="recipient gone (blocked or unsubscribed)")
                 )
-            for identity_id, buttons in buttons_shown.items():
-                flat = [button for row in buttons for button in (row if isinstance(row, list) else [row])]
-                session.execute(
-                    update(IDENTITY).where(IDENTITY.c.id == identity_id).values(last_buttons=flat)
+            if buttons_shown:
+                connection.execute(
+                    REMEMBER_BUTTONS,
+                    [
+                        {"identity": identity_id, "buttons": flat_buttons(buttons)}
+                        for identity_id, buttons in buttons_shown.items()
+                    ],
                 )
-            refs: dict[str, set[int]] = {}
-            for result in results:
-                claimed = result.claimed
-                if claimed.ref_type and claimed.ref_id is not None:
-                    refs.setdefault(claimed.ref_type, set()).add(claimed.ref_id)
             if refs:
-                run_hooks(session, refs, now, self.editable)
+                # The hooks work with ORM objects: a session joined to this transaction.
+                with Session(bind=connection) as session:
+                    run_hooks(session, refs, now, self.editable)
+                    session.flush()
         for result in results:
             self.totals[result.outcome] += 1
 
@@ -398,95 +419,136 @@ class Worker:
     # --- sending ------------------------------------------------------------------------------
 
     async def send_batch(
-        self, batch: list[Claimed], on_done: Callable[[Result], None] | None = None
+        self,
+        batch: list[Claimed],
+        on_done: Callable[[Result], None] | None = None,
+        places: asyncio.Semaphore | None = None,
     ) -> list[Result]:
-        """Send a batch concurrently; a send still running after `send_timeout` counts as timed out."""
+        """Send a batch, at most `in_flight` at once; whoever passes `places` must free them once recorded."""
+        own_places = places is None
+        places = places or asyncio.Semaphore(self.config.in_flight)
         results: dict[int, Result] = {}
 
         async def one(claimed: Claimed) -> None:
-            result = await self._deliver(claimed)
+            result = await self._deliver(claimed, places)
             results[claimed.message.row_id] = result
             if on_done is not None:
                 on_done(result)
+            if own_places and result.in_flight:
+                places.release()
 
         tasks = [asyncio.ensure_future(one(claimed)) for claimed in batch]
-        # One timer per batch rather than one per message: the worker sends thousands a second.
-        _done, pending = await asyncio.wait(
-            tasks, timeout=self.config.send_timeout + self._pacing_time(batch)
-        )
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for task in tasks:
-            if (
-                not task.cancelled()
-                and isinstance(task.exception(), BaseException)
-                and not isinstance(task.exception(), Exception)
-            ):
-                raise task.exception()  # type: ignore[misc]  # a crash (KeyboardInterrupt, SystemExit...)
-        return [results.get(c.message.row_id) or Result(c, "retry", error="timed out") for c in batch]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return [results[c.message.row_id] for c in batch]
 
-    def _pacing_time(self, batch: list[Claimed]) -> float:
-        """How long the rate limits alone may take to let this batch out."""
-        longest = 0.0
-        for code, limiter in self.limiters.items():
-            if limiter.limit.per_second:
-                count = sum(1 for c in batch if c.channel == code)
-                longest = max(longest, count / limiter.limit.per_second)
-        return longest + self.config.max_chat_hold
-
-    async def _deliver(self, claimed: Claimed) -> Result:
-        sender = self.senders[claimed.channel]
+    async def _deliver(self, claimed: Claimed, places: asyncio.Semaphore) -> Result:
+        """Wait for the chat's turn and an in-flight place, then send; the result keeps the place."""
         limiter = self.limiters[claimed.channel]
         chat = claimed.message.external_id
         chat_wait = limiter.chat_wait(chat)
         if chat_wait > self.config.max_chat_hold:
             limiter.release_chat(chat)
             return Result(claimed, "deferred", retry_after=chat_wait)
-        await limiter.acquire(chat_wait)
+        if chat_wait > 0:
+            # Waiting for a busy chat holds no place, so other chats' messages go out meanwhile.
+            await self.sleep(chat_wait)
+        await places.acquire()
         try:
-            external_message_id = await sender.send(claimed.message)
+            await limiter.acquire()
+            return await self._attempt(claimed)
+        except asyncio.CancelledError:
+            places.release()
+            raise
+        # Any other BaseException is the process going down: keep the place, so nothing more is sent.
+
+    async def _attempt(self, claimed: Claimed) -> Result:
+        """One platform call, with its failure translated into an outcome."""
+        limiter = self.limiters[claimed.channel]
+        try:
+            async with asyncio.timeout(self.config.send_timeout):
+                external_message_id = await self.senders[claimed.channel].send(claimed.message)
         except RetryLater as exc:
             if exc.retry_after:
                 limiter.pause(exc.retry_after)
-            return Result(claimed, "retry", error=str(exc) or "retry later", retry_after=exc.retry_after)
+            return Result(
+                claimed,
+                "retry",
+                error=str(exc) or "retry later",
+                retry_after=exc.retry_after,
+                in_flight=True,
+            )
         except RecipientGone as exc:
-            return Result(claimed, "gone", error=f"recipient gone: {exc}")
+            return Result(claimed, "gone", error=f"recipient gone: {exc}", in_flight=True)
         except PermanentFailure as exc:
-            return Result(claimed, "failed", error=f"permanent failure: {exc}")
+            return Result(claimed, "failed", error=f"permanent failure: {exc}", in_flight=True)
         except TimeoutError:
-            return Result(claimed, "retry", error="timed out")
+            return Result(claimed, "retry", error="timed out", in_flight=True)
         except Exception as exc:
             # Unknown errors are treated as transient; only the type is logged (messages may hold names).
             log.warning("send of outbox row %d failed with %s", claimed.message.row_id, type(exc).__name__)
-            return Result(claimed, "retry", error=type(exc).__name__)
-        return Result(claimed, "sent", external_message_id=str(external_message_id))
+            return Result(claimed, "retry", error=type(exc).__name__, in_flight=True)
+        return Result(claimed, "sent", external_message_id=str(external_message_id), in_flight=True)
 
     # --- loops --------------------------------------------------------------------------------
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        if self.config.db_in_thread:
-            return await asyncio.to_thread(fn, *args)
-        return fn(*args)
+        if not self.config.db_in_thread:
+            return fn(*args)
+        if self._db_threads is None:
+            self._db_threads = ThreadPoolExecutor(
+                max_workers=self.config.lanes if self.skip_locked else 1, thread_name_prefix="delivery-db"
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._db_threads, fn, *args)
 
-    async def _send_and_record(self, batch: list[Claimed]) -> None:
-        """Send a batch, writing outcomes as they come in rather than once at the end."""
+    def close(self) -> None:
+        """Let the database threads go (they finish what they are doing first)."""
+        if self._db_threads is not None:
+            self._db_threads.shutdown(wait=False)
+            self._db_threads = None
+
+    async def _send_and_record(self, batch: list[Claimed], places: asyncio.Semaphore) -> None:
+        """Send a batch and write each outcome as soon as it is known, freeing its in-flight place."""
         finished: list[Result] = []
-        recorded: set[int] = set()
-        sending = asyncio.ensure_future(self.send_batch(batch, on_done=finished.append))
+        wake = asyncio.Event()
+
+        def on_done(result: Result) -> None:
+            finished.append(result)
+            wake.set()
+
+        sending = asyncio.ensure_future(self.send_batch(batch, on_done, places))
+        sending.add_done_callback(lambda _task: wake.set())
+        pending_refs: dict[str, set[int]] = {}
+        loop = asyncio.get_running_loop()
+        hooks_due = loop.time() + self.config.hook_interval
         try:
-            while not sending.done():
-                await asyncio.wait({sending}, timeout=self.config.record_interval)
-                if finished and not sending.done():
-                    chunk = finished[:]
-                    del finished[:]
-                    await self._db(self.record, chunk, self.clock())
-                    recorded.update(result.claimed.message.row_id for result in chunk)
-        except asyncio.CancelledError:
+            while True:
+                await wake.wait()
+                wake.clear()
+                chunk = finished[:]
+                del finished[:]
+                last = sending.done() and not finished
+                for ref_type, ids in refs_of(chunk).items():
+                    pending_refs.setdefault(ref_type, set()).update(ids)
+                refs: dict[str, set[int]] = {}
+                if last or loop.time() >= hooks_due:
+                    refs, pending_refs = pending_refs, {}
+                    hooks_due = loop.time() + self.config.hook_interval
+                try:
+                    if chunk or refs:
+                        await self._db(self.record, chunk, self.clock(), refs)
+                finally:
+                    for result in chunk:
+                        if result.in_flight:
+                            places.release()
+                if last:
+                    break
+        finally:
             sending.cancel()
-            raise
-        rest = [result for result in sending.result() if result.claimed.message.row_id not in recorded]
-        await self._db(self.record, rest, self.clock())
+        sending.result()  # re-raise a crash (KeyboardInterrupt, SystemExit...) from a send
 
     async def drain(
         self, *, identity_ids: set[int] | None = None, stop: asyncio.Event | None = None
@@ -494,13 +556,15 @@ class Worker:
         """Send everything due now, in batches, until nothing due is left (or `stop` is set)."""
         report = DrainReport()
         before = Counter(self.totals)
+        # Shared by the lanes: the in-flight bound is per worker, not per batch.
+        places = asyncio.Semaphore(self.config.in_flight)
 
         async def lane() -> None:
             while stop is None or not stop.is_set():
                 batch = await self._db(self.claim, self.clock(), identity_ids)
                 if not batch:
                     return
-                await self._send_and_record(batch)
+                await self._send_and_record(batch, places)
 
         lanes = self.config.lanes if self.config.db_in_thread else 1
         await asyncio.gather(*(lane() for _ in range(max(1, lanes))))
@@ -512,25 +576,45 @@ class Worker:
         last_recover: float | None = None
         loop = asyncio.get_running_loop()
         failures = 0
-        while not stop.is_set():
-            try:
-                if last_recover is None or loop.time() - last_recover >= self.config.recover_interval:
-                    await self._db(self.recover, self.clock())
-                    last_recover = loop.time()
-                report = await self.drain(stop=stop)
-                failures = 0
-            except Exception as exc:
-                # A database hiccup must not stop the bot: rows left in `sending` are recovered later.
-                failures += 1
-                log.error("delivery worker: %s; retrying (failure %d in a row)", type(exc).__name__, failures)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        stop.wait(), timeout=min(60.0, self.config.poll_interval * 2**failures)
+        try:
+            while not stop.is_set():
+                try:
+                    if last_recover is None or loop.time() - last_recover >= self.config.recover_interval:
+                        await self._db(self.recover, self.clock())
+                        last_recover = loop.time()
+                    report = await self.drain(stop=stop)
+                    failures = 0
+                except Exception as exc:
+                    # A database hiccup must not stop the bot: rows left in `sending` are recovered later.
+                    failures += 1
+                    log.error(
+                        "delivery worker: %s; retrying (failure %d in a row)", type(exc).__name__, failures
                     )
-                continue
-            if report.claimed == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            stop.wait(), timeout=min(60.0, self.config.poll_interval * 2**failures)
+                        )
+                    continue
+                if report.claimed == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval)
+        finally:
+            self.close()
+
+
+def flat_buttons(buttons: list[Any]) -> list[Any]:
+    """Pushed buttons as one list, as numbered answers count them."""
+    return [button for row in buttons for button in (row if isinstance(row, list) else [row])]
+
+
+def refs_of(results: Iterable[Result]) -> dict[str, set[int]]:
+    """What the rows were about (a broadcast, say), for the after-delivery hooks."""
+    refs: dict[str, set[int]] = {}
+    for result in results:
+        claimed = result.claimed
+        if claimed.ref_type and claimed.ref_id is not None:
+            refs.setdefault(claimed.ref_type, set()).add(claimed.ref_id)
+    return refs
 
 
 def run_hooks(session: Session, refs: dict[str, set[int]], now: datetime, editable: frozenset[str]) -> None:
@@ -607,9 +691,12 @@ def drain_once(
             monotonic=monotonic or time.monotonic,
             sleep=sleep or asyncio.sleep,
         )
-        if recover:
-            worker.recover(the_clock())
-        return await worker.drain(identity_ids=identity_ids)
+        try:
+            if recover:
+                worker.recover(the_clock())
+            return await worker.drain(identity_ids=identity_ids)
+        finally:
+            worker.close()
 
     return _run_coroutine(main)
 

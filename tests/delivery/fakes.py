@@ -72,7 +72,9 @@ class VirtualTime:
 class FakeSender:
     """Records every send; `script[external_id]` lists exceptions to raise on successive sends."""
 
-    def __init__(self, channel: str = "telegram", clock: Any = None, *, numbered: bool = False) -> None:
+    def __init__(
+        self, channel: str = "telegram", clock: Any = None, *, numbered: bool = False, sleep: Any = None
+    ) -> None:
         self.channel = channel
         self.numbered_buttons = numbered
         self.can_edit = not numbered
@@ -82,8 +84,13 @@ class FakeSender:
         self.crash_after: set[str] = set()
         self.lock = threading.Lock()
         self.attempts = 0
+        # The platform's latency, slept with `sleep` (virtual time in tests); 0 answers at once.
+        self.delay = 0.0
+        self.sleep = sleep or asyncio.sleep
 
     async def send(self, message: OutgoingMessage) -> str:
+        if self.delay:
+            await self.sleep(self.delay)
         with self.lock:
             self.attempts += 1
             failures = self.script.get(message.external_id)
