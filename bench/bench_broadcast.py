@@ -177,7 +177,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--recipients", type=int, default=50_000)
-    parser.add_argument("--rate", type=float, default=2_000.0, help="the fake channel's limit, messages/s")
+    parser.add_argument("--rate", type=float, default=500.0, help="the fake channel's limit, messages/s")
     parser.add_argument("--burst", type=float, default=0.05, help="seconds of burst the fake channel allows")
     parser.add_argument(
         "--pace-burst", type=float, default=0.01, help="seconds of sends the worker lets out at once"

@@ -25,9 +25,13 @@ class Context:
     locale: str
     # The active dialog's scratch data; saved with the dialog state after each step.
     data: dict[str, Any] = field(default_factory=dict)
-    # The dialog row as loaded once per update (None: no dialog); spares repeated lookups.
+    # The active dialog (None: no dialog), looked up once per update.
     dialog: DialogState | None = None
     dialog_loaded: bool = False
+    # The dialog's database row as loaded, kept after the dialog is cleared: a new dialog saved
+    # in the same update reuses it (one UPDATE rather than a DELETE and an INSERT); otherwise
+    # the router deletes it when the update ends.
+    dialog_row: DialogState | None = None
 
     @property
     def person_id(self) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +55,7 @@ class Router:
                         locale=locale,
                     )
                     replies = self._route(ctx, incoming)
+                    drop_cleared_dialog(ctx)
                     if caps.numbered_buttons:
                         remember_buttons(identity, replies)
                 return replies
@@ -199,17 +200,22 @@ def deny_reply(ctx: Context) -> Reply:
     return Reply(_("Sorry, you do not have permission to do that."))
 
 
-def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> ChannelIdentity:
-    # FOR UPDATE (PostgreSQL) runs one chat's updates one after another, so double taps cannot race
-    # on its dialog state; SQLite's BEGIN IMMEDIATE already does.
-    query = (
-        select(ChannelIdentity)
-        .where(
-            ChannelIdentity.channel == incoming.channel, ChannelIdentity.external_id == incoming.external_id
-        )
-        .with_for_update()
+# FOR UPDATE (PostgreSQL) runs one chat's updates one after another, so double taps cannot race
+# on its dialog state; SQLite's BEGIN IMMEDIATE already does. Built once: every update runs it.
+IDENTITY_FOR_UPDATE = (
+    select(ChannelIdentity)
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
     )
-    identity = session.scalars(query).one_or_none()
+    .with_for_update()
+)
+DIALOG_OF = select(DialogState).where(DialogState.identity_id == bindparam("identity_id"))
+
+
+def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> ChannelIdentity:
+    key = {"channel": incoming.channel, "external_id": incoming.external_id}
+    identity = session.scalars(IDENTITY_FOR_UPDATE, key).one_or_none()
     if identity is None:
         try:
             with session.begin_nested():
@@ -225,7 +231,7 @@ def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> Cha
                 session.flush()
         except IntegrityError:
             # Another update from the same new chat created it a moment ago.
-            identity = session.scalars(query).one()
+            identity = session.scalars(IDENTITY_FOR_UPDATE, key).one()
     # Only WeChat's 48-hour window reads this; minutes of precision spare an UPDATE per message.
     if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_PRECISION:
         identity.last_inbound_at = now
@@ -248,10 +254,16 @@ def pick_locale(identity: ChannelIdentity, incoming: Incoming, settings: Setting
     return settings.default_locale or DEFAULT_LOCALE
 
 
-def load_dialog(ctx: Context) -> DialogState | None:
+def _dialog_row(ctx: Context) -> DialogState | None:
     if not ctx.dialog_loaded:
-        ctx.dialog = ctx.session.get(DialogState, ctx.identity.id)
+        ctx.dialog_row = ctx.session.scalars(DIALOG_OF, {"identity_id": ctx.identity.id}).first()
+        ctx.dialog = ctx.dialog_row
         ctx.dialog_loaded = True
+    return ctx.dialog_row
+
+
+def load_dialog(ctx: Context) -> DialogState | None:
+    _dialog_row(ctx)
     dialog = ctx.dialog
     if dialog is not None and ctx.now - dialog.updated_at > DIALOG_IDLE_LIMIT:
         clear_dialog(ctx)
@@ -262,8 +274,11 @@ def load_dialog(ctx: Context) -> DialogState | None:
 def save_dialog(ctx: Context, flow: str, state: str) -> None:
     dialog = load_dialog(ctx)
     if dialog is None:
-        dialog = DialogState(identity_id=ctx.identity.id, flow=flow, state=state)
-        ctx.session.add(dialog)
+        dialog = ctx.dialog_row
+        if dialog is None:
+            dialog = DialogState(identity_id=ctx.identity.id)
+            ctx.session.add(dialog)
+            ctx.dialog_row = dialog
         ctx.dialog = dialog
     dialog.flow = flow
     dialog.state = state
@@ -272,14 +287,19 @@ def save_dialog(ctx: Context, flow: str, state: str) -> None:
 
 
 def clear_dialog(ctx: Context) -> None:
-    if not ctx.dialog_loaded:
-        ctx.dialog = ctx.session.get(DialogState, ctx.identity.id)
-        ctx.dialog_loaded = True
-    if ctx.dialog is not None:
-        ctx.session.delete(ctx.dialog)
-        # Flushed now so a new dialog saved later in this update does not clash on the key.
-        ctx.session.flush()
-        ctx.dialog = None
+    """End the dialog; its row goes when the update ends, unless a new dialog reuses it."""
+    _dialog_row(ctx)
+    ctx.dialog = None
+
+
+def drop_cleared_dialog(ctx: Context) -> None:
+    row = ctx.dialog_row
+    if ctx.dialog is None and row is not None and row in ctx.session:
+        if inspect(row).pending:
+            ctx.session.expunge(row)  # saved and cleared within this update: never written
+        else:
+            ctx.session.delete(row)
+        ctx.dialog_row = None
 
 
 def remember_buttons(identity: ChannelIdentity, replies: list[Reply]) -> None:

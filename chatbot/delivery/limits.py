@@ -49,9 +49,11 @@ class Pacer:
     def reserve(self) -> float:
         """Book the next slot and return how long to wait for it (0 when it is free now)."""
         now = self.monotonic()
-        slot = max(self._next_slot, now)
+        # After a stall, up to `tolerance` seconds of missed slots may still be used (a token
+        # bucket of that depth), so short pauses in a serial sender are made up, not lost.
+        slot = max(self._next_slot, now - self.tolerance, self._paused_until)
         self._next_slot = slot + self.interval
-        return slot - now
+        return max(0.0, slot - now)
 
     async def acquire(self) -> None:
         wait = self.reserve()

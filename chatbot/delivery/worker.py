@@ -102,7 +102,7 @@ class DeliveryConfig:
     # slow links (messages/s ≈ in_flight / (platform latency + one small write)).
     in_flight: int = 1
     # Broadcast progress (one row lock and a count per notice) is refreshed at most this often
-    # while a batch sends, and always when it ends.
+    # while sending, and always when a drain ends.
     hook_interval: float = 1.0
     # Concurrent claim→send→record loops; two keep the channel busy while a batch is recorded.
     lanes: int = 2
@@ -203,6 +203,7 @@ class Worker:
         self.senders: dict[str, Sender] = {sender.channel: sender for sender in senders}
         self.config = config or DeliveryConfig()
         self.clock = clock
+        self.monotonic = monotonic
         self.sleep = sleep
         self.limiters = {
             code: ChannelLimiter(self.config.limits.get(code, ChannelLimit()), monotonic, sleep)
@@ -219,6 +220,9 @@ class Worker:
         # Its own threads, kept warm: a write per message through a shared pool costs twice the write.
         # SQLite has one writer, so one thread; PostgreSQL one per lane.
         self._db_threads: ThreadPoolExecutor | None = None
+        # What recorded rows were about, not yet shown to the progress hooks (run once a second).
+        self._unhooked: dict[str, set[int]] = {}
+        self._hooks_due = 0.0
         self.batch_limit = self._batch_limit()
 
     def _batch_limit(self) -> int:
@@ -369,6 +373,11 @@ class Worker:
                     gone_identities.add(claimed.message.identity_id)
                 failed.append({"row_id": row_id, "error": error[:500]})
         with self.engine.begin() as connection:
+            if self.skip_locked:
+                # A commit per message must not wait for the disk: if the PostgreSQL server (not
+                # this worker) crashes, the last moment's outcomes may be lost, and those rows are
+                # re-sent (duplicates, never losses); the claims stay synchronous.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
             if sent:
                 connection.execute(MARK_SENT, [dict(row, sent_at=now) for row in sent])
             if requeued:
@@ -510,6 +519,11 @@ class Worker:
             self._db_threads.shutdown(wait=False)
             self._db_threads = None
 
+    def _take_unhooked(self) -> dict[str, set[int]]:
+        refs, self._unhooked = self._unhooked, {}
+        self._hooks_due = self.monotonic() + self.config.hook_interval
+        return refs
+
     async def _send_and_record(self, batch: list[Claimed], places: asyncio.Semaphore) -> None:
         """Send a batch and write each outcome as soon as it is known, freeing its in-flight place."""
         finished: list[Result] = []
@@ -521,9 +535,6 @@ class Worker:
 
         sending = asyncio.ensure_future(self.send_batch(batch, on_done, places))
         sending.add_done_callback(lambda _task: wake.set())
-        pending_refs: dict[str, set[int]] = {}
-        loop = asyncio.get_running_loop()
-        hooks_due = loop.time() + self.config.hook_interval
         try:
             while True:
                 await wake.wait()
@@ -532,11 +543,10 @@ class Worker:
                 del finished[:]
                 last = sending.done() and not finished
                 for ref_type, ids in refs_of(chunk).items():
-                    pending_refs.setdefault(ref_type, set()).update(ids)
+                    self._unhooked.setdefault(ref_type, set()).update(ids)
                 refs: dict[str, set[int]] = {}
-                if last or loop.time() >= hooks_due:
-                    refs, pending_refs = pending_refs, {}
-                    hooks_due = loop.time() + self.config.hook_interval
+                if self.monotonic() >= self._hooks_due:
+                    refs = self._take_unhooked()
                 try:
                     if chunk or refs:
                         await self._db(self.record, chunk, self.clock(), refs)
@@ -567,7 +577,14 @@ class Worker:
                 await self._send_and_record(batch, places)
 
         lanes = self.config.lanes if self.config.db_in_thread else 1
-        await asyncio.gather(*(lane() for _ in range(max(1, lanes))))
+        while True:
+            await asyncio.gather(*(lane() for _ in range(max(1, lanes))))
+            if not self._unhooked:
+                break
+            # The last outcomes are written, so the hooks now see a notice finished; what they
+            # queue (the sender's summary) goes out in this drain too.
+            refs = self._take_unhooked()
+            await self._db(self.record, [], self.clock(), refs)
         report.counts = self.totals - before
         return report
 
