@@ -21,9 +21,8 @@ from chatbot.broadcast.views import status_text
 from chatbot.core.context import Context
 from chatbot.core.flow import Action
 from chatbot.core.messages import Button, Incoming, Reply
-from chatbot.core.router import clear_dialog, deny_reply
+from chatbot.core.router import clear_dialog, deny_reply, load_dialog
 from chatbot.i18n import _, format_moment, format_number
-from db.models import DialogState
 from db.models.broadcast import BroadcastStatus
 
 
@@ -45,7 +44,7 @@ def on_send(ctx: Context, msg: Incoming) -> list[Reply]:
                 )
             )
         ]
-    dialog = ctx.session.get(DialogState, ctx.identity.id)
+    dialog = load_dialog(ctx)
     if (
         dialog is None
         or dialog.flow != "notice"

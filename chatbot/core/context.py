@@ -10,7 +10,17 @@ from sqlalchemy.orm import Session
 
 from chatbot.config import Settings
 from chatbot.core.messages import ChannelCaps, Incoming
-from db.models import AuditLog, ChannelIdentity, DialogState, Person
+from db.models import AuditLog, ChannelIdentity, Person
+
+
+@dataclass
+class Dialog:
+    """Where a chat is in a flow: the state and the flow's scratch data (a dialog_state row)."""
+
+    flow: str
+    state: str
+    data: dict[str, Any]
+    updated_at: datetime
 
 
 @dataclass
@@ -25,13 +35,11 @@ class Context:
     locale: str
     # The active dialog's scratch data; saved with the dialog state after each step.
     data: dict[str, Any] = field(default_factory=dict)
-    # The active dialog (None: no dialog), looked up once per update.
-    dialog: DialogState | None = None
-    dialog_loaded: bool = False
-    # The dialog's database row as loaded, kept after the dialog is cleared: a new dialog saved
-    # in the same update reuses it (one UPDATE rather than a DELETE and an INSERT); otherwise
-    # the router deletes it when the update ends.
-    dialog_row: DialogState | None = None
+    # The active dialog (None: no dialog), read with the identity; the router writes it back
+    # when the update ends, and only if a step changed it.
+    dialog: Dialog | None = None
+    dialog_stored: bool = False
+    dialog_changed: bool = False
 
     @property
     def person_id(self) -> int | None:

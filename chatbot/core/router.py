@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.config import Settings
-from chatbot.core.context import Context
+from chatbot.core.context import Context, Dialog
 from chatbot.core.domains import default_registry
 from chatbot.core.flow import Flow, Outcome, Registry
 from chatbot.core.messages import Button, ChannelCaps, Incoming, Reply
@@ -41,7 +42,7 @@ class Router:
         """Handle one update in one transaction; on any error roll back and apologise."""
         try:
             with transaction(self.session_factory) as session:
-                identity = resolve_identity(session, incoming, now)
+                identity, dialog = resolve_identity(session, incoming, now)
                 locale = pick_locale(identity, incoming, self.settings)
                 with use_locale(locale):
                     ctx = Context(
@@ -53,9 +54,11 @@ class Router:
                         caps=caps,
                         incoming=incoming,
                         locale=locale,
+                        dialog=dialog,
+                        dialog_stored=dialog is not None,
                     )
                     replies = self._route(ctx, incoming)
-                    drop_cleared_dialog(ctx)
+                    store_dialog(ctx)
                     if caps.numbered_buttons:
                         remember_buttons(identity, replies)
                 return replies
@@ -92,9 +95,7 @@ class Router:
                 return self._start(ctx, flow, _with_text(incoming, text))
         return self._help(ctx, unknown=True)
 
-    def _on_command(
-        self, ctx: Context, incoming: Incoming, text: str, dialog: DialogState | None
-    ) -> list[Reply]:
+    def _on_command(self, ctx: Context, incoming: Incoming, text: str, dialog: Dialog | None) -> list[Reply]:
         head = text.split(maxsplit=1)[0].lower()
         command = head.lstrip("/").split("@", 1)[0]
         if head in CANCEL_WORDS or command == "cancel":
@@ -110,7 +111,7 @@ class Router:
         return self._start(ctx, flow, _with_text(incoming, text))
 
     def _on_payload(
-        self, ctx: Context, incoming: Incoming, payload: str, dialog: DialogState | None
+        self, ctx: Context, incoming: Incoming, payload: str, dialog: Dialog | None
     ) -> list[Reply]:
         prefix = prefix_of(payload)
         pressed = Incoming(
@@ -149,9 +150,7 @@ class Router:
         outcome = flow.entry(ctx, incoming)
         return self._apply(ctx, flow, outcome)
 
-    def _step(
-        self, ctx: Context, flow: Flow, state: str, incoming: Incoming, dialog: DialogState
-    ) -> list[Reply]:
+    def _step(self, ctx: Context, flow: Flow, state: str, incoming: Incoming, dialog: Dialog) -> list[Reply]:
         ctx.data = dict(dialog.data or {})
         try:
             outcome = flow.states[state](ctx, incoming)
@@ -200,22 +199,43 @@ def deny_reply(ctx: Context) -> Reply:
     return Reply(_("Sorry, you do not have permission to do that."))
 
 
-# FOR UPDATE (PostgreSQL) runs one chat's updates one after another, so double taps cannot race
-# on its dialog state; SQLite's BEGIN IMMEDIATE already does. Built once: every update runs it.
-IDENTITY_FOR_UPDATE = (
-    select(ChannelIdentity)
+DIALOG = cast(Table, DialogState.__table__)
+# One statement per update for who is talking and where their dialog stands. FOR UPDATE
+# (PostgreSQL) runs one chat's updates one after another, so double taps cannot race on its
+# dialog state; SQLite's BEGIN IMMEDIATE already does. Built once: every update runs it.
+IDENTITY_AND_DIALOG = (
+    select(ChannelIdentity, DIALOG.c.flow, DIALOG.c.state, DIALOG.c.data, DIALOG.c.updated_at)
+    .outerjoin(DIALOG, DIALOG.c.identity_id == ChannelIdentity.id)
     .where(
         ChannelIdentity.channel == bindparam("channel"),
         ChannelIdentity.external_id == bindparam("external_id"),
     )
-    .with_for_update()
+    .with_for_update(of=ChannelIdentity)
 )
-DIALOG_OF = select(DialogState).where(DialogState.identity_id == bindparam("identity_id"))
+# Dialog writes go straight to the table: the ORM's unit of work would cost more than the
+# update itself, on every message.
+INSERT_DIALOG = insert(DIALOG)
+UPDATE_DIALOG = (
+    update(DIALOG)
+    .where(DIALOG.c.identity_id == bindparam("dialog_of"))
+    .values(
+        flow=bindparam("flow"),
+        state=bindparam("state"),
+        data=bindparam("data"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+DELETE_DIALOG = delete(DIALOG).where(DIALOG.c.identity_id == bindparam("dialog_of"))
 
 
-def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> ChannelIdentity:
+def resolve_identity(
+    session: Session, incoming: Incoming, now: datetime
+) -> tuple[ChannelIdentity, Dialog | None]:
+    """The chat account (created on first contact) and its stored dialog, if any."""
     key = {"channel": incoming.channel, "external_id": incoming.external_id}
-    identity = session.scalars(IDENTITY_FOR_UPDATE, key).one_or_none()
+    row = session.execute(IDENTITY_AND_DIALOG, key).first()
+    identity = row[0] if row is not None else None
+    dialog = Dialog(row.flow, row.state, row.data or {}, row.updated_at) if row and row.flow else None
     if identity is None:
         try:
             with session.begin_nested():
@@ -231,14 +251,14 @@ def resolve_identity(session: Session, incoming: Incoming, now: datetime) -> Cha
                 session.flush()
         except IntegrityError:
             # Another update from the same new chat created it a moment ago.
-            identity = session.scalars(IDENTITY_FOR_UPDATE, key).one()
+            identity = session.execute(IDENTITY_AND_DIALOG, key).one()[0]
     # Only WeChat's 48-hour window reads this; minutes of precision spare an UPDATE per message.
     if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_PRECISION:
         identity.last_inbound_at = now
     if not identity.active:
         # Writing again means the user unblocked us (Telegram) or re-subscribed (WeChat).
         identity.active = True
-    return identity
+    return identity, dialog
 
 
 def pick_locale(identity: ChannelIdentity, incoming: Incoming, settings: Settings) -> str:
@@ -254,16 +274,7 @@ def pick_locale(identity: ChannelIdentity, incoming: Incoming, settings: Setting
     return settings.default_locale or DEFAULT_LOCALE
 
 
-def _dialog_row(ctx: Context) -> DialogState | None:
-    if not ctx.dialog_loaded:
-        ctx.dialog_row = ctx.session.scalars(DIALOG_OF, {"identity_id": ctx.identity.id}).first()
-        ctx.dialog = ctx.dialog_row
-        ctx.dialog_loaded = True
-    return ctx.dialog_row
-
-
-def load_dialog(ctx: Context) -> DialogState | None:
-    _dialog_row(ctx)
+def load_dialog(ctx: Context) -> Dialog | None:
     dialog = ctx.dialog
     if dialog is not None and ctx.now - dialog.updated_at > DIALOG_IDLE_LIMIT:
         clear_dialog(ctx)
@@ -272,34 +283,49 @@ def load_dialog(ctx: Context) -> DialogState | None:
 
 
 def save_dialog(ctx: Context, flow: str, state: str) -> None:
-    dialog = load_dialog(ctx)
-    if dialog is None:
-        dialog = ctx.dialog_row
-        if dialog is None:
-            dialog = DialogState(identity_id=ctx.identity.id)
-            ctx.session.add(dialog)
-            ctx.dialog_row = dialog
-        ctx.dialog = dialog
-    dialog.flow = flow
-    dialog.state = state
-    dialog.data = dict(ctx.data)
-    dialog.updated_at = ctx.now
+    ctx.dialog = Dialog(flow=flow, state=state, data=dict(ctx.data), updated_at=ctx.now)
+    ctx.dialog_changed = True
 
 
 def clear_dialog(ctx: Context) -> None:
-    """End the dialog; its row goes when the update ends, unless a new dialog reuses it."""
-    _dialog_row(ctx)
-    ctx.dialog = None
+    if ctx.dialog is not None:
+        ctx.dialog = None
+        ctx.dialog_changed = True
 
 
-def drop_cleared_dialog(ctx: Context) -> None:
-    row = ctx.dialog_row
-    if ctx.dialog is None and row is not None and row in ctx.session:
-        if inspect(row).pending:
-            ctx.session.expunge(row)  # saved and cleared within this update: never written
-        else:
-            ctx.session.delete(row)
-        ctx.dialog_row = None
+def store_dialog(ctx: Context) -> None:
+    """Write the dialog back (insert, update or delete its row) if this update changed it."""
+    if not ctx.dialog_changed:
+        return
+    connection = ctx.session.connection()
+    dialog = ctx.dialog
+    if dialog is None:
+        if ctx.dialog_stored:
+            connection.execute(DELETE_DIALOG, {"dialog_of": ctx.identity.id})
+    elif ctx.dialog_stored:
+        connection.execute(
+            UPDATE_DIALOG,
+            {
+                "dialog_of": ctx.identity.id,
+                "flow": dialog.flow,
+                "state": dialog.state,
+                "data": dialog.data,
+                "updated_at": dialog.updated_at,
+            },
+        )
+    else:
+        connection.execute(
+            INSERT_DIALOG,
+            {
+                "identity_id": ctx.identity.id,
+                "flow": dialog.flow,
+                "state": dialog.state,
+                "data": dialog.data,
+                "updated_at": dialog.updated_at,
+            },
+        )
+    ctx.dialog_stored = dialog is not None
+    ctx.dialog_changed = False
 
 
 def remember_buttons(identity: ChannelIdentity, replies: list[Reply]) -> None:
