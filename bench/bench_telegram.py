@@ -119,10 +119,13 @@ def echo_bot(fake: FakeBotApi) -> Application[Any, Any, Any, Any, Any, Any]:
 class CannedRouter:
     """Stands in for the core: replies of the usual size without touching the database."""
 
+    # Like the real router on SQLite: called on the event loop (it never waits for a lock).
+    can_try_without_waiting = True
+
     def __init__(self, registry: Any) -> None:
         self.registry = registry
 
-    def handle(self, incoming: Incoming, now: Any, caps: Any) -> list[Reply]:
+    def handle(self, incoming: Incoming, now: Any, caps: Any, *, no_wait: bool = False) -> list[Reply]:
         buttons = [[Button(f"choice {i}", f"go:help{i}")] for i in range(3)]
         return [Reply("请选择：" + (incoming.text or incoming.payload or ""), buttons)]
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatbot.config import Settings
 from chatbot.core.router import Router
 from db.migrate import needs_upgrade, upgrade
-from db.session import is_sqlite, make_engine, make_session_factory
+from db.session import is_sqlite, is_sqlite_file, make_engine, make_session_factory
 
 
 class NotMigrated(Exception):
@@ -39,5 +39,14 @@ class App:
         return make_session_factory(self.engine)
 
     @cached_property
+    def no_wait_session_factory(self) -> sessionmaker[Session] | None:
+        """SQLite files only: sessions that fail at once, instead of waiting, when another writer
+        holds the lock (channels use them to run the router on the event loop when that is safe)."""
+        if not is_sqlite_file(self.settings.database_url):
+            return None
+        self.engine  # noqa: B018  (migrated first)
+        return make_session_factory(make_engine(self.settings.database_url, busy_timeout_ms=0))
+
+    @cached_property
     def router(self) -> Router:
-        return Router(self.session_factory, self.settings)
+        return Router(self.session_factory, self.settings, no_wait_factory=self.no_wait_session_factory)

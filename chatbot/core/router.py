@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.config import Settings
@@ -19,7 +19,7 @@ from chatbot.core.payloads import BadPayload, prefix_of
 from chatbot.core.text import clean_text
 from chatbot.i18n import DEFAULT_LOCALE, LOCALES, _, locale_from_hint, use_locale
 from db.models import ChannelIdentity, DialogState, Person
-from db.session import transaction
+from db.session import is_lock_timeout, transaction
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,44 @@ START_PREFIX = "go"
 CANCEL_WORDS = {"/cancel", "取消", "cancel", "退出"}
 
 
+class DatabaseBusy(Exception):
+    """`handle(no_wait=True)` found another writer holding the database: nothing was done."""
+
+
 class Router:
     def __init__(
-        self, session_factory: sessionmaker[Session], settings: Settings, registry: Registry | None = None
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        registry: Registry | None = None,
+        *,
+        no_wait_factory: sessionmaker[Session] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.no_wait_factory = no_wait_factory
         self.settings = settings
         self.registry = registry or default_registry()
 
-    def handle(self, incoming: Incoming, now: datetime, caps: ChannelCaps) -> list[Reply]:
-        """Handle one update in one transaction; on any error roll back and apologise."""
+    @property
+    def can_try_without_waiting(self) -> bool:
+        return self.no_wait_factory is not None
+
+    def handle(
+        self, incoming: Incoming, now: datetime, caps: ChannelCaps, *, no_wait: bool = False
+    ) -> list[Reply]:
+        """Handle one update in one transaction; on any error roll back and apologise.
+
+        With `no_wait` (SQLite), raise DatabaseBusy at once if another writer holds the lock.
+        """
+        factory = self.no_wait_factory if no_wait and self.no_wait_factory else self.session_factory
         try:
-            with transaction(self.session_factory) as session:
+            with transaction(factory) as session:
+                try:
+                    session.connection()  # BEGIN (IMMEDIATE on SQLite): the write lock, now
+                except OperationalError as exc:
+                    if no_wait and is_lock_timeout(exc):
+                        raise DatabaseBusy from exc
+                    raise
                 identity, dialog = resolve_identity(session, incoming, now)
                 locale = pick_locale(identity, incoming, self.settings)
                 with use_locale(locale):
@@ -62,6 +88,8 @@ class Router:
                     if caps.numbered_buttons:
                         remember_buttons(identity, replies)
                 return replies
+        except DatabaseBusy:
+            raise
         except Exception:
             log.exception("update from channel %s failed", incoming.channel)
             with use_locale(self._fallback_locale(incoming)):
@@ -200,9 +228,9 @@ def deny_reply(ctx: Context) -> Reply:
 
 
 DIALOG = cast(Table, DialogState.__table__)
-# One statement per update for who is talking and where their dialog stands. FOR UPDATE
-# (PostgreSQL) runs one chat's updates one after another, so double taps cannot race on its
-# dialog state; SQLite's BEGIN IMMEDIATE already does. Built once: every update runs it.
+# Who is talking and where their dialog stands, in one statement; built once, as every update
+# runs it. FOR UPDATE (PostgreSQL) runs one chat's updates one after another, so double taps
+# cannot race on its dialog state; SQLite's BEGIN IMMEDIATE already does.
 IDENTITY_AND_DIALOG = (
     select(ChannelIdentity, DIALOG.c.flow, DIALOG.c.state, DIALOG.c.data, DIALOG.c.updated_at)
     .outerjoin(DIALOG, DIALOG.c.identity_id == ChannelIdentity.id)
@@ -211,6 +239,11 @@ IDENTITY_AND_DIALOG = (
         ChannelIdentity.external_id == bindparam("external_id"),
     )
     .with_for_update(of=ChannelIdentity)
+)
+# PostgreSQL, after the lock: a statement that waited for FOR UPDATE still sees the joined dialog
+# as it was when the statement began, so the dialog is read by a statement of its own.
+DIALOG_OF = select(DIALOG.c.flow, DIALOG.c.state, DIALOG.c.data, DIALOG.c.updated_at).where(
+    DIALOG.c.identity_id == bindparam("identity_id")
 )
 # Dialog writes go straight to the table: the ORM's unit of work would cost more than the
 # update itself, on every message.
@@ -235,6 +268,8 @@ def resolve_identity(
     key = {"channel": incoming.channel, "external_id": incoming.external_id}
     row = session.execute(IDENTITY_AND_DIALOG, key).first()
     identity = row[0] if row is not None else None
+    if identity is not None and session.get_bind().dialect.name != "sqlite":
+        row = session.execute(DIALOG_OF, {"identity_id": identity.id}).first()
     dialog = Dialog(row.flow, row.state, row.data or {}, row.updated_at) if row and row.flow else None
     if identity is None:
         try:

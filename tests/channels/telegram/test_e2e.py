@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+import time
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from chatbot.app import App
 from chatbot.channels.telegram import handlers
 from chatbot.core.domains import default_registry
 from chatbot.core.flow import Flow, Registry, say
-from chatbot.core.messages import Button
-from chatbot.core.router import Router
+from chatbot.core.messages import Button, Incoming
+from chatbot.core.router import DatabaseBusy, Router
 from chatbot.people.invites import issue_code
 from db.models import ChannelIdentity, Person
-from db.session import transaction
+from db.session import is_sqlite_file, transaction
 from tests.channels.telegram.conftest import RunningBot, start_bot, telegram_app
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 
@@ -216,3 +221,49 @@ async def test_polling_survives_bot_api_outages(bot: RunningBot, fake: FakeBotAp
     await fake.wait_for(lambda: any(c.status == 502 for c in fake.called("getUpdates")))
     fake.inject_message(PARENT_CHAT, "/help")
     assert "/start" in (await replies_after(fake, PARENT_CHAT, 1))[0]
+
+
+async def test_a_locked_database_is_waited_for_off_the_event_loop(
+    app: App, fake: FakeBotApi, now: datetime
+) -> None:
+    """SQLite: the router runs on the event loop only when the write lock is free at once."""
+    if not is_sqlite_file(app.settings.database_url):
+        pytest.skip("SQLite's write lock")
+    running = await start_bot(telegram_app(app, fake), fake, now)
+    holder = sqlite3.connect(str(make_url(app.settings.database_url).database), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer (a roster import, say) holds the lock
+        fake.inject_message(PARENT_CHAT, "/help")
+        await fake.wait_for(lambda: fake.pending_updates() == 0)  # the bot has taken the update
+        started = time.monotonic()
+        for _ in range(40):
+            await asyncio.sleep(0.01)
+        # The loop kept running while the update waited for the lock (had it waited on the loop,
+        # these 40 short sleeps would have lasted the 15 s busy timeout).
+        assert time.monotonic() - started < 2.0
+        assert fake.sent(PARENT_CHAT) == []
+        holder.execute("COMMIT")
+        texts = await replies_after(fake, PARENT_CHAT, 1)
+        assert "/start" in texts[0]
+    finally:
+        holder.close()
+        await running.shutdown()
+
+
+def test_no_wait_routing_refuses_instead_of_waiting_and_changes_nothing(app: App, now: datetime) -> None:
+    if not is_sqlite_file(app.settings.database_url):
+        pytest.skip("SQLite's write lock")
+    router = app.router
+    assert router.can_try_without_waiting
+    incoming = Incoming(channel="telegram", external_id="777", text="/help")
+    holder = sqlite3.connect(str(make_url(app.settings.database_url).database), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseBusy):
+            router.handle(incoming, now, handlers.TELEGRAM_CAPS, no_wait=True)
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    assert identity(app, 777) is None  # nothing was written
+    assert "/start" in router.handle(incoming, now, handlers.TELEGRAM_CAPS, no_wait=True)[0].text
+    assert identity(app, 777) is not None
