@@ -147,7 +147,7 @@ async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=5000, help="updates per bot and round")
     parser.add_argument("--chats", type=int, default=100, help="simulated users at once")
-    parser.add_argument("--rounds", type=int, default=2, help="alternate the bots this often; best kept")
+    parser.add_argument("--rounds", type=int, default=3, help="alternate the bots this often; best kept")
     parser.add_argument("--database-url", help="a migrated database (default: a fresh SQLite file)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
