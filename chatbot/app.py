@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatbot.config import Settings
 from chatbot.core.router import Router
 from db.migrate import needs_upgrade, upgrade
-from db.session import is_sqlite, is_sqlite_file, make_engine, make_session_factory
+from db.session import is_sqlite, make_engine, make_no_wait_engine, make_session_factory
 
 
 class NotMigrated(Exception):
@@ -40,12 +40,11 @@ class App:
 
     @cached_property
     def no_wait_session_factory(self) -> sessionmaker[Session] | None:
-        """SQLite files only: sessions that fail at once, instead of waiting, when another writer
-        holds the lock (channels use them to run the router on the event loop when that is safe)."""
-        if not is_sqlite_file(self.settings.database_url):
-            return None
+        """Sessions that fail at once, instead of waiting, on a lock another connection holds:
+        channels use them to run the router on the event loop only when that cannot stall it."""
         self.engine  # noqa: B018  (migrated first)
-        return make_session_factory(make_engine(self.settings.database_url, busy_timeout_ms=0))
+        engine = make_no_wait_engine(self.settings.database_url)
+        return make_session_factory(engine) if engine is not None else None
 
     @cached_property
     def router(self) -> Router:

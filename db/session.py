@@ -39,8 +39,22 @@ def is_sqlite_file(url: str) -> bool:
 
 
 def is_lock_timeout(error: BaseException) -> bool:
-    """SQLite's answer when another connection holds the write lock past the busy timeout."""
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+    """The database gave up waiting for a lock another connection holds (SQLite or PostgreSQL)."""
+    if not isinstance(error, OperationalError):
+        return False
+    # PostgreSQL: lock_not_available (lock_timeout); SQLite: the busy timeout ran out.
+    return getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
+
+
+def make_no_wait_engine(url: str) -> Engine | None:
+    """An engine whose transactions fail at once, instead of waiting, on a lock another holds.
+
+    None for an in-memory SQLite database, which no second engine can share.
+    """
+    if is_sqlite(url):
+        return make_engine(url, busy_timeout_ms=0) if is_sqlite_file(url) else None
+    # lock_timeout 0 would mean "wait for ever": 1 ms is "do not wait".
+    return make_engine(url, connect_args={"options": "-c lock_timeout=1"})
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

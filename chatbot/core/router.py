@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.config import Settings
@@ -31,7 +31,7 @@ CANCEL_WORDS = {"/cancel", "取消", "cancel", "退出"}
 
 
 class DatabaseBusy(Exception):
-    """`handle(no_wait=True)` found another writer holding the database: nothing was done."""
+    """`handle(no_wait=True)` met a lock another connection holds: everything was rolled back."""
 
 
 class Router:
@@ -57,17 +57,12 @@ class Router:
     ) -> list[Reply]:
         """Handle one update in one transaction; on any error roll back and apologise.
 
-        With `no_wait` (SQLite), raise DatabaseBusy at once if another writer holds the lock.
+        With `no_wait`, raise DatabaseBusy (all rolled back) instead of waiting for a lock that
+        another connection holds, so the caller can retry where waiting is harmless.
         """
         factory = self.no_wait_factory if no_wait and self.no_wait_factory else self.session_factory
         try:
             with transaction(factory) as session:
-                try:
-                    session.connection()  # BEGIN (IMMEDIATE on SQLite): the write lock, now
-                except OperationalError as exc:
-                    if no_wait and is_lock_timeout(exc):
-                        raise DatabaseBusy from exc
-                    raise
                 identity, dialog = resolve_identity(session, incoming, now)
                 locale = pick_locale(identity, incoming, self.settings)
                 with use_locale(locale):
@@ -88,9 +83,9 @@ class Router:
                     if caps.numbered_buttons:
                         remember_buttons(identity, replies)
                 return replies
-        except DatabaseBusy:
-            raise
-        except Exception:
+        except Exception as exc:
+            if no_wait and is_lock_timeout(exc):
+                raise DatabaseBusy from exc
             log.exception("update from channel %s failed", incoming.channel)
             with use_locale(self._fallback_locale(incoming)):
                 return [Reply(_("Sorry, something went wrong. Nothing was saved. Please try again."))]

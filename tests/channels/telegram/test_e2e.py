@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from chatbot.app import App
 from chatbot.channels.telegram import handlers
@@ -20,7 +20,7 @@ from chatbot.core.messages import Button, Incoming
 from chatbot.core.router import DatabaseBusy, Router
 from chatbot.people.invites import issue_code
 from db.models import ChannelIdentity, Person
-from db.session import is_sqlite_file, transaction
+from db.session import transaction
 from tests.channels.telegram.conftest import RunningBot, start_bot, telegram_app
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 
@@ -223,47 +223,56 @@ async def test_polling_survives_bot_api_outages(bot: RunningBot, fake: FakeBotAp
     assert "/start" in (await replies_after(fake, PARENT_CHAT, 1))[0]
 
 
+@contextlib.contextmanager
+def lock_held_elsewhere(app: App, chat_id: int) -> Iterator[None]:
+    """Another connection holds what an update from this chat needs: SQLite's write lock, or
+    (PostgreSQL) the chat account's row, as a roster import or another worker process would."""
+    with app.engine.connect() as connection, connection.begin():
+        connection.execute(
+            select(ChannelIdentity.id)
+            .where(ChannelIdentity.channel == "telegram", ChannelIdentity.external_id == str(chat_id))
+            .with_for_update()
+        )
+        yield
+
+
 async def test_a_locked_database_is_waited_for_off_the_event_loop(
     app: App, fake: FakeBotApi, now: datetime
 ) -> None:
-    """SQLite: the router runs on the event loop only when the write lock is free at once."""
-    if not is_sqlite_file(app.settings.database_url):
-        pytest.skip("SQLite's write lock")
+    """The router runs on the event loop only when it need not wait for a lock."""
     running = await start_bot(telegram_app(app, fake), fake, now)
-    holder = sqlite3.connect(str(make_url(app.settings.database_url).database), isolation_level=None)
     try:
-        holder.execute("BEGIN IMMEDIATE")  # another writer (a roster import, say) holds the lock
         fake.inject_message(PARENT_CHAT, "/help")
-        await fake.wait_for(lambda: fake.pending_updates() == 0)  # the bot has taken the update
-        started = time.monotonic()
-        for _ in range(40):
-            await asyncio.sleep(0.01)
-        # The loop kept running while the update waited for the lock (had it waited on the loop,
-        # these 40 short sleeps would have lasted the 15 s busy timeout).
-        assert time.monotonic() - started < 2.0
-        assert fake.sent(PARENT_CHAT) == []
-        holder.execute("COMMIT")
-        texts = await replies_after(fake, PARENT_CHAT, 1)
-        assert "/start" in texts[0]
+        await replies_after(fake, PARENT_CHAT, 1)
+        with lock_held_elsewhere(app, PARENT_CHAT):
+            fake.inject_message(PARENT_CHAT, "/whoami")
+            await fake.wait_for(lambda: fake.pending_updates() == 0)  # the bot has taken the update
+            started = time.monotonic()
+            for _ in range(40):
+                await asyncio.sleep(0.01)
+            # The loop kept running while the update waited for the lock (had it waited on the
+            # loop, these 40 short sleeps would have lasted until the lock was released).
+            assert time.monotonic() - started < 2.0
+            assert len(fake.sent(PARENT_CHAT)) == 1
+        texts = await replies_after(fake, PARENT_CHAT, 2)
+        assert "/start" in texts[1]  # /whoami for an unlinked chat, answered once the lock went
     finally:
-        holder.close()
         await running.shutdown()
 
 
 def test_no_wait_routing_refuses_instead_of_waiting_and_changes_nothing(app: App, now: datetime) -> None:
-    if not is_sqlite_file(app.settings.database_url):
-        pytest.skip("SQLite's write lock")
     router = app.router
     assert router.can_try_without_waiting
-    incoming = Incoming(channel="telegram", external_id="777", text="/help")
-    holder = sqlite3.connect(str(make_url(app.settings.database_url).database), isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        with pytest.raises(DatabaseBusy):
-            router.handle(incoming, now, handlers.TELEGRAM_CAPS, no_wait=True)
-        holder.execute("COMMIT")
-    finally:
-        holder.close()
-    assert identity(app, 777) is None  # nothing was written
-    assert "/start" in router.handle(incoming, now, handlers.TELEGRAM_CAPS, no_wait=True)[0].text
-    assert identity(app, 777) is not None
+    first = Incoming(channel="telegram", external_id="777", text="/language")
+    router.handle(first, now, handlers.TELEGRAM_CAPS)
+    pressed = Incoming(channel="telegram", external_id="777", payload="lang:en")
+    with lock_held_elsewhere(app, 777), pytest.raises(DatabaseBusy):
+        router.handle(pressed, now, handlers.TELEGRAM_CAPS, no_wait=True)
+    found = identity(app, 777)
+    assert found is not None and found.locale is None  # nothing was written
+    assert (
+        router.handle(pressed, now, handlers.TELEGRAM_CAPS, no_wait=True)[0].text
+        == "Language set to English."
+    )
+    found = identity(app, 777)
+    assert found is not None and found.locale == "en"
