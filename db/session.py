@@ -22,9 +22,8 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     """Create an engine; on SQLite switch on WAL, a busy timeout, foreign keys and immediate writes."""
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if is_sqlite_file(url):
+            Path(str(make_url(url).database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
         _configure_sqlite(engine, busy_timeout_ms)
         return engine

@@ -163,8 +163,11 @@ class Result:
     external_message_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
-    # An attempted send holds one of the worker's in-flight places until its outcome is written.
-    in_flight: bool = False
+
+    @property
+    def in_flight(self) -> bool:
+        """An attempted send (anything but a deferral) holds an in-flight place until it is recorded."""
+        return self.outcome != "deferred"
 
 
 @dataclass
@@ -428,23 +431,12 @@ class Worker:
     # --- sending ------------------------------------------------------------------------------
 
     async def send_batch(
-        self,
-        batch: list[Claimed],
-        on_done: Callable[[Result], None] | None = None,
-        places: asyncio.Semaphore | None = None,
-    ) -> list[Result]:
-        """Send a batch, at most `in_flight` at once; whoever passes `places` must free them once recorded."""
-        own_places = places is None
-        places = places or asyncio.Semaphore(self.config.in_flight)
-        results: dict[int, Result] = {}
+        self, batch: list[Claimed], on_done: Callable[[Result], None], places: asyncio.Semaphore
+    ) -> None:
+        """Send a batch, at most `in_flight` at once; `on_done` gets each result and frees its place once recorded."""
 
         async def one(claimed: Claimed) -> None:
-            result = await self._deliver(claimed, places)
-            results[claimed.message.row_id] = result
-            if on_done is not None:
-                on_done(result)
-            if own_places and result.in_flight:
-                places.release()
+            on_done(await self._deliver(claimed, places))
 
         tasks = [asyncio.ensure_future(one(claimed)) for claimed in batch]
         try:
@@ -452,7 +444,6 @@ class Worker:
         finally:
             for task in tasks:
                 task.cancel()
-        return [results[c.message.row_id] for c in batch]
 
     async def _deliver(self, claimed: Claimed, places: asyncio.Semaphore) -> Result:
         """Wait for the chat's turn and an in-flight place, then send; the result keeps the place."""
@@ -483,24 +474,18 @@ class Worker:
         except RetryLater as exc:
             if exc.retry_after:
                 limiter.pause(exc.retry_after)
-            return Result(
-                claimed,
-                "retry",
-                error=str(exc) or "retry later",
-                retry_after=exc.retry_after,
-                in_flight=True,
-            )
+            return Result(claimed, "retry", error=str(exc) or "retry later", retry_after=exc.retry_after)
         except RecipientGone as exc:
-            return Result(claimed, "gone", error=f"recipient gone: {exc}", in_flight=True)
+            return Result(claimed, "gone", error=f"recipient gone: {exc}")
         except PermanentFailure as exc:
-            return Result(claimed, "failed", error=f"permanent failure: {exc}", in_flight=True)
+            return Result(claimed, "failed", error=f"permanent failure: {exc}")
         except TimeoutError:
-            return Result(claimed, "retry", error="timed out", in_flight=True)
+            return Result(claimed, "retry", error="timed out")
         except Exception as exc:
             # Unknown errors are treated as transient; only the type is logged (messages may hold names).
             log.warning("send of outbox row %d failed with %s", claimed.message.row_id, type(exc).__name__)
-            return Result(claimed, "retry", error=type(exc).__name__, in_flight=True)
-        return Result(claimed, "sent", external_message_id=str(external_message_id), in_flight=True)
+            return Result(claimed, "retry", error=type(exc).__name__)
+        return Result(claimed, "sent", external_message_id=str(external_message_id))
 
     # --- loops --------------------------------------------------------------------------------
 
