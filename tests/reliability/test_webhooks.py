@@ -18,9 +18,9 @@ from wechatpy.utils import WeChatSigner
 
 from chatbot.app import App
 from db.models import ChannelIdentity, DialogState, ProcessedUpdate
-from tests.channels.telegram.conftest import start_bot, telegram_app
+from tests.channels.telegram.conftest import start_webhook_bot
 from tests.channels.telegram.fake_bot_api import FakeBotApi
-from tests.channels.telegram.test_webhook import HEADER, free_port
+from tests.channels.telegram.test_webhook import HEADER
 from tests.channels.wechat.conftest import Harness, fake_api, wechat  # noqa: F401 - fixtures
 from tests.channels.wechat.fakes import ACCOUNT, TOKEN
 
@@ -50,17 +50,7 @@ def _nothing_processed(app: App) -> bool:
 async def test_telegram_webhook_refuses_missing_or_wrong_secret_and_oversized_bodies(
     empty_app: App, fake: FakeBotApi, now: datetime
 ) -> None:
-    port = free_port()
-    tg_app = telegram_app(
-        empty_app,
-        fake,
-        webhook_url="https://bot.example.org/tg/hook",
-        webhook_secret=SECRET,
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    )
-    running = await start_bot(tg_app, fake, now, ready="setWebhook")
-    url = f"http://127.0.0.1:{port}/tg/hook"
+    running, url = await start_webhook_bot(empty_app, fake, now, SECRET)
     statuses: dict[str, int] = {}
     try:
         async with aiohttp.ClientSession() as http:

@@ -15,6 +15,7 @@ from chatbot.channels.telegram import runtime
 from chatbot.channels.telegram.handlers import build_application
 from chatbot.channels.telegram.sender import TelegramSender
 from tests.channels.telegram.fake_bot_api import FakeBotApi
+from tests.loopback import free_port
 
 
 @pytest.fixture
@@ -52,6 +53,19 @@ async def start_bot(app: App, fake: FakeBotApi, now: datetime, *, ready: str = "
     if task.done():
         task.result()
     return RunningBot(app, fake, stop, task)
+
+
+async def start_webhook_bot(app: App, fake: FakeBotApi, now: datetime, secret: str) -> tuple[RunningBot, str]:
+    """The bot in webhook mode behind a (pretend) reverse proxy; returns it and its local hook URL."""
+    port = free_port()
+    settings = {
+        "webhook_url": "https://bot.example.org/tg/hook",
+        "webhook_secret": secret,
+        "webhook_listen": "127.0.0.1",
+        "webhook_port": port,
+    }
+    running = await start_bot(telegram_app(app, fake, **settings), fake, now, ready="setWebhook")
+    return running, f"http://127.0.0.1:{port}/tg/hook"
 
 
 @pytest.fixture

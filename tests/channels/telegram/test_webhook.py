@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime
 
 import aiohttp
@@ -11,36 +10,20 @@ from sqlalchemy import select
 from chatbot.app import App
 from chatbot.channels.telegram.runtime import check_settings
 from db.models import ChannelIdentity
-from tests.channels.telegram.conftest import start_bot, telegram_app
+from tests.channels.telegram.conftest import start_webhook_bot
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 
 SECRET = "right-secret_0123"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_only_requests_with_the_secret_token_are_processed(
     app: App, fake: FakeBotApi, now: datetime
 ) -> None:
-    port = free_port()
-    tg_app = telegram_app(
-        app,
-        fake,
-        webhook_url="https://bot.example.org/tg/hook",
-        webhook_secret=SECRET,
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    )
-    running = await start_bot(tg_app, fake, now, ready="setWebhook")
+    running, url = await start_webhook_bot(app, fake, now, SECRET)
     try:
         assert fake.webhook == {"url": "https://bot.example.org/tg/hook", "secret_token": SECRET}
         assert not fake.called("getUpdates")
-        url = f"http://127.0.0.1:{port}/tg/hook"
         async with aiohttp.ClientSession() as http:
             for headers in ({}, {HEADER: "wrong"}, {HEADER: SECRET.upper()}):
                 async with http.post(

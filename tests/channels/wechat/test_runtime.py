@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -21,12 +20,7 @@ from db.session import transaction
 from tests.channels.wechat.conftest import Harness
 from tests.channels.wechat.fakes import APP_ID, SECRET, TOKEN, FakeWeChatApi
 from tests.channels.wechat.test_callbacks import _FixedRouter
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.loopback import free_port
 
 
 async def test_serve_answers_the_handshake_until_stopped(app: App) -> None:
