@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from chatbot.clock import utcnow
 from chatbot.config import Settings
 from chatbot.core.router import Router
 from db.migrate import needs_upgrade, upgrade
@@ -22,6 +25,9 @@ class NotMigrated(Exception):
 class App:
     settings: Settings
     auto_migrate: bool = True
+    # The one clock of the process: entry points (CLI commands, scheduler, channels) read it and pass
+    # `now` down. Tests hand in their own, so nothing they drive depends on the day they run.
+    clock: Callable[[], datetime] = field(default=utcnow, repr=False)
     _engine: Engine | None = field(default=None, repr=False)
 
     @cached_property

@@ -27,7 +27,6 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from chatbot.app import App
-from chatbot.clock import utcnow
 from chatbot.reminders.engine import QuietHours, queue_due
 from chatbot.reminders.jobs import close_due_days, escalate, nudge_rollcalls
 
@@ -139,7 +138,7 @@ def run_jobs(
 
 async def _run_in_thread(app: App, leader: LeaderLock, name: str) -> None:
     try:
-        report = await asyncio.to_thread(run_job, app, name, utcnow(), leader)
+        report = await asyncio.to_thread(run_job, app, name, app.clock(), leader)
         if report is not None:
             log.debug("job %s: %s", name, report)
     except Exception:
@@ -153,7 +152,7 @@ async def serve(app: App, stop: asyncio.Event) -> None:
     scheduler = AsyncIOScheduler(
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 120}
     )
-    start = datetime.now(UTC)
+    start = app.clock()
     for name, (_function, cron) in JOBS.items():
         scheduler.add_job(
             _run_in_thread,

@@ -183,24 +183,25 @@ def make_settings(url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _make_app(databases: DatabaseFactory, seeded: bool) -> Iterator[App]:
+def _make_app(databases: DatabaseFactory, seeded: bool, now: datetime) -> Iterator[App]:
     url = databases.fresh(seeded)
-    app = App(make_settings(url))
+    # The test's clock, not the wall clock: CLI commands and channels built from this app read it.
+    app = App(make_settings(url), clock=lambda: now)
     yield app
     app.engine.dispose()
     databases.drop(url)
 
 
 @pytest.fixture
-def app(databases: DatabaseFactory) -> Iterator[App]:
-    """A migrated database holding the demo county."""
-    yield from _make_app(databases, seeded=True)
+def app(databases: DatabaseFactory, now: datetime) -> Iterator[App]:
+    """A migrated database holding the demo county, whose clock is the test's `now`."""
+    yield from _make_app(databases, seeded=True, now=now)
 
 
 @pytest.fixture
-def empty_app(databases: DatabaseFactory) -> Iterator[App]:
-    """A migrated, empty database."""
-    yield from _make_app(databases, seeded=False)
+def empty_app(databases: DatabaseFactory, now: datetime) -> Iterator[App]:
+    """A migrated, empty database, whose clock is the test's `now`."""
+    yield from _make_app(databases, seeded=False, now=now)
 
 
 @pytest.fixture
@@ -210,7 +211,7 @@ def now() -> datetime:
 
 @pytest.fixture
 def console(app: App, now: datetime) -> ConsoleChannel:
-    return ConsoleChannel(app.session_factory, app.router, clock=lambda: now)
+    return ConsoleChannel(app.session_factory, app.router, clock=app.clock)
 
 
 @pytest.fixture

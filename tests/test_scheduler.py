@@ -148,7 +148,7 @@ def test_restart_in_the_middle_of_a_due_window(
     assert first.failed == 1  # the first school's occurrence rolled back; the other school went through
     monkeypatch.setattr(engine, "enqueue_batch", real)
     # A new process (new engine and sessions) picks up where the old one stopped, still in the window.
-    restarted = App(app.settings)
+    restarted = App(app.settings, clock=app.clock)
     second = queue_due(restarted.session_factory, due + timedelta(minutes=20), GRACE)
     third = queue_due(restarted.session_factory, due + timedelta(minutes=40), GRACE)
     restarted.engine.dispose()
@@ -173,7 +173,7 @@ def test_leader_lock_on_sqlite_is_always_ours(app: App) -> None:
 def second_app(app: App) -> Iterator[App]:
     if app.engine.dialect.name != "postgresql":
         pytest.skip("advisory locks and concurrent schedulers need PostgreSQL")
-    other = App(app.settings)
+    other = App(app.settings, clock=app.clock)
     yield other
     other.engine.dispose()
 

@@ -13,7 +13,7 @@ from chatbot.attendance.cases import escalate_cases
 from chatbot.attendance.close import close_day
 from chatbot.attendance.report import Scope, build_report, write_xlsx
 from chatbot.cli import add_command, fail
-from chatbot.clock import local_today, utcnow
+from chatbot.clock import local_today
 from chatbot.i18n import _
 from db.models import AuditLog
 from db.session import transaction
@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 
 def _day(text: str | None, app: App) -> date:
     if text is None:
-        return local_today(utcnow(), app.settings.timezone)
+        return local_today(app.clock(), app.settings.timezone)
     return date.fromisoformat(text)
 
 
@@ -48,7 +48,7 @@ def cmd_close_day(args: argparse.Namespace, app: App) -> int:
         return fail(_("Not a date: {value}. Use YYYY-MM-DD.").format(value=args.date))
     started = time.perf_counter()
     with transaction(app.session_factory) as session:
-        summary = close_day(session, day, utcnow(), args.school)
+        summary = close_day(session, day, app.clock(), args.school)
     print(
         _(
             "Closed {day}: {schools} schools ({skipped} skipped), {missing} classes without roll-call, "
@@ -73,7 +73,7 @@ def cmd_escalate(args: argparse.Namespace, app: App) -> int:
     except ValueError:
         return fail(_("Not a date: {value}. Use YYYY-MM-DD.").format(value=args.date))
     with transaction(app.session_factory) as session:
-        moved = escalate_cases(session, day, utcnow())
+        moved = escalate_cases(session, day, app.clock())
     print(_("{count} cases escalated.").format(count=moved))
     return 0
 
@@ -105,7 +105,7 @@ def cmd_report(args: argparse.Namespace, app: App) -> int:
             )
         session.add(
             AuditLog(
-                at=utcnow(),
+                at=app.clock(),
                 actor_person_id=None,
                 action="attendance.report.export",
                 target=f"{scope.kind}:{scope.id}",

@@ -33,7 +33,6 @@ from chatbot.broadcast.targets import (
 )
 from chatbot.broadcast.views import status_text, summary_line
 from chatbot.cli import add_command, fail
-from chatbot.clock import utcnow
 from chatbot.delivery.outbox import after_quiet_hours
 from chatbot.i18n import LOCALES, _, format_moment, format_number
 from chatbot.people.demo import demo_person
@@ -77,7 +76,7 @@ def resolve_person(session: Session, who: str) -> Person | None:
 
 
 def cmd_broadcast(args: argparse.Namespace, app: App) -> int:
-    now = utcnow()
+    now = app.clock()
     base = args.base or app.settings.default_locale
     if base not in LOCALES:
         return fail(_("Unknown language {locale}.").format(locale=base))
@@ -133,7 +132,7 @@ def cmd_broadcast(args: argparse.Namespace, app: App) -> int:
 
 
 def cmd_notices(args: argparse.Namespace, app: App) -> int:
-    now = utcnow()
+    now = app.clock()
     with transaction(app.session_factory) as session:
         person = resolve_person(session, args.as_who)
         if person is None:

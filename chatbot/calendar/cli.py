@@ -16,7 +16,7 @@ from chatbot.calendar.importer import CalendarImportError, import_calendar
 from chatbot.calendar.official import library_covers
 from chatbot.calendar.service import load_calendars
 from chatbot.cli import add_command, fail
-from chatbot.clock import local_today, utcnow
+from chatbot.clock import local_today
 from chatbot.i18n import _
 from db.models import Region, School
 from db.session import transaction
@@ -46,7 +46,7 @@ def _parse_day(text: str) -> date:
 def cmd_import(args: argparse.Namespace, app: App) -> int:
     try:
         with transaction(app.session_factory) as session:
-            result = import_calendar(session, args.file, utcnow())
+            result = import_calendar(session, args.file, app.clock())
     except CalendarImportError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -81,7 +81,7 @@ def cmd_show(args: argparse.Namespace, app: App) -> int:
             return fail(_("No school matches."))
         calendars = load_calendars(session, schools)
         for school in schools:
-            start = args.start or local_today(utcnow(), school.tz)
+            start = args.start or local_today(app.clock(), school.tz)
             end = start + timedelta(days=args.days)
             calendar = calendars[school.id]
             print(f"== {school.region.code} / {school.name} (school {school.id})")

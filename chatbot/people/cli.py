@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel, banner, interactive_lines
 from chatbot.cli import add_command, fail
-from chatbot.clock import utcnow
 from chatbot.i18n import N_, _, ngettext
 from chatbot.people.demo import ROLE_NAMES, demo_person, seed_demo
 from chatbot.people.invites import INVITE_ROLES, InviteLine, issue_school_invites
@@ -66,7 +65,7 @@ def cmd_migrate(args: argparse.Namespace, app: App) -> int:
 
 def cmd_demo(args: argparse.Namespace, app: App) -> int:
     with transaction(app.session_factory) as session:
-        created = seed_demo(session, utcnow())
+        created = seed_demo(session, app.clock())
     print(_("Demo county created.") if created else _("Demo county already exists; nothing changed."))
     return 0
 
@@ -76,7 +75,7 @@ def cmd_import_roster(args: argparse.Namespace, app: App) -> int:
     started = time.perf_counter()
     try:
         with transaction(app.session_factory) as session:
-            counts, errors = import_file(session, args.file, args.region, utcnow(), args.progress)
+            counts, errors = import_file(session, args.file, args.region, app.clock(), args.progress)
             if errors:
                 raise _BadRows(errors)
     except RosterError as exc:
@@ -133,7 +132,7 @@ def cmd_invites(args: argparse.Namespace, app: App) -> int:
                 session,
                 school,
                 args.role,
-                utcnow(),
+                app.clock(),
                 timedelta(days=app.settings.invite_valid_days),
                 unlinked_only=getattr(args, "unlinked", False),
             )
@@ -181,7 +180,7 @@ INVITE_ROLE_LABELS = {
 def ensure_demo_if_empty(app: App) -> None:
     with transaction(app.session_factory) as session:
         if session.scalar(select(func.count()).select_from(Region)) == 0:
-            seed_demo(session, utcnow())
+            seed_demo(session, app.clock())
 
 
 def resolve_console_person(app: App, who: str) -> int | str | None:
@@ -206,7 +205,7 @@ def cmd_console(args: argparse.Namespace, app: App) -> int:
                 who=args.as_who
             )
         )
-    console = ConsoleChannel(app.session_factory, app.router)
+    console = ConsoleChannel(app.session_factory, app.router, clock=app.clock)
     interactive = sys.stdin.isatty()
     if interactive:
         print(banner())

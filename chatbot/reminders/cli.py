@@ -12,7 +12,6 @@ from sqlalchemy import select
 from chatbot.app import App
 from chatbot.calendar.service import load_calendars
 from chatbot.cli import add_command, fail
-from chatbot.clock import utcnow
 from chatbot.i18n import _
 from chatbot.reminders.engine import MissingDependency, QuietHours, plan_day, process_occurrence
 from chatbot.reminders.rules import rules_for
@@ -35,7 +34,7 @@ def cmd_remind(args: argparse.Namespace, app: App) -> int:
         day = date.fromisoformat(args.date)
     except ValueError:
         return fail(_("--date must be a date such as 2027-02-15, not {text!r}.").format(text=args.date))
-    now = utcnow()
+    now = app.clock()
     with app.session_factory() as session:
         if args.region and session.scalars(select(Region).where(Region.code == args.region)).first() is None:
             return fail(_("Unknown region {code!r}.").format(code=args.region))

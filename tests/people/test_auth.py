@@ -85,7 +85,7 @@ class World:
 def shared_app(databases: DatabaseFactory) -> Iterator[App]:
     """One demo database for the whole matrix: these tests only read, and copies are slow on PostgreSQL."""
     url = databases.fresh(seeded=True)
-    app = App(make_settings(url))
+    app = App(make_settings(url), clock=lambda: MONDAY_8AM)
     yield app
     app.engine.dispose()
     databases.drop(url)

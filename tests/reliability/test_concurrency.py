@@ -126,7 +126,7 @@ def test_fifty_people_at_once_all_get_answers_and_everything_is_stored(
 def test_two_workers_and_two_schedulers_while_fifty_people_write(
     app: App, console: ConsoleChannel, caplog: pytest.LogCaptureFixture
 ) -> None:
-    second = App(make_settings(app.settings.database_url))
+    second = App(make_settings(app.settings.database_url), clock=app.clock)
     plans, _class_ids, _parents = _plan(app)
     stop = threading.Event()
     senders = [CollectingSender("console"), CollectingSender("console")]

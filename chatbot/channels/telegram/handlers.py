@@ -41,7 +41,6 @@ from telegram.ext import (
 from chatbot.app import App
 from chatbot.channels.telegram import CHANNEL, TELEGRAM_CAPS
 from chatbot.channels.telegram.render import edit_reply, send_reply, with_network_retries
-from chatbot.clock import utcnow
 from chatbot.core.flow import Registry
 from chatbot.core.messages import Incoming, Reply
 from chatbot.core.router import DatabaseBusy
@@ -106,7 +105,7 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
 class TelegramAdapter:
     """Turns updates into `Incoming`s for the router and renders its replies."""
 
-    def __init__(self, app: App, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, app: App, clock: Callable[[], datetime]) -> None:
         self.app = app
         self.clock = clock
         # SQLite has one writer at a time: more threads only queue in its busy handler, which sleeps
@@ -274,7 +273,7 @@ def api_urls(base_url: str) -> tuple[str, str]:
 def build_application(
     app: App,
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
     max_retries: int = 3,
     max_concurrent_updates: int | None = None,
 ) -> TelegramApplication:
@@ -297,7 +296,7 @@ def build_application(
         api, files = api_urls(settings.telegram_base_url)
         builder = builder.base_url(api).base_file_url(files)
     application = builder.build()
-    adapter = TelegramAdapter(app, clock)
+    adapter = TelegramAdapter(app, clock or app.clock)
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, adapter.on_message))
     application.add_handler(CallbackQueryHandler(adapter.on_callback))
     application.add_error_handler(adapter.on_error)

@@ -28,7 +28,6 @@ from chatbot.channels.telegram.handlers import (
     register_commands,
 )
 from chatbot.channels.telegram.sender import TelegramSender
-from chatbot.clock import utcnow
 from chatbot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ async def serve(
     app: App,
     stop: asyncio.Event,
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
     poll_timeout: float = POLL_TIMEOUT,
     max_retries: int = 3,
 ) -> None:
@@ -84,7 +83,7 @@ async def serve(
     problem = check_settings(settings)
     if problem:
         raise ConfigError(f"configuration error: {problem}")
-    application = application_for(app, clock=clock, max_retries=max_retries)
+    application = application_for(app, clock=clock or app.clock, max_retries=max_retries)
     try:
         if not await _initialize(application, stop):
             return

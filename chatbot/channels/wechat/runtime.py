@@ -10,7 +10,6 @@ from chatbot.app import App
 from chatbot.channels.wechat.options import load_options
 from chatbot.channels.wechat.sender import WeChatSender
 from chatbot.channels.wechat.server import CallbackServer, start_site
-from chatbot.clock import utcnow
 from chatbot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -32,12 +31,12 @@ def sender(app: App) -> WeChatSender | None:
 async def serve(app: App, stop: asyncio.Event, port: int | None = None) -> None:
     """Run the callback server on WECHAT_LISTEN:WECHAT_PORT until `stop` is set."""
     options = load_options()
-    server = CallbackServer(app, options, sender(app), utcnow)
+    server = CallbackServer(app, options, sender(app), app.clock)
     runner, bound = await start_site(server, app.settings.wechat_listen, port or app.settings.wechat_port)
     log.info("wechat callbacks on %s:%s%s", app.settings.wechat_listen, bound, options.path)
     try:
         while not stop.is_set():
-            await asyncio.to_thread(server.purge, utcnow())
+            await asyncio.to_thread(server.purge, app.clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=PURGE_EVERY_SECONDS)
     finally:

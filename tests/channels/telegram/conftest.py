@@ -31,7 +31,7 @@ def telegram_app(app: App, fake: FakeBotApi, **overrides: Any) -> App:
     settings = app.settings.model_copy(
         update={"telegram_token": fake.token, "telegram_base_url": fake.base_url, **overrides}
     )
-    return App(settings, _engine=app.engine)
+    return App(settings, _engine=app.engine, clock=app.clock)
 
 
 @dataclass
