@@ -6,11 +6,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from chatbot.app import App, NotMigrated
+from chatbot.clock import utcnow
 from chatbot.config import ConfigError, load_settings
 from chatbot.i18n import _, set_locale
 from chatbot.logs import configure_logging
@@ -47,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] = utcnow) -> int:
+    """Run one command. `clock` is the process clock (tests hand in theirs); nothing below reads another."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -56,8 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     set_locale(getattr(args, "lang", None) or settings.default_locale)
-    configure_logging(settings.log_level)
-    app = App(settings)
+    configure_logging(settings.log_level, Path(settings.log_file) if settings.log_file else None)
+    app = App(settings, clock=clock)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         from chatbot.people.cli import run_default

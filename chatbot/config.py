@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Catch-up window of the scheduler (calendar issue): older due reminders are recorded as missed.
     reminder_grace_hours: float = Field(default=6.0, ge=0, le=168)
     log_level: str = "INFO"
+    # Where logs go; unset: standard error, except in the console chat, which logs to data/console.log.
+    log_file: str | None = None
 
     @field_validator("timezone")
     @classmethod

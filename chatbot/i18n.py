@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
+from babel.lists import format_list as _babel_format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -193,11 +194,19 @@ def format_yuan(value: int | float | Decimal, locale: str | None = None) -> str:
     return f"¥{number}" if loc == "en" else f"{number}元"
 
 
-def format_day(value: date, locale: str | None = None) -> str:
-    """A short date with the weekday, e.g. '11月23日 周一' or 'Mon, Nov 23'."""
+def format_day(value: date, locale: str | None = None, with_year: bool = False) -> str:
+    """A short date with the weekday, e.g. '11月23日 周一' or 'Mon, Nov 23' ('2027年1月16日 周六' with the year)."""
     loc = locale or get_locale()
-    pattern = "EEE, MMM d" if loc == "en" else "M月d日 EEE"
+    if with_year:
+        pattern = "EEE, MMM d, y" if loc == "en" else "y年M月d日 EEE"
+    else:
+        pattern = "EEE, MMM d" if loc == "en" else "M月d日 EEE"
     return _babel_format_date(value, pattern, locale=babel_locale(loc))
+
+
+def format_items(items: list[str], locale: str | None = None) -> str:
+    """A list in the reader's language: '2027、2028和2029' or '2027, 2028, and 2029'."""
+    return _babel_format_list(items, locale=babel_locale(locale))
 
 
 def format_moment(value: datetime, tz: str, locale: str | None = None) -> str:

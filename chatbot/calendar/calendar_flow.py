@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from chatbot.calendar.events import describe, upcoming_events
+from chatbot.calendar.events import describe, spans_years, upcoming_events
 from chatbot.calendar.service import load_calendars
 from chatbot.clock import local_today
 from chatbot.core.context import Context
 from chatbot.core.flow import Flow, Outcome, say
 from chatbot.core.messages import Incoming
-from chatbot.i18n import N_, _, format_day
+from chatbot.i18n import N_, _, format_day, format_items
 from chatbot.people.auth import children_of
-from db.models import School, SchoolClass, ScopeType
+from db.models import Role, School, SchoolClass, ScopeType
 
 MAX_SCHOOLS = 3
+HORIZON_DAYS = 150
 
 
 def _bound(ctx: Context) -> bool:
@@ -49,6 +52,7 @@ def show_calendar(ctx: Context, msg: Incoming) -> Outcome:
         return say(_("You are not linked to a school yet."))
     calendars = load_calendars(ctx.session, schools)
     blocks = []
+    first_day = last_day = None
     for school in schools:
         today = local_today(ctx.now, school.tz)
         calendar = calendars[school.id]
@@ -60,12 +64,36 @@ def show_calendar(ctx: Context, msg: Incoming) -> Outcome:
                 else _("No school today ({day}).")
             ).format(day=format_day(today))
         )
-        events = upcoming_events(calendar, today, days=150, limit=5)
-        lines.extend(f"• {describe(event)}" for event in events)
+        events = upcoming_events(calendar, today, days=HORIZON_DAYS, limit=5)
+        with_year = spans_years(today, events)
+        lines.extend(f"• {describe(event, with_year=with_year)}" for event in events)
         if not events:
             lines.append(_("No calendar events in the coming months."))
         blocks.append("\n".join(lines))
+        first_day = min(first_day or today, today)
+        last_day = max(last_day or today, today + timedelta(days=HORIZON_DAYS))
+    if first_day and last_day and _is_county_admin(ctx):
+        note = _provisional_note(
+            calendars[schools[0].id].official.provisional_years(range(first_day.year, last_day.year + 1))
+        )
+        if note:
+            blocks.append(note)
     return say("\n\n".join(blocks))
+
+
+def _is_county_admin(ctx: Context) -> bool:
+    """Administrators decide on the calendar; families are not told about unconfirmed 调休."""
+    assert ctx.person is not None
+    return any(m.role == Role.COUNTY_ADMIN for m in ctx.person.memberships)
+
+
+def _provisional_note(years: list[int]) -> str | None:
+    if not years:
+        return None
+    return _(
+        "⚠️ Not yet confirmed: the make-up working days (调休) of {years}. Public holidays there are "
+        "computed; import the State Council's arrangement when it is published (bot.py calendar import)."
+    ).format(years=format_items([str(y) for y in years]))
 
 
 FLOW = Flow.create(

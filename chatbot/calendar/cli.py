@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.calendar.events import describe, upcoming_events
+from chatbot.calendar.events import describe, spans_years, upcoming_events
 from chatbot.calendar.importer import CalendarImportError, import_calendar
-from chatbot.calendar.official import library_covers
+from chatbot.calendar.official import OfficialCalendar
 from chatbot.calendar.service import load_calendars
 from chatbot.cli import add_command, fail
 from chatbot.clock import local_today
-from chatbot.i18n import _
+from chatbot.i18n import _, format_items
 from db.models import Region, School
 from db.session import transaction
 
@@ -51,11 +51,18 @@ def cmd_import(args: argparse.Namespace, app: App) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return fail(_("Nothing was imported: fix the problems above and try again."))
-    print(
-        _("Imported {entries} calendar entries ({replaced} replaced) for {regions}.").format(
-            entries=result.entries, replaced=result.replaced, regions=", ".join(sorted(result.regions))
+    if result.regions:
+        print(
+            _("Imported {entries} calendar entries ({replaced} replaced) for {regions}.").format(
+                entries=result.entries, replaced=result.replaced, regions=", ".join(sorted(result.regions))
+            )
         )
-    )
+    if result.official_years:
+        print(
+            _(
+                "Official holiday arrangement imported for {years}: it replaces the holiday library there."
+            ).format(years=format_items([str(y) for y in result.official_years]))
+        )
     if result.rule_overrides:
         print(_("Reminder rules set: {count}.").format(count=result.rule_overrides))
     return 0
@@ -80,6 +87,7 @@ def cmd_show(args: argparse.Namespace, app: App) -> int:
         if not schools:
             return fail(_("No school matches."))
         calendars = load_calendars(session, schools)
+        shown_from, shown_to = date.max, date.min
         for school in schools:
             start = args.start or local_today(app.clock(), school.tz)
             end = start + timedelta(days=args.days)
@@ -87,21 +95,30 @@ def cmd_show(args: argparse.Namespace, app: App) -> int:
             print(f"== {school.region.code} / {school.name} (school {school.id})")
             if calendar.empty:
                 print("   " + _("No calendar: official working days are used."))
-            for event in upcoming_events(calendar, start, days=args.days, limit=200):
-                print("   " + describe(event))
+            events = upcoming_events(calendar, start, days=args.days, limit=200)
+            with_year = spans_years(start, events) or end.year != start.year
+            for event in events:
+                print("   " + describe(event, with_year=with_year))
             print(
                 "   "
                 + _("School days from {start} to {end}: {count}").format(
                     start=start.isoformat(), end=end.isoformat(), count=len(calendar.school_days(start, end))
                 )
             )
-            uncovered = sorted({y for y in range(start.year, end.year + 1) if not library_covers(y)})
-            if uncovered:
-                print(
-                    "   "
-                    + _(
-                        "Note: the holiday library has no official schedule for {years} yet; Dragon Boat, "
-                        "Mid-Autumn and make-up working days are missing there."
-                    ).format(years=", ".join(str(y) for y in uncovered))
-                )
+            shown_from, shown_to = min(shown_from, start), max(shown_to, end)
+        note = provisional_note(calendars[schools[0].id].official, shown_from, shown_to)
+        if note:
+            print(note)
     return 0
+
+
+def provisional_note(official: OfficialCalendar, start: date, end: date) -> str | None:
+    """The years between start and end whose 调休 are not confirmed, and the yearly step that fixes it."""
+    years = official.provisional_years(range(start.year, end.year + 1))
+    if not years:
+        return None
+    return _(
+        "Not yet confirmed: the make-up working days (调休) of {years}. Their public holidays are computed "
+        "by the holiday library; the State Council publishes each year's arrangement in November. Then "
+        "import it: python bot.py calendar import FILE (see docs/calendar.md)."
+    ).format(years=format_items([str(y) for y in years]))

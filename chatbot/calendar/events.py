@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from chatbot.calendar.official import holiday_label, official_day
+from chatbot.calendar.official import OfficialCalendar, holiday_label
 from chatbot.calendar.service import Period, SchoolCalendar
 from chatbot.i18n import N_, _, format_day
 from db.models.calendar import CalendarKind
@@ -36,12 +36,12 @@ def period_label(period: Period | Event) -> str:
     return period.name
 
 
-def official_events(start: date, end: date) -> list[Event]:
+def official_events(official: OfficialCalendar, start: date, end: date) -> list[Event]:
     """Public-holiday blocks and make-up working days between start and end."""
     events: list[Event] = []
     day = start
     while day <= end:
-        info = official_day(day)
+        info = official.day(day)
         if info.makeup:
             events.append(Event(day, day, "makeup", ""))
         elif info.holiday and not info.workday:
@@ -72,7 +72,7 @@ def upcoming_events(calendar: SchoolCalendar, today: date, days: int = 120, limi
     ):
         if period.last >= today and period.first <= horizon:
             events.append(Event(period.first, period.last, period.kind.value, period.name, period.note))
-    for event in official_events(today, horizon):
+    for event in official_events(calendar.official, today, horizon):
         # A make-up day inside a vacation is not a school day: don't announce it to families.
         if event.kind == "makeup" and not calendar.is_school_day(event.first):
             continue
@@ -81,9 +81,16 @@ def upcoming_events(calendar: SchoolCalendar, today: date, days: int = 120, limi
     return events[:limit]
 
 
-def describe(event: Event) -> str:
-    """One translated line for an event."""
-    first, last = format_day(event.first), format_day(event.last)
+def spans_years(today: date, events: list[Event]) -> bool:
+    """True when a listing from `today` reaches into another calendar year: its dates then carry years."""
+    return any(e.first.year != today.year or e.last.year != today.year for e in events)
+
+
+def describe(event: Event, with_year: bool = False) -> str:
+    """One translated line for an event; `with_year` puts the year on the first day (and on the last
+    when it falls in another year): '2027年1月16日 周六 – 2月21日 周日：寒假'."""
+    first = format_day(event.first, with_year=with_year)
+    last = format_day(event.last, with_year=with_year and event.last.year != event.first.year)
     if event.kind == "term":
         return _("{first} – {last}: {label}").format(first=first, last=last, label=period_label(event))
     if event.kind == "vacation":

@@ -7,6 +7,8 @@ YAML:
       - {kind: day_off, school: 红星小学, start: 2026-10-12, note: sports day}
     reminders:                     # optional per-region rule overrides (see chatbot/reminders/rules.py)
       term_start: {days_before: [7, 1]}
+    official:                      # optional: the State Council's arrangement (see official_import.py)
+      - {year: 2027, days_off: [{holiday: 春节, start: 2027-02-05, end: 2027-02-11}], workdays: [2027-02-20]}
 
 CSV: header `region,school,kind,name,start,end,note` (school and end optional).
 
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from chatbot.calendar.official_import import OfficialYear, parse_official, write_official
 from chatbot.i18n import _
 from chatbot.reminders.rules import RuleError, parse_overrides
 from db.models import AuditLog, Region, School
@@ -85,10 +88,18 @@ class ImportResult:
     replaced: int = 0
     regions: set[str] = field(default_factory=set)
     rule_overrides: int = 0
+    official_years: list[int] = field(default_factory=list)
 
 
-def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any] | None]:
-    """(where, raw row) pairs and the raw reminders section; raises CalendarImportError."""
+@dataclass
+class RawFile:
+    rows: list[tuple[str, dict[str, Any]]]
+    reminders: dict[str, Any] | None = None
+    official: Any = None
+
+
+def read_rows(path: Path) -> RawFile:
+    """(where, raw row) pairs and the raw reminders and official sections; raises CalendarImportError."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -113,12 +124,16 @@ def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, A
             row = {"region": default_region, **raw} if default_region is not None else dict(raw)
             rows.append((_("entry {row}").format(row=index), {k: v for k, v in row.items()}))
         reminders = data.get("reminders")
-        extra = set(data) - {"region", "entries", "reminders"}
+        extra = set(data) - {"region", "entries", "reminders", "official"}
         if extra:
             raise CalendarImportError(
                 [_("{file}: unknown top-level keys: {keys}").format(file=path, keys=", ".join(sorted(extra)))]
             )
-        return rows, ({"region": default_region, "rules": reminders} if reminders is not None else None)
+        return RawFile(
+            rows,
+            {"region": default_region, "rules": reminders} if reminders is not None else None,
+            data.get("official"),
+        )
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         missing = {"region", "kind", "start"} - set(reader.fieldnames or [])
@@ -130,10 +145,12 @@ def read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, A
                     )
                 ]
             )
-        return [
-            (_("row {row}").format(row=index), {k: v for k, v in raw.items() if k is not None})
-            for index, raw in enumerate(reader, start=2)
-        ], None
+        return RawFile(
+            [
+                (_("row {row}").format(row=index), {k: v for k, v in raw.items() if k is not None})
+                for index, raw in enumerate(reader, start=2)
+            ]
+        )
     raise CalendarImportError([_("{file}: use a .yaml, .yml or .csv file").format(file=path)])
 
 
@@ -143,8 +160,13 @@ def _scope_key(row: EntryRow, school: School | None, region: Region) -> tuple[in
 
 def import_calendar(session: Session, path: Path, now: datetime, actor_id: int | None = None) -> ImportResult:
     """Validate the whole file, then replace the covered entries; raises CalendarImportError."""
-    raw_rows, reminders = read_rows(path)
+    source = read_rows(path)
+    raw_rows, reminders = source.rows, source.reminders
     problems: list[str] = []
+    official: list[OfficialYear] = []
+    if source.official is not None:
+        official, official_problems = parse_official(source.official)
+        problems.extend(official_problems)
     regions = {r.code: r for r in session.scalars(select(Region))}
     valid: list[tuple[str, EntryRow, Region, School | None]] = []
     for where, raw in raw_rows:
@@ -184,7 +206,7 @@ def import_calendar(session: Session, path: Path, now: datetime, actor_id: int |
             overrides = parse_overrides(reminders["rules"])
         except RuleError as exc:
             problems.append(str(exc))
-    if not raw_rows and reminders is None:
+    if not raw_rows and reminders is None and source.official is None:
         problems.append(_("{file}: no entries").format(file=path))
     if problems:
         raise CalendarImportError(problems)
@@ -229,13 +251,21 @@ def import_calendar(session: Session, path: Path, now: datetime, actor_id: int |
         override_region.settings = {**(override_region.settings or {}), "reminders": overrides}
         result.rule_overrides = len(overrides)
         result.regions.add(override_region.code)
+    if official:
+        write_official(session, official, now)
+        result.official_years = sorted(y.year for y in official)
     session.add(
         AuditLog(
             at=now,
             actor_person_id=actor_id,
             action="calendar.import",
             target=",".join(sorted(result.regions)),
-            details={"file": path.name, "entries": result.entries, "replaced": result.replaced},
+            details={
+                "file": path.name,
+                "entries": result.entries,
+                "replaced": result.replaced,
+                "official_years": result.official_years,
+            },
         )
     )
     session.flush()

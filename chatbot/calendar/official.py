@@ -1,29 +1,38 @@
-"""Official rest days and make-up working days (调休) of mainland China, from chinesecalendar.
+"""Official rest days and make-up working days (调休) of mainland China, for any year.
 
-The library is the source of truth for the years it covers. For later years (the State Council
-publishes each year's arrangement in November) we fall back to: weekends, the statutory days with
-fixed dates (元旦, 劳动节, 国庆节), Qingming (solar term, from the library) and Spring Festival
-(除夕 to 初三, from an astronomical new-moon computation). Dragon Boat, Mid-Autumn and the
-make-up Saturdays are unknown for those years: a warning says so once per year, and operators
-add them with `bot.py calendar import` until the library is upgraded.
+Three sources, the first that has the year wins:
+1. **Imported**: the State Council's arrangement for a year, entered by an operator with
+   `bot.py calendar import` (an `official:` section), kept in the `official_day` table. Confirmed.
+2. **chinesecalendar**: the published arrangements of the years it covers, 调休 included. Confirmed.
+3. **python-holidays** (China): the statutory holidays computed for any year, lunar festivals and the
+   observed days included. When its data carries the year's make-up working days it is confirmed;
+   otherwise the year is *provisional*: the holidays are right, the 调休 Saturdays are not known yet.
+
+`OfficialCalendar` holds the imported years; the library years need no database. Nothing here reads
+the clock.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
 from functools import cache
 
 import chinese_calendar
+import holidays
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chatbot.i18n import N_
+from db.models.calendar import OfficialDayEntry
 
 log = logging.getLogger(__name__)
 
-CHINA_OFFSET = timedelta(hours=8)
-
+# Holiday keys are chinesecalendar's English names; the labels are msgids shown translated.
 HOLIDAY_LABELS = {
     "New Year's Day": N_("New Year's Day"),
     "Spring Festival": N_("Spring Festival"),
@@ -34,21 +43,71 @@ HOLIDAY_LABELS = {
     "Mid-autumn Festival": N_("Mid-Autumn Festival"),
     "Anti-Fascist 70th Day": N_("Victory Day"),
 }
+PUBLIC_HOLIDAY = N_("Public holiday")
+
+# python-holidays' English names, and the names operators type from the State Council's notice.
+_ALIASES = {
+    "New Year's Day": "New Year's Day",
+    "元旦": "New Year's Day",
+    "Chinese New Year's Eve": "Spring Festival",
+    "Chinese New Year (Spring Festival)": "Spring Festival",
+    "Spring Festival": "Spring Festival",
+    "春节": "Spring Festival",
+    "Tomb-Sweeping Day": "Tomb-sweeping Day",
+    "Tomb-sweeping Day": "Tomb-sweeping Day",
+    "Qingming Festival": "Tomb-sweeping Day",
+    "清明节": "Tomb-sweeping Day",
+    "清明": "Tomb-sweeping Day",
+    "Labor Day": "Labour Day",
+    "Labour Day": "Labour Day",
+    "劳动节": "Labour Day",
+    "Dragon Boat Festival": "Dragon Boat Festival",
+    "端午节": "Dragon Boat Festival",
+    "端午": "Dragon Boat Festival",
+    "Mid-Autumn Festival": "Mid-autumn Festival",
+    "Mid-autumn Festival": "Mid-autumn Festival",
+    "中秋节": "Mid-autumn Festival",
+    "中秋": "Mid-autumn Festival",
+    "National Day": "National Day",
+    "国庆节": "National Day",
+    "国庆": "National Day",
+}
+# On a day two festivals share (2028-10-03: Mid-Autumn and National Day) the longer break names it.
+_PRECEDENCE = ("Spring Festival", "National Day")
+_OBSERVED = re.compile(r"\s*\(observed\)$")
+_SUBSTITUTED = "Day off (substituted"
+
+
+def canonical_holiday(name: str) -> str | None:
+    """The holiday key for a name in English or Chinese (元旦, 春节, …), or None if unknown."""
+    return _ALIASES.get(name.strip())
+
+
+class Source(StrEnum):
+    IMPORTED = "imported"  # the operator entered the State Council's arrangement
+    CHINESECALENDAR = "chinesecalendar"
+    HOLIDAYS = "holidays"  # python-holidays, with the year's 调休
+    PROVISIONAL = "provisional"  # python-holidays' statutory days only: 调休 not yet published
 
 
 @dataclass(frozen=True)
 class OfficialDay:
     day: date
     workday: bool
-    holiday: str | None  # English name as the library spells it (see HOLIDAY_LABELS)
+    holiday: str | None  # a key of HOLIDAY_LABELS
     makeup: bool  # a weekend day that is an official working day (调休)
-    from_library: bool
+    source: Source
+
+    @property
+    def confirmed(self) -> bool:
+        return self.source != Source.PROVISIONAL
 
 
-_warned_years: set[int] = set()
+# --- the libraries ---------------------------------------------------------------------------------
 
 
-def _library_covers(year: int) -> bool:
+@cache
+def chinesecalendar_covers(year: int) -> bool:
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
     except NotImplementedError:
@@ -56,117 +115,59 @@ def _library_covers(year: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _HolidaysYear:
+    rest: dict[date, str]  # day → holiday key
+    makeup: frozenset[date]  # weekend days declared working days
+
+
+def _key_of(raw: str) -> str:
+    parts = [_OBSERVED.sub("", part.strip()) for part in raw.split(";")]
+    keys = [_ALIASES.get(part) for part in parts]
+    known = [key for key in keys if key is not None]
+    if not known:
+        return raw
+    return next((key for key in _PRECEDENCE if key in known), known[0])
+
+
 @cache
-def library_covers(year: int) -> bool:
-    return _library_covers(year)
+def _holidays_year(year: int) -> _HolidaysYear:
+    china = holidays.country_holidays("CN", years=year, language="en_US")
+    rest: dict[date, str] = {}
+    substituted: list[date] = []
+    for day, raw in sorted(china.items()):
+        if raw.startswith(_SUBSTITUTED):
+            substituted.append(day)
+        else:
+            rest[day] = _key_of(raw)
+    for day in substituted:
+        # A bridging day off takes the name of the holiday it joins (the nearest named day).
+        near = sorted((d for d in rest if abs((d - day).days) <= 7), key=lambda d: abs((d - day).days))
+        rest[day] = rest[near[0]] if near else PUBLIC_HOLIDAY
+    makeup = frozenset(d for d in getattr(china, "weekend_workdays", ()) if d.year == year)
+    return _HolidaysYear(rest, makeup)
 
 
-def _warn_fallback(year: int) -> None:
-    if year not in _warned_years:
-        _warned_years.add(year)
-        log.warning(
-            "chinesecalendar has no data for %s: using weekends, fixed-date holidays, Qingming and a "
-            "computed Spring Festival; Dragon Boat, Mid-Autumn and make-up working days are unknown "
-            "until the library is upgraded or entered with `bot.py calendar import`",
-            year,
-        )
-
-
-def official_day(day: date) -> OfficialDay:
-    """Whether `day` is an official working day, which holiday it belongs to, and whether it is 调休."""
-    if library_covers(day.year):
+def library_day(day: date) -> OfficialDay:
+    """The libraries' answer for `day` (chinesecalendar, else python-holidays)."""
+    if chinesecalendar_covers(day.year):
         workday = bool(chinese_calendar.is_workday(day))
         is_holiday, name = chinese_calendar.get_holiday_detail(day)
         holiday = str(name) if is_holiday and name else None
-        return OfficialDay(day, workday, holiday, workday and day.weekday() >= 5, True)
-    _warn_fallback(day.year)
-    holiday = _fallback_holidays(day.year).get(day)
-    workday = holiday is None and day.weekday() < 5
-    return OfficialDay(day, workday, holiday, False, False)
-
-
-def is_official_workday(day: date) -> bool:
-    """Official working day in mainland China, make-up Saturdays (调休) included."""
-    return official_day(day).workday
-
-
-@cache
-def _fallback_holidays(year: int) -> dict[date, str]:
-    days: dict[date, str] = {date(year, 1, 1): "New Year's Day"}
-    new_year = lunar_new_year(year)
-    for offset in range(-1, 3):
-        days[new_year + timedelta(days=offset)] = "Spring Festival"
-    for day, term in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10)):
-        if term == "清明":
-            days[day] = "Tomb-sweeping Day"
-    for day_of_may in (1, 2):
-        days[date(year, 5, day_of_may)] = "Labour Day"
-    for day_of_october in (1, 2, 3):
-        days[date(year, 10, day_of_october)] = "National Day"
-    return days
-
-
-# --- Spring Festival -------------------------------------------------------------------------------
-
-
-def _new_moon_jde(k: int) -> float:
-    """Julian ephemeris day of lunation k (k=0: January 2000), Meeus, Astronomical Algorithms ch. 49."""
-    t = k / 1236.85
-    jde = 2451550.09766 + 29.530588861 * k + 0.00015437 * t**2 - 0.000000150 * t**3 + 0.00000000073 * t**4
-    e = 1 - 0.002516 * t - 0.0000074 * t**2
-    m = math.radians(2.5534 + 29.10535670 * k - 0.0000014 * t**2 - 0.00000011 * t**3)
-    mp = math.radians(201.5643 + 385.81693528 * k + 0.0107582 * t**2 + 0.00001238 * t**3 - 0.000000058 * t**4)
-    f = math.radians(160.7108 + 390.67050284 * k - 0.0016118 * t**2 - 0.00000227 * t**3)
-    om = math.radians(124.7746 - 1.56375588 * k + 0.0020672 * t**2 + 0.00000215 * t**3)
-    jde += (
-        -0.40720 * math.sin(mp)
-        + 0.17241 * e * math.sin(m)
-        + 0.01608 * math.sin(2 * mp)
-        + 0.01039 * math.sin(2 * f)
-        + 0.00739 * e * math.sin(mp - m)
-        - 0.00514 * e * math.sin(mp + m)
-        + 0.00208 * e * e * math.sin(2 * m)
-        - 0.00111 * math.sin(mp - 2 * f)
-        - 0.00057 * math.sin(mp + 2 * f)
-        + 0.00056 * e * math.sin(2 * mp + m)
-        - 0.00042 * math.sin(3 * mp)
-        + 0.00042 * e * math.sin(m + 2 * f)
-        + 0.00038 * e * math.sin(m - 2 * f)
-        - 0.00024 * e * math.sin(2 * mp - m)
-        - 0.00017 * math.sin(om)
-        - 0.00007 * math.sin(mp + 2 * m)
-        + 0.00004 * math.sin(2 * mp - 2 * f)
-        + 0.00004 * math.sin(3 * m)
-        + 0.00004 * math.sin(mp + m - 2 * f)
-        + 0.00003 * math.sin(2 * mp + 2 * f)
-        - 0.00003 * math.sin(mp + m + 2 * f)
-        + 0.00003 * math.sin(mp - m + 2 * f)
-        - 0.00002 * math.sin(mp - m - 2 * f)
-        - 0.00002 * math.sin(3 * mp + m)
-        + 0.00002 * math.sin(4 * mp)
-    )
-    return jde
-
-
-def _china_date_of_new_moon(k: int) -> date:
-    # ΔT (TT − UT) is about 70 s in this century; the small planetary terms are below a minute.
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=_new_moon_jde(k) - 2440587.5, seconds=-70)
-    return (moment + CHINA_OFFSET).date()
+        return OfficialDay(day, workday, holiday, workday and day.weekday() >= 5, Source.CHINESECALENDAR)
+    data = _holidays_year(day.year)
+    source = Source.HOLIDAYS if data.makeup else Source.PROVISIONAL
+    if day in data.makeup:
+        return OfficialDay(day, True, None, True, source)
+    holiday = data.rest.get(day)
+    return OfficialDay(day, holiday is None and day.weekday() < 5, holiday, False, source)
 
 
 @cache
 def lunar_new_year(year: int) -> date:
-    """正月初一 of `year`: the new moon (Beijing date) between January 21 and February 20.
-
-    This window rule also gets the leap-eleventh-month years right (2034: February 19), where
-    "the second new moon after the winter solstice" does not.
-    """
-    k = math.floor((year - 2000) * 12.3685) - 1
-    while True:
-        day = _china_date_of_new_moon(k)
-        if date(year, 1, 21) <= day <= date(year, 2, 20):
-            return day
-        k += 1
+    """正月初一 of `year`, from python-holidays' lunisolar calendar."""
+    china = holidays.country_holidays("CN", years=year, language="en_US")
+    return min(d for d, name in china.items() if name.startswith("Chinese New Year (Spring Festival)"))
 
 
 def spring_festival_eve(year: int) -> date:
@@ -174,6 +175,78 @@ def spring_festival_eve(year: int) -> date:
     return lunar_new_year(year) - timedelta(days=1)
 
 
+# --- with the imported years -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedYear:
+    """The State Council's arrangement for one year: its days off and its make-up working days."""
+
+    year: int
+    days_off: Mapping[date, str] = field(default_factory=dict)  # day → holiday key
+    workdays: frozenset[date] = frozenset()
+
+
+@dataclass(frozen=True)
+class OfficialCalendar:
+    """Official days: imported years first, then the libraries."""
+
+    imported: Mapping[int, ImportedYear] = field(default_factory=dict)
+
+    def day(self, day: date) -> OfficialDay:
+        arrangement = self.imported.get(day.year)
+        if arrangement is None:
+            return library_day(day)
+        if day in arrangement.workdays:
+            return OfficialDay(day, True, None, day.weekday() >= 5, Source.IMPORTED)
+        holiday = arrangement.days_off.get(day)
+        return OfficialDay(day, holiday is None and day.weekday() < 5, holiday, False, Source.IMPORTED)
+
+    def is_workday(self, day: date) -> bool:
+        return self.day(day).workday
+
+    def source(self, year: int) -> Source:
+        return self.day(date(year, 1, 1)).source
+
+    def provisional_years(self, years: Iterable[int]) -> list[int]:
+        """The years among `years` whose 调休 are not yet confirmed (import them when published)."""
+        return sorted({y for y in years if self.source(y) == Source.PROVISIONAL})
+
+
+LIBRARIES = OfficialCalendar()
+
+
+def load_official(session: Session) -> OfficialCalendar:
+    """The imported arrangements (a few dozen rows a year) over the libraries."""
+    days_off: dict[int, dict[date, str]] = {}
+    workdays: dict[int, set[date]] = {}
+    years: set[int] = set()
+    for row in session.scalars(select(OfficialDayEntry)):
+        years.add(row.year)
+        if row.workday:
+            workdays.setdefault(row.year, set()).add(row.day)
+        else:
+            days_off.setdefault(row.year, {})[row.day] = row.holiday or PUBLIC_HOLIDAY
+    if not years:
+        return LIBRARIES
+    return OfficialCalendar(
+        {
+            year: ImportedYear(year, days_off.get(year, {}), frozenset(workdays.get(year, set())))
+            for year in years
+        }
+    )
+
+
+def official_day(day: date) -> OfficialDay:
+    """The libraries' answer; code that has a session uses `load_official(session).day(day)`."""
+    return LIBRARIES.day(day)
+
+
+def is_official_workday(day: date) -> bool:
+    """Official working day by the libraries, make-up Saturdays (调休) included."""
+    return LIBRARIES.is_workday(day)
+
+
 def holiday_label(name: str) -> str:
-    """The msgid for a holiday name (translate with _() when shown)."""
-    return HOLIDAY_LABELS.get(name, name)
+    """The msgid for a holiday key (translate with _() when shown); unknown names are 'Public holiday'."""
+    return HOLIDAY_LABELS.get(name, PUBLIC_HOLIDAY)

@@ -6,7 +6,8 @@ A day is a school day when, in this order (the first rule that applies wins):
 3. the region has no calendar at all → official working days (a warning is logged once);
 4. it lies outside every term → no;
 5. otherwise it is a school day exactly when it is an official working day, so public holidays are
-   off and make-up Saturdays (调休) are school days.
+   off and make-up Saturdays (调休) are school days. Official days come from the imported State Council
+   arrangement for the year, else the holiday libraries (see official.py).
 
 A school-level term or vacation replaces the region's one with the same kind and name in the same
 school year (autumn 2026, winter 2026/27 and spring 2027 are all school year 2026).
@@ -22,7 +23,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from chatbot.calendar.official import is_official_workday, official_day
+from chatbot.calendar.official import LIBRARIES, OfficialCalendar, is_official_workday, load_official
 from db.models import School
 from db.models.calendar import CalendarEntry, CalendarKind
 
@@ -72,6 +73,7 @@ class SchoolCalendar:
     school_extra_days: list[Period] = field(default_factory=list)
     region_days_off: list[Period] = field(default_factory=list)
     region_extra_days: list[Period] = field(default_factory=list)
+    official: OfficialCalendar = LIBRARIES
 
     @property
     def empty(self) -> bool:
@@ -93,10 +95,10 @@ class SchoolCalendar:
             if self.region_id not in _warned_regions:
                 _warned_regions.add(self.region_id)
                 log.warning("region %s has no school calendar: using official working days", self.region_id)
-            return is_official_workday(day)
+            return self.official.is_workday(day)
         if not any(p.covers(day) for p in self.terms):
             return False
-        return is_official_workday(day)
+        return self.official.is_workday(day)
 
     def school_days(self, start: date, end: date) -> list[date]:
         """Every school day from start to end inclusive."""
@@ -145,8 +147,10 @@ def _period(entry: CalendarEntry) -> Period:
     )
 
 
-def _build(school_id: int, region_id: int, entries: Iterable[CalendarEntry]) -> SchoolCalendar:
-    calendar = SchoolCalendar(school_id=school_id, region_id=region_id)
+def _build(
+    school_id: int, region_id: int, entries: Iterable[CalendarEntry], official: OfficialCalendar
+) -> SchoolCalendar:
+    calendar = SchoolCalendar(school_id=school_id, region_id=region_id, official=official)
     region_level: list[Period] = []
     school_level: list[Period] = []
     for entry in entries:
@@ -189,11 +193,13 @@ def load_calendars(session: Session, schools: Iterable[School]) -> dict[int, Sch
             .order_by(CalendarEntry.first_day, CalendarEntry.id)
         )
     )
+    official = load_official(session)
     return {
         s.id: _build(
             s.id,
             s.region_id,
             (e for e in entries if e.region_id == s.region_id and e.school_id in (None, s.id)),
+            official,
         )
         for s in school_list
     }
@@ -211,8 +217,3 @@ def is_school_day(session: Session, school: School, day: date) -> bool:
 def school_days(session: Session, school: School, start: date, end: date) -> list[date]:
     """Every school day of `school` from start to end inclusive, with one query."""
     return load_calendar(session, school).school_days(start, end)
-
-
-def is_makeup_workday(day: date) -> bool:
-    """A weekend day that is an official working day (调休)."""
-    return official_day(day).makeup

@@ -636,7 +636,9 @@ async def serve(
         log.info("delivery worker: no channel can send; outbox rows wait")
         await stop.wait()
         return
-    worker = Worker(app.session_factory, senders, config or DeliveryConfig.from_settings(app.settings))
+    worker = Worker(
+        app.session_factory, senders, config or DeliveryConfig.from_settings(app.settings), clock=app.clock
+    )
     log.info("delivery worker started for %s", ", ".join(sorted(worker.senders)))
     await worker.run(stop)
 

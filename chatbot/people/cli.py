@@ -17,6 +17,7 @@ from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel, banner, interactive_lines
 from chatbot.cli import add_command, fail
 from chatbot.i18n import N_, _, ngettext
+from chatbot.logs import configure_logging
 from chatbot.people.demo import ROLE_NAMES, demo_person, seed_demo
 from chatbot.people.invites import INVITE_ROLES, InviteLine, issue_school_invites
 from chatbot.people.roster import RosterError, RowError, import_file, summary, write_template
@@ -196,7 +197,12 @@ def resolve_console_person(app: App, who: str) -> int | str | None:
         return person.id if person else None
 
 
+CONSOLE_LOG = Path("data/console.log")
+
+
 def cmd_console(args: argparse.Namespace, app: App) -> int:
+    # The terminal is the chat: log lines belong in the log, not between a parent's messages.
+    configure_logging(app.settings.log_level, Path(app.settings.log_file or CONSOLE_LOG))
     ensure_demo_if_empty(app)
     who = resolve_console_person(app, args.as_who)
     if who is None:

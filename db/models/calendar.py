@@ -1,6 +1,9 @@
 """Calendar and reminder tables (owned by the calendar/reminders domain).
 
 - CalendarEntry: a term, a vacation, a day off or an extra school day, for a whole region or one school.
+- OfficialDayEntry: a day of the State Council's holiday arrangement for a year, imported by an operator
+  (a day off with its holiday, or a make-up working day, 调休). It overrides the holiday libraries for
+  that whole year.
 - ReminderSent: the idempotency ledger. One row per (rule, occurrence, recipient) key, written in the
   same transaction as the outbox rows it caused, so a reminder is queued exactly once however many
   schedulers run and however often. Scheduler slots (daily close, nudges, escalation) use it too.
@@ -11,7 +14,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime
@@ -42,6 +45,17 @@ class CalendarEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class OfficialDayEntry(Base):
+    __tablename__ = "official_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    # True: a make-up working day (调休); False: a day off of `holiday`.
+    workday: Mapped[bool] = mapped_column(Boolean)
+    holiday: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ReminderStatus(enum.StrEnum):
     QUEUED = "queued"
     MISSED = "missed"
@@ -61,4 +75,4 @@ class ReminderSent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-__all__ = ["CalendarEntry", "CalendarKind", "ReminderSent", "ReminderStatus"]
+__all__ = ["CalendarEntry", "CalendarKind", "OfficialDayEntry", "ReminderSent", "ReminderStatus"]

@@ -98,15 +98,15 @@ def test_nudge_goes_to_teachers_without_roll_call_half_an_hour_before_cutoff(con
 
 
 def test_close_day_command_with_the_clock_moved(app, demo, capsys) -> None:  # type: ignore[no-untyped-def]
-    import time_machine
-
     from chatbot.attendance.service import submit_rollcall
     from chatbot.cli import build_parser
     from db.models import Person, SchoolClass
 
     class_id, pupils = teacher_class(app, demo.teacher)
     guardian = guardian_of(app, pupils[0])
-    console = ConsoleChannel(app.session_factory, app.router)  # the real clock, moved below
+    clock = {"now": at(MONDAY, 9, 30)}
+    app.clock = lambda: clock["now"]  # the command line's clock, moved below
+    console = ConsoleChannel(app.session_factory, app.router, clock=app.clock)
     console.external_id(guardian)
     with transaction(app.session_factory) as s:
         teacher, klass = s.get(Person, demo.teacher), s.get(SchoolClass, class_id)
@@ -117,17 +117,16 @@ def test_close_day_command_with_the_clock_moved(app, demo, capsys) -> None:  # t
         args = build_parser().parse_args(list(argv))
         return int(args.handler(args, app))
 
-    with time_machine.travel(at(MONDAY, 9, 30), tick=False):
-        assert run("close-day") == 0  # before the cutoff: nothing to close yet
-        assert "0 schools (2 skipped)" in capsys.readouterr().out.replace(
-            "0所学校(跳过2所)", "0 schools (2 skipped)"
-        )
-    with time_machine.travel(at(MONDAY, 10, 30), tick=False):
-        assert run("close-day", "--school", str(klass.school_id)) == 0
-        first = capsys.readouterr().out
-        assert run("close-day", "--date", MONDAY.isoformat()) == 0
-        second = capsys.readouterr().out
-        assert len(console.pushed(guardian)) == 1
+    assert run("close-day") == 0  # before the cutoff: nothing to close yet
+    assert "0 schools (2 skipped)" in capsys.readouterr().out.replace(
+        "0所学校(跳过2所)", "0 schools (2 skipped)"
+    )
+    clock["now"] = at(MONDAY, 10, 30)
+    assert run("close-day", "--school", str(klass.school_id)) == 0
+    first = capsys.readouterr().out
+    assert run("close-day", "--date", MONDAY.isoformat()) == 0
+    second = capsys.readouterr().out
+    assert len(console.pushed(guardian)) == 1
     assert "提醒缺勤1人次" in first and "排队消息0条" in second
     assert run("close-day", "--date", "23/11/2026") == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err

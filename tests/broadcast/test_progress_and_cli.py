@@ -8,7 +8,6 @@ import json
 from datetime import datetime
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from chatbot.app import App
@@ -200,14 +199,13 @@ async def test_serve_delivers_until_stopped(app: App, demo, now: datetime) -> No
     sender = FakeSender("telegram")
     stop = asyncio.Event()
     config = DeliveryConfig(limits={}, poll_interval=0.01)
-    with time_machine.travel(now, tick=True):  # the worker reads the real clock
-        task = asyncio.create_task(serve(app, [sender], stop, config))
-        for _ in range(500):
-            if len(sender.sent) == 4:
-                break
-            await asyncio.sleep(0.01)
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
+    task = asyncio.create_task(serve(app, [sender], stop, config))  # the worker reads app.clock
+    for _ in range(500):
+        if len(sender.sent) == 4:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
     assert len(sender.sent) == 4
     with app.session_factory() as s:
         assert {r.status for r in s.scalars(select(OutboxMessage))} == {OutboxStatus.SENT}
@@ -233,12 +231,11 @@ async def test_the_worker_survives_a_database_failure(app: App, demo, now: datet
     monkeypatch.setattr(Worker, "claim", flaky_claim)
     sender = FakeSender("telegram")
     stop = asyncio.Event()
-    with time_machine.travel(now, tick=True):
-        task = asyncio.create_task(serve(app, [sender], stop, DeliveryConfig(limits={}, poll_interval=0.01)))
-        for _ in range(500):
-            if len(sender.sent) == 2:
-                break
-            await asyncio.sleep(0.01)
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
+    task = asyncio.create_task(serve(app, [sender], stop, DeliveryConfig(limits={}, poll_interval=0.01)))
+    for _ in range(500):
+        if len(sender.sent) == 2:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
     assert len(sender.sent) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 
@@ -30,7 +31,7 @@ reminders:
 def cli(app: App, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    return main
+    return functools.partial(main, clock=app.clock)
 
 
 def entries(app: App) -> int:

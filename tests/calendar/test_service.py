@@ -67,7 +67,9 @@ SCHOOL_DAYS = [
     (JUNIOR, date(2026, 12, 4), True, "other school unaffected"),
     (PRIMARY, date(2026, 12, 12), True, "extra school Saturday"),
     (JUNIOR, date(2026, 12, 18), False, "region-wide day off"),
-    (PRIMARY, date(2027, 5, 3), True, "fallback year: ordinary Monday"),
+    (PRIMARY, date(2027, 5, 4), False, "2027 from python-holidays: Labour Day, observed"),
+    (PRIMARY, date(2027, 6, 9), False, "2027 from python-holidays: Dragon Boat Festival"),
+    (PRIMARY, date(2027, 5, 6), True, "2027: an ordinary Thursday"),
     (PRIMARY, date(2027, 10, 1), False, "after the summer: no term entered"),
 ]
 

@@ -163,18 +163,18 @@ def test_remind_cli_dry_run_lists_then_queues_once(  # type: ignore[no-untyped-d
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    assert main(["remind", "--date", "2027-01-13", "--dry-run"]) == 0
+    assert main(["remind", "--date", "2027-01-13", "--dry-run"], clock=app.clock) == 0
     out = capsys.readouterr().out
     assert f"person:{bound.parent} (parent)" in out and f"person:{bound.teacher} (class_teacher)" in out
     assert "home-visit list before winter" in out and "将排队" in out
     assert outbox(app) == [] and ledger(app) == []
-    assert main(["remind", "--date", "2027-01-13"]) == 0
+    assert main(["remind", "--date", "2027-01-13"], clock=app.clock) == 0
     first = len(outbox(app))
     assert first >= 3
-    assert main(["remind", "--date", "2027-01-13"]) == 0
+    assert main(["remind", "--date", "2027-01-13"], clock=app.clock) == 0
     assert len(outbox(app)) == first
     assert "已排队 0 条提醒" in capsys.readouterr().out
-    assert main(["remind", "--date", "2027-13-01"]) == 2
+    assert main(["remind", "--date", "2027-13-01"], clock=app.clock) == 2
 
 
 def test_missed_outside_the_grace_window_is_recorded_not_sent(app: App, bound) -> None:  # type: ignore[no-untyped-def]
