@@ -21,7 +21,7 @@ def transcript(console: ConsoleChannel, who: int | str, *lines: str, lang: str |
 @pytest.fixture(scope="package")
 def shared_app(databases: DatabaseFactory) -> Iterator[App]:
     """One demo database for tests that only read it or chat as distinct guests (cloning is slow on PostgreSQL)."""
-    yield from _make_app(databases, seeded=True)
+    yield from _make_app(databases, seeded=True, now=MONDAY_8AM)
 
 
 @pytest.fixture
