@@ -165,8 +165,54 @@ def test_restart_in_the_middle_of_a_due_window(
     assert queued_keys == first.queued + second.queued
 
 
-def test_leader_lock_on_sqlite_is_always_ours(app: App) -> None:
-    assert LeaderLock(app.engine).acquire()
+def test_on_sqlite_every_process_leads_yet_each_reminder_is_queued_once(app: App, demo, console) -> None:  # type: ignore[no-untyped-def]
+    """SQLite has no advisory lock: two processes' schedulers both run the jobs at the same tick.
+    The ReminderSent ledger alone keeps it to one reminder per recipient."""
+    if app.engine.dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL one leader runs the jobs (test_only_one_process_holds_the_scheduler_lock)")
+    for person_id in (demo.parent, demo.teacher, demo.principal):
+        console.external_id(person_id)
+    other = App(app.settings, clock=app.clock)  # a second process: its own engine and connections
+    now = local(2027, 1, 13, 16, 1)
+    barrier = threading.Barrier(2)
+    reports: list[Any] = []
+    errors: list[BaseException] = []
+
+    def scheduler(instance: App) -> None:
+        try:
+            barrier.wait()
+            reports.append(run_jobs(instance, now, leader=LeaderLock(instance.engine), only=("reminders",)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler, args=(a,)) for a in (app, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    other.engine.dispose()
+    assert not errors
+    ran = [r["reminders"] for r in reports]
+    assert len(ran) == 2 and None not in ran  # neither process stood aside
+    with app.session_factory() as s:
+        per_person = dict(
+            s.execute(
+                select(OutboxMessage.person_id, func.count())
+                .where(OutboxMessage.kind == "reminder.vacation")
+                .group_by(OutboxMessage.person_id)
+            ).all()
+        )
+        keys = s.scalar(
+            select(func.count())
+            .select_from(ReminderSent)
+            .where(ReminderSent.rule == "vacation", ReminderSent.status == ReminderStatus.QUEUED)
+        )
+    assert per_person == {demo.parent: 2, demo.teacher: 1}
+    # What the two processes say they queued adds up to the ledger: nobody queued a key twice.
+    assert sum(r.queued for r in ran) == keys
+    # A third tick for the same slot, after both, queues nothing.
+    again = run_jobs(app, now + timedelta(minutes=5), leader=LeaderLock(app.engine), only=("reminders",))
+    assert again["reminders"].queued == 0
 
 
 @pytest.fixture

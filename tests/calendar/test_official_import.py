@@ -3,7 +3,6 @@ decide, the State Council's arrangement comes in with `calendar import`, and lis
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, date, datetime
 from pathlib import Path
 
