@@ -53,6 +53,8 @@ def _env(url: str, **extra: str) -> dict[str, str]:
 
 def _queue_broadcast(app: App, recipients: int) -> list[int]:
     """A notice fanned out to `recipients` Telegram chats, as the broadcast domain writes it."""
+    # The wall clock on purpose: the worker under test is a separate `bot.py deliver` process, and only
+    # the process clock reaches it. CI's moved-clock runs move both sides (libfaketime is inherited).
     now = datetime.now(UTC)
     with transaction(app.session_factory) as s:
         identities = [
@@ -215,7 +217,7 @@ def _rollcall_kill(app: App, demo_teacher: int, seed: int) -> dict[str, int]:
         size = int(
             s.scalar(select(func.count()).select_from(Student).where(Student.class_id == klass.id)) or 0
         )
-    console_ready = ConsoleChannel(app.session_factory, app.router)
+    console_ready = ConsoleChannel(app.session_factory, app.router, clock=app.clock)
     console_ready.external_id(demo_teacher)
     process = subprocess.Popen(
         [
