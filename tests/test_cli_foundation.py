@@ -166,3 +166,20 @@ def test_invites_command_writes_the_sheet(app: App, tmp_path: Path) -> None:
     assert len(lines) == 1 + 3 + 1  # three class teachers and the principal
     with app.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(InviteCode)) == 4
+
+
+def test_console_chat_keeps_log_lines_out_of_the_conversation(app: App, tmp_path: Path) -> None:
+    """The console is the chat: an INFO line about provisional holidays goes to data/console.log only."""
+    result = run_bot(
+        "console",
+        "--as",
+        "admin",
+        cwd=tmp_path,
+        stdin="/calendar\n",
+        DATABASE_URL=app.settings.database_url,
+        LOG_LEVEL="INFO",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "校历" in result.stdout or "学期" in result.stdout
+    assert "INFO" not in result.stdout + result.stderr
+    assert (tmp_path / "data" / "console.log").is_file()  # where the lines went instead

@@ -157,10 +157,22 @@ def library_day(day: date) -> OfficialDay:
         return OfficialDay(day, workday, holiday, workday and day.weekday() >= 5, Source.CHINESECALENDAR)
     data = _holidays_year(day.year)
     source = Source.HOLIDAYS if data.makeup else Source.PROVISIONAL
+    if source == Source.PROVISIONAL:
+        _log_provisional(day.year)
     if day in data.makeup:
         return OfficialDay(day, True, None, True, source)
     holiday = data.rest.get(day)
     return OfficialDay(day, holiday is None and day.weekday() < 5, holiday, False, source)
+
+
+@cache
+def _log_provisional(year: int) -> None:
+    """Once per year and process, for the operator's log (people are told by `calendar show`)."""
+    log.info(
+        "official days of %s are provisional: holidays from python-holidays, make-up working days not yet "
+        "published; import the State Council's arrangement with `bot.py calendar import`",
+        year,
+    )
 
 
 @cache
