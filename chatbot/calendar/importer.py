@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from chatbot.calendar.official_import import OfficialYear, parse_official, write_official
+from chatbot.calendar.official_import import OfficialYear, parse_official, validation_problems, write_official
 from chatbot.i18n import _
 from chatbot.reminders.rules import RuleError, parse_overrides
 from db.models import AuditLog, Region, School
@@ -173,12 +173,7 @@ def import_calendar(session: Session, path: Path, now: datetime, actor_id: int |
         try:
             row = EntryRow.model_validate(raw)
         except ValidationError as exc:
-            for error in exc.errors():
-                location = ".".join(str(p) for p in error["loc"]) or _("row")
-                message = error["msg"].removeprefix("Value error, ")
-                problems.append(
-                    _("{where}: {field}: {problem}").format(where=where, field=location, problem=message)
-                )
+            problems.extend(validation_problems(where, exc))
             continue
         region = regions.get(row.region)
         if region is None:

@@ -97,6 +97,16 @@ class OfficialYear(BaseModel):
         return self
 
 
+def validation_problems(where: str, exc: ValidationError) -> list[str]:
+    """One line per invalid field: 'entry 3: end: end is before start'."""
+    lines = []
+    for error in exc.errors():
+        location = ".".join(str(p) for p in error["loc"]) or _("row")
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(_("{where}: {field}: {problem}").format(where=where, field=location, problem=message))
+    return lines
+
+
 def parse_official(raw: Any) -> tuple[list[OfficialYear], list[str]]:
     """The years in an `official:` section (a mapping or a list of them), and the problems found."""
     items = raw if isinstance(raw, list) else [raw]
@@ -110,12 +120,7 @@ def parse_official(raw: Any) -> tuple[list[OfficialYear], list[str]]:
         try:
             years.append(OfficialYear.model_validate(item))
         except ValidationError as exc:
-            for error in exc.errors():
-                location = ".".join(str(p) for p in error["loc"]) or _("row")
-                message = error["msg"].removeprefix("Value error, ")
-                problems.append(
-                    _("{where}: {field}: {problem}").format(where=where, field=location, problem=message)
-                )
+            problems.extend(validation_problems(where, exc))
     numbers = [y.year for y in years]
     for year in sorted({n for n in numbers if numbers.count(n) > 1}):
         problems.append(_("official: {year} is given twice").format(year=year))
