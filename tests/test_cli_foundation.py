@@ -180,6 +180,6 @@ def test_console_chat_keeps_log_lines_out_of_the_conversation(app: App, tmp_path
         LOG_LEVEL="INFO",
     )
     assert result.returncode == 0, result.stderr
-    assert "校历" in result.stdout or "学期" in result.stdout
+    assert "📅 红星小学" in result.stdout
     assert "INFO" not in result.stdout + result.stderr
     assert (tmp_path / "data" / "console.log").is_file()  # where the lines went instead
