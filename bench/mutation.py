@@ -74,7 +74,7 @@ def configure(work: Path, patterns: list[str]) -> None:
 source_paths = ["chatbot", "db"]
 only_mutate = [{quoted}]
 also_copy = ["locales", "bot.py"]
-pytest_add_cli_args = ["-p", "no:cacheprovider"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow and not subprocess"]
 pytest_add_cli_args_test_selection = ["tests"]
 """
     pyproject = work / "pyproject.toml"

@@ -15,6 +15,9 @@ from db.models import AuditLog, InviteCode, Student
 from tests.conftest import PG_URL
 from tests.people.rostergen import roster_rows, write_csv
 
+# These tests start real processes (bot.py); the mutation bench leaves them out (see bench/mutation.py).
+pytestmark = pytest.mark.subprocess
+
 BOT = Path(__file__).resolve().parent.parent / "bot.py"
 OWN_SETTINGS = ("DATABASE_URL", "TELEGRAM_TOKEN", "WECHAT_TOKEN", "TIMEZONE", "DEFAULT_LOCALE", "LOG_LEVEL")
 

@@ -193,6 +193,7 @@ def test_bad_input_is_one_clear_error_and_exit_2(run) -> None:  # type: ignore[n
         assert message in err, (args, err)
 
 
+@pytest.mark.subprocess
 def test_real_subprocess(shared_app: App, tmp_path: Path) -> None:
     import os
 

@@ -36,6 +36,9 @@ from db.session import transaction
 from tests.attendance.helpers import at
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 
+# These tests start real processes (bot.py); the mutation bench leaves them out (see bench/mutation.py).
+pytestmark = pytest.mark.subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES: dict[str, object] = {}
 

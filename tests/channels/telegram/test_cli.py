@@ -31,6 +31,7 @@ async def test_check_names_the_bot(app: App, fake: FakeBotApi, capsys: pytest.Ca
     assert "InvalidToken" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 async def test_the_bot_process_answers_and_stops_on_sigterm(app: App, fake: FakeBotApi) -> None:
     env = {
         **os.environ,
