@@ -5,7 +5,8 @@
     .venv/bin/python bench/mutation.py --changed             # only the files changed since origin/main
     .venv/bin/python bench/mutation.py --files chatbot/calendar/official.py
 
-tests/test_catalogs.py is left out too: it reads the source text, where mutmut's trampolines add a
+bench/mutation_plugin.py empties the bot's functools caches before each test, so that every test
+that checks a cached function is linked to its mutants. tests/test_catalogs.py is left out: it reads the source text, where mutmut's trampolines add a
 copy of every string. It copies the working tree to a scratch folder, runs mutmut 3 there (installed into the project's venv
 on first use), and prints the kill rate per package and every surviving mutant. The working tree is
 never touched. Not part of CI: it is slow. Survivors are either killed by a new test or listed in
@@ -74,8 +75,11 @@ def configure(work: Path, patterns: list[str]) -> None:
 [tool.mutmut]
 source_paths = ["chatbot", "db"]
 only_mutate = [{quoted}]
-also_copy = ["locales", "bot.py"]
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not slow and not subprocess", "--ignore=tests/test_catalogs.py"]
+also_copy = ["locales", "bot.py", "bench"]
+pytest_add_cli_args = [
+    "-p", "no:cacheprovider", "-p", "bench.mutation_plugin",
+    "-m", "not slow and not subprocess", "--ignore=tests/test_catalogs.py",
+]
 pytest_add_cli_args_test_selection = ["tests"]
 """
     pyproject = work / "pyproject.toml"
