@@ -165,6 +165,24 @@ def test_restart_in_the_middle_of_a_due_window(
     assert queued_keys == first.queued + second.queued
 
 
+def vacation_reminders(app: App) -> tuple[dict[int, int], int]:
+    """Vacation reminders queued per person, and the ledger keys marked queued for them."""
+    with app.session_factory() as s:
+        per_person = dict(
+            s.execute(
+                select(OutboxMessage.person_id, func.count())
+                .where(OutboxMessage.kind == "reminder.vacation")
+                .group_by(OutboxMessage.person_id)
+            ).all()
+        )
+        keys = s.scalar(
+            select(func.count())
+            .select_from(ReminderSent)
+            .where(ReminderSent.rule == "vacation", ReminderSent.status == ReminderStatus.QUEUED)
+        )
+    return per_person, int(keys or 0)
+
+
 def test_on_sqlite_every_process_leads_yet_each_reminder_is_queued_once(app: App, demo, console) -> None:  # type: ignore[no-untyped-def]
     """SQLite has no advisory lock: two processes' schedulers both run the jobs at the same tick.
     The ReminderSent ledger alone keeps it to one reminder per recipient."""
@@ -194,19 +212,7 @@ def test_on_sqlite_every_process_leads_yet_each_reminder_is_queued_once(app: App
     assert not errors
     ran = [r["reminders"] for r in reports]
     assert len(ran) == 2 and None not in ran  # neither process stood aside
-    with app.session_factory() as s:
-        per_person = dict(
-            s.execute(
-                select(OutboxMessage.person_id, func.count())
-                .where(OutboxMessage.kind == "reminder.vacation")
-                .group_by(OutboxMessage.person_id)
-            ).all()
-        )
-        keys = s.scalar(
-            select(func.count())
-            .select_from(ReminderSent)
-            .where(ReminderSent.rule == "vacation", ReminderSent.status == ReminderStatus.QUEUED)
-        )
+    per_person, keys = vacation_reminders(app)
     assert per_person == {demo.parent: 2, demo.teacher: 1}
     # What the two processes say they queued adds up to the ledger: nobody queued a key twice.
     assert sum(r.queued for r in ran) == keys
@@ -269,19 +275,7 @@ def test_two_schedulers_at_once_queue_one_reminder_per_recipient(
     assert not errors
     ran = [r["reminders"] for r in results if r["reminders"] is not None]
     assert len(ran) == (1 if with_lock else 2)
-    with app.session_factory() as s:
-        per_person = dict(
-            s.execute(
-                select(OutboxMessage.person_id, func.count())
-                .where(OutboxMessage.kind == "reminder.vacation")
-                .group_by(OutboxMessage.person_id)
-            ).all()
-        )
-        keys = s.scalar(
-            select(func.count())
-            .select_from(ReminderSent)
-            .where(ReminderSent.rule == "vacation", ReminderSent.status == ReminderStatus.QUEUED)
-        )
+    per_person, keys = vacation_reminders(app)
     assert per_person == {demo.parent: 2, demo.teacher: 1}
     assert sum(r.queued for r in ran) == keys
 
