@@ -12,7 +12,7 @@ from datetime import date
 
 from chatbot.attendance.payloads import QuickPick, QuickWho
 from chatbot.attendance.rollcall import ROLLCALL_ROLES, may_rollcall, refusal_text
-from chatbot.attendance.service import RollCallRefused, local_day, roster, submit_rollcall
+from chatbot.attendance.service import RollCallRefused, local_day, marks_for, roster, submit_rollcall
 from chatbot.attendance.texts import MARK_LABELS, class_label
 from chatbot.core.context import Context
 from chatbot.core.flow import END, Flow, Outcome, say
@@ -163,14 +163,29 @@ def record(ctx: Context, klass: SchoolClass, pupils: list[Student], picked: list
         )
     except RollCallRefused as refused:
         return say(refusal_text(refused.code, klass, day))
-    names = "、".join(f"{pupils.index(p) + 1}.{p.name}" for p in picked)
-    return say(
-        _(
-            "Recorded for {klass}: {mark}: {names}. Everyone else stays as recorded (present by default). "
-            "Send /rollcall to review."
-        ).format(klass=class_label(klass), mark=_(MARK_LABELS[mark]), names=names),
-        then=END,
-    )
+    # Say what is stored: an approved leave is not turned into an unexplained absence.
+    stored = marks_for(ctx.session, klass.id, day)
+    took = [p for p in picked if stored.get(p.id) == mark]
+    kept = [p for p in picked if stored.get(p.id) != mark]
+    lines = []
+    if took:
+        lines.append(
+            _(
+                "Recorded for {klass}: {mark}: {names}. Everyone else stays as recorded (present by default). "
+                "Send /rollcall to review."
+            ).format(klass=class_label(klass), mark=_(MARK_LABELS[mark]), names=_numbered(pupils, took))
+        )
+    if kept:
+        lines.append(
+            _("Not marked {mark}, their approved leave stands: {names}.").format(
+                mark=_(MARK_LABELS[mark]), names=_numbered(pupils, kept)
+            )
+        )
+    return say("\n".join(lines), then=END)
+
+
+def _numbered(pupils: list[Student], chosen: list[Student]) -> str:
+    return "、".join(f"{pupils.index(p) + 1}.{p.name}" for p in chosen)
 
 
 FLOW = Flow.create(

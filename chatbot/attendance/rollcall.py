@@ -71,12 +71,15 @@ def open_class(ctx: Context, klass: SchoolClass) -> Outcome:
         check_rollcall_allowed(ctx.session, ctx.person, klass, day, ctx.now)
     except RollCallRefused as refused:
         return say(refusal_text(refused.code, klass, day))
-    known = marks_for(ctx.session, klass.id, day)
+    known = {str(sid): str(mark) for sid, mark in marks_for(ctx.session, klass.id, day).items()}
+    # "opened" is what the list showed; on submit only the teacher's own changes to it are applied,
+    # so leave approved while the list was open is not undone by it.
     ctx.data = {
         "class_id": klass.id,
         "day": day.isoformat(),
         "page": 0,
-        "marks": {str(sid): str(mark) for sid, mark in known.items()},
+        "marks": known,
+        "opened": dict(known),
     }
     return Outcome([render(ctx, klass)], "marking")
 
@@ -113,6 +116,22 @@ def marking(ctx: Context, msg: Incoming) -> Outcome:
     )
 
 
+def merged_marks(current: dict[int, Mark], opened: dict[str, str], chosen: dict[str, str]) -> dict[int, Mark]:
+    """Today's marks as they are now, with the pupils the teacher changed on the list set as she chose.
+
+    A pupil she did not touch keeps what was recorded meanwhile (a leave approved after the list opened).
+    """
+    merged = dict(current)
+    for sid in set(opened) | set(chosen):
+        if opened.get(sid) == chosen.get(sid):
+            continue
+        if sid in chosen:
+            merged[int(sid)] = Mark(chosen[sid])
+        else:
+            merged.pop(int(sid), None)
+    return merged
+
+
 def _names_class(payload: str, class_id: int) -> bool:
     parts = payload.split(":")
     return len(parts) > 1 and parts[1] == str(class_id)
@@ -122,7 +141,9 @@ def submit(ctx: Context, klass: SchoolClass) -> Outcome:
     """Record the roll-call in one transaction and summarise it."""
     assert ctx.person is not None
     day = date.fromisoformat(ctx.data["day"])
-    marks = {int(sid): Mark(mark) for sid, mark in ctx.data.get("marks", {}).items()}
+    marks = merged_marks(
+        marks_for(ctx.session, klass.id, day), ctx.data.get("opened", {}), ctx.data.get("marks", {})
+    )
     try:
         result = submit_rollcall(ctx.session, ctx.person, klass, day, marks, ctx.now)
     except RollCallRefused as refused:

@@ -168,6 +168,8 @@ def submit_rollcall(
             session.execute(delete(AttendanceRecord).where(AttendanceRecord.id.in_(gone)))
     for student_id, mark in marks.items():
         record = existing.get(student_id)
+        if record is not None and mark == Mark.ABSENT and record.source == MarkSource.LEAVE:
+            continue  # approved leave explains the absence: it stays excused
         if record is None:
             session.add(
                 AttendanceRecord(
