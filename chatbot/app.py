@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chatbot.clock import utcnow
 from chatbot.config import Settings
 from chatbot.core.router import Router
+from chatbot.delivery.outbox import POLICY_KEY, OutboxPolicy
 from db.migrate import needs_upgrade, upgrade
 from db.session import is_sqlite, make_engine, make_no_wait_engine, make_session_factory
 
@@ -41,8 +42,18 @@ class App:
         return engine
 
     @cached_property
+    def session_info(self) -> dict[str, object]:
+        """What every session carries for domain code: the outbox policy from the settings."""
+        policy = OutboxPolicy(
+            default_locale=self.settings.default_locale,
+            quiet_start=self.settings.quiet_hours_start,
+            quiet_end=self.settings.quiet_hours_end,
+        )
+        return {POLICY_KEY: policy}
+
+    @cached_property
     def session_factory(self) -> sessionmaker[Session]:
-        return make_session_factory(self.engine)
+        return make_session_factory(self.engine, self.session_info)
 
     @cached_property
     def no_wait_session_factory(self) -> sessionmaker[Session] | None:
@@ -50,7 +61,7 @@ class App:
         channels use them to run the router on the event loop only when that cannot stall it."""
         self.engine  # noqa: B018  (migrated first)
         engine = make_no_wait_engine(self.settings.database_url)
-        return make_session_factory(engine) if engine is not None else None
+        return make_session_factory(engine, self.session_info) if engine is not None else None
 
     @cached_property
     def router(self) -> Router:

@@ -163,6 +163,15 @@ _HINT_MAP = {
 }
 
 
+def recipient_locale(*candidates: str | None, default: str | None = None) -> str:
+    """The one rule for a recipient's language: the first supported of the candidates (the chat
+    account's own choice, then the person's), else the configured default, else zh_Hans."""
+    for candidate in (*candidates, default):
+        if candidate in LOCALES:
+            return candidate
+    return DEFAULT_LOCALE
+
+
 def locale_from_hint(hint: str | None) -> str | None:
     """Map a platform language hint (IETF tag such as 'zh-TW' or 'en-US') to a supported locale."""
     if not hint:

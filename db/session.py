@@ -75,8 +75,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """Sessions for this engine; `info` (the app's configuration that domain code needs, such as the
+    outbox policy) is copied into every session's `session.info`."""
+    return sessionmaker(engine, expire_on_commit=False, info=dict(info or {}))
 
 
 @contextmanager

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chatbot.i18n import LOCALES, _, format_number, use_locale
+from chatbot.delivery.outbox import policy_of
+from chatbot.i18n import _, format_number, recipient_locale, use_locale
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
 from db.models.broadcast import Broadcast
 
@@ -90,8 +91,8 @@ def update_progress(
     for account in accounts:
         if not done and account.channel not in editable_channels:
             continue
-        locale = next(
-            (loc for loc in (account.locale, sender.locale if sender else None) if loc in LOCALES), None
+        locale = recipient_locale(
+            account.locale, sender.locale if sender else None, default=policy_of(session).default_locale
         )
         with use_locale(locale):
             text = progress_text(broadcast, counts, done)

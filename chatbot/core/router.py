@@ -17,7 +17,7 @@ from chatbot.core.flow import Flow, Outcome, Registry
 from chatbot.core.messages import Button, ChannelCaps, Incoming, Reply
 from chatbot.core.payloads import BadPayload, prefix_of
 from chatbot.core.text import clean_text
-from chatbot.i18n import DEFAULT_LOCALE, LOCALES, _, locale_from_hint, use_locale
+from chatbot.i18n import _, locale_from_hint, recipient_locale, use_locale
 from db.models import ChannelIdentity, DialogState, Person
 from db.session import is_lock_timeout, transaction
 
@@ -294,14 +294,12 @@ def resolve_identity(
 def pick_locale(identity: ChannelIdentity, incoming: Incoming, settings: Settings) -> str:
     """The user's own choice, else the person's, else the platform's hint, else the default."""
     person: Person | None = identity.person
-    for candidate in (
+    return recipient_locale(
         identity.locale,
         person.locale if person else None,
         locale_from_hint(incoming.language_hint),
-    ):
-        if candidate in LOCALES:
-            return candidate
-    return settings.default_locale or DEFAULT_LOCALE
+        default=settings.default_locale,
+    )
 
 
 def load_dialog(ctx: Context) -> Dialog | None:

@@ -18,13 +18,29 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from chatbot.core.messages import Reply, buttons_to_json
-from chatbot.i18n import DEFAULT_LOCALE, use_locale
+from chatbot.i18n import DEFAULT_LOCALE, recipient_locale, use_locale
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
 
 Render = Callable[[], Reply]
 
 QUIET_START = time(21, 0)
 QUIET_END = time(7, 0)
+POLICY_KEY = "outbox_policy"
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """The settings every queued message follows, carried by the session (`App` puts it there), so
+    no caller can forget them: the default language and the quiet hours."""
+
+    default_locale: str = DEFAULT_LOCALE
+    quiet_start: time = QUIET_START
+    quiet_end: time = QUIET_END
+
+
+def policy_of(session: Session) -> OutboxPolicy:
+    policy = session.info.get(POLICY_KEY)
+    return policy if isinstance(policy, OutboxPolicy) else OutboxPolicy()
 
 
 def after_quiet_hours(
@@ -62,23 +78,24 @@ def enqueue_for_person(
     dedupe_key: str | None = None,
     ref: tuple[str, int] | None = None,
     tz: str = "Asia/Shanghai",
-    quiet_start: time = QUIET_START,
-    quiet_end: time = QUIET_END,
+    quiet_start: time | None = None,
+    quiet_end: time | None = None,
 ) -> list[OutboxMessage]:
     """Queue one message to every active chat account of `person`, each in its own language.
 
     With a `dedupe_key` the same event queues at most once per account, however often it runs.
     Non-urgent messages due in quiet hours wait until the quiet hours end.
     """
+    policy = policy_of(session)
     due = not_before or now
     if priority != Priority.URGENT:
-        due = after_quiet_hours(due, tz, quiet_start, quiet_end)
+        due = after_quiet_hours(due, tz, quiet_start or policy.quiet_start, quiet_end or policy.quiet_end)
     rows: list[OutboxMessage] = []
     for identity in active_identities(session, person.id):
         key = f"{dedupe_key}|{identity.id}" if dedupe_key else None
         if key and session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first():
             continue
-        with use_locale(identity.locale or person.locale or DEFAULT_LOCALE):
+        with use_locale(recipient_locale(identity.locale, person.locale, default=policy.default_locale)):
             reply = render()
         row = OutboxMessage(
             identity_id=identity.id,
@@ -128,8 +145,8 @@ def enqueue_many(
     items: Sequence[OutboxItem],
     now: datetime,
     *,
-    quiet_start: time = QUIET_START,
-    quiet_end: time = QUIET_END,
+    quiet_start: time | None = None,
+    quiet_end: time | None = None,
 ) -> int:
     """`enqueue_for_person` for many people at once, for batch jobs (daily close, reminders).
 
@@ -139,6 +156,8 @@ def enqueue_many(
     """
     if not items:
         return 0
+    policy = policy_of(session)
+    quiet = (quiet_start or policy.quiet_start, quiet_end or policy.quiet_end)
     person_ids = sorted({item.person_id for item in items})
     accounts: dict[int, list[tuple[int, str, str]]] = {}
     for chunk in _chunks(person_ids):
@@ -156,7 +175,7 @@ def enqueue_many(
         ):
             assert person_id is not None
             accounts.setdefault(person_id, []).append(
-                (identity_id, channel, locale or person_locale or DEFAULT_LOCALE)
+                (identity_id, channel, recipient_locale(locale, person_locale, default=policy.default_locale))
             )
     wanted = [
         (item, identity_id, channel, locale, f"{item.dedupe_key}|{identity_id}")
@@ -181,7 +200,7 @@ def enqueue_many(
             reply = item.render()
         due = item.not_before or now
         if item.priority != Priority.URGENT:
-            due = after_quiet_hours(due, item.tz, quiet_start, quiet_end)
+            due = after_quiet_hours(due, item.tz, *quiet)
         rows.append(
             {
                 "identity_id": identity_id,

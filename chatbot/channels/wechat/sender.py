@@ -33,7 +33,7 @@ from chatbot.clock import utcnow
 from chatbot.config import ConfigError, Settings
 from chatbot.core.messages import Attachment
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone
-from chatbot.i18n import DEFAULT_LOCALE, _, format_moment, use_locale
+from chatbot.i18n import _, format_moment, recipient_locale, use_locale
 from db.models import ChannelIdentity
 from db.models.wechat import WeChatDeferred
 from db.session import transaction
@@ -204,7 +204,7 @@ class WeChatSender:
             if identity is None:
                 return self.settings.default_locale
             person_locale = identity.person.locale if identity.person else None
-            return identity.locale or person_locale or self.settings.default_locale or DEFAULT_LOCALE
+            return recipient_locale(identity.locale, person_locale, default=self.settings.default_locale)
 
 
 def take_deferred(session: Session, identity_id: int, now: datetime) -> tuple[list[WeChatDeferred], int]:
