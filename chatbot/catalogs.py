@@ -31,6 +31,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
         "chatbot/core",
         "chatbot/app.py",
         "chatbot/cli.py",
+        "chatbot/cli_i18n.py",
         "chatbot/config.py",
         "chatbot/i18n.py",
         "chatbot/logs.py",
@@ -51,7 +52,17 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "telegram": ("chatbot/channels/telegram",),
     "wechat": ("chatbot/channels/wechat",),
 }
-PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*(?:![rsa])?(?::[^{}]*)?\}")
+# A translation must keep the msgid's placeholders: str.format fields ({name}, {name!r}, {n:,}) and
+# the %-style ones that argparse's messages use (%(name)s, %(name)r, %s, %r, %d); "%%" is a literal.
+PLACEHOLDER = re.compile(
+    r"\{[a-zA-Z_][a-zA-Z0-9_]*(?:![rsa])?(?::[^{}]*)?\}"
+    r"|%%"
+    r"|%(?:\([a-zA-Z_][a-zA-Z0-9_]*\))?[sdri]"
+)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(p for p in PLACEHOLDER.findall(text) if p != "%%")
 
 
 def domain_files(domain: str) -> Iterator[Path]:
@@ -145,7 +156,7 @@ def problems() -> list[str]:
                         else (str(message.string),)
                     )
                     for translated in strings:
-                        if sorted(PLACEHOLDER.findall(source)) != sorted(PLACEHOLDER.findall(translated)):
+                        if _placeholders(source) != _placeholders(translated):
                             found.append(f"{where}: placeholders differ in {translated!r}")
     return found
 

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from chatbot.app import App, NotMigrated
+from chatbot.cli_i18n import argparse_translations
 from chatbot.clock import utcnow
-from chatbot.config import ConfigError, load_settings
-from chatbot.i18n import _, set_locale
+from chatbot.config import ConfigError, Settings, load_settings
+from chatbot.i18n import DEFAULT_LOCALE, LOCALES, _, set_locale
 from chatbot.logs import configure_logging
 
 Handler = Callable[[argparse.Namespace, App], int]
@@ -36,7 +37,7 @@ CLI_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bot.py",
-        description="Jiaxiao 家校 — aid questions, attendance, dropout alerts, reminders and notices.",
+        description=_("Jiaxiao 家校 — aid questions, attendance, dropout alerts, reminders and notices."),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in CLI_MODULES:
@@ -50,14 +51,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cli_locale(argv: Sequence[str], settings: Settings | None) -> str:
+    """The language of the command line itself: a `--lang X` in argv (some subcommands take one),
+    else the settings' default_locale, else zh_Hans. Decided before the parser exists, so that
+    help texts and argparse's own errors are rendered in it."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        if value in LOCALES:
+            return value
+    if settings is not None and settings.default_locale in LOCALES:
+        return settings.default_locale
+    return DEFAULT_LOCALE
+
+
 def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] = utcnow) -> int:
     """Run one command. `clock` is the process clock (tests hand in theirs); nothing below reads another."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Settings first, for the language; a config problem waits until after parsing so --help still works.
+    settings: Settings | None = None
+    config_error: ConfigError | None = None
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        config_error = exc
+    set_locale(cli_locale(arguments, settings))
+    with argparse_translations():
+        args = build_parser().parse_args(arguments)
+    if settings is None:
+        print(str(config_error), file=sys.stderr)
         return 2
     set_locale(getattr(args, "lang", None) or settings.default_locale)
     configure_logging(settings.log_level, Path(settings.log_file) if settings.log_file else None)

@@ -23,10 +23,12 @@ def register(sub: Any) -> None:
         sub,
         "aid",
         cmd_aid,
-        "Which student aid a pupil can get in a region on a date (policy packs).",
+        _("Which student aid a pupil can get in a region on a date (policy packs)."),
     )
-    parser.add_argument("--region", required=True, help="a pack id (national, linxia-2019) or a region code")
-    parser.add_argument("--on", required=True, help="evaluation date, YYYY-MM-DD")
+    parser.add_argument(
+        "--region", required=True, help=_("a pack id (national, linxia-2019) or a region code")
+    )
+    parser.add_argument("--on", required=True, help=_("evaluation date, YYYY-MM-DD"))
     parser.add_argument("--stage", required=True, choices=[s.value for s in Stage])
     pfy = parser.add_mutually_exclusive_group()
     pfy.add_argument("--preschool-final-year", dest="preschool_final_year", action="store_const", const=True)
@@ -40,18 +42,18 @@ def register(sub: Any) -> None:
         "--household",
         action="append",
         choices=[*HOUSEHOLD_FLAGS, "none"],
-        help="household status; repeat for several; 'none' for none of them; leave out if unknown",
+        help=_("household status; repeat for several; 'none' for none of them; leave out if unknown"),
     )
     province = parser.add_mutually_exclusive_group()
     province.add_argument("--in-province", dest="in_province", action="store_const", const=True)
     province.add_argument("--out-of-province", dest="in_province", action="store_const", const=False)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--all", action="store_true", help="also list the items that do not apply")
-    parser.add_argument("--lang", choices=list(LOCALES), help="language of names and explanations")
+    parser.add_argument("--json", action="store_true", help=_("print one JSON object"))
+    parser.add_argument("--all", action="store_true", help=_("also list the items that do not apply"))
+    parser.add_argument("--lang", choices=list(LOCALES), help=_("language of names and explanations"))
     packs = add_command(
-        sub, "aid-packs", cmd_aid_packs, "Validate the aid policy packs and list their items."
+        sub, "aid-packs", cmd_aid_packs, _("Validate the aid policy packs and list their items.")
     )
-    packs.add_argument("--lang", choices=list(LOCALES), help="language of the item names")
+    packs.add_argument("--lang", choices=list(LOCALES), help=_("language of the item names"))
 
 
 def _pack_id_for(region: str, app: App) -> str | None:

@@ -21,18 +21,20 @@ from db.session import transaction
 
 def register(sub: Any) -> None:
     close = add_command(
-        sub, "close-day", cmd_close_day, "Close a school day: absence alerts and dropout-risk cases."
+        sub, "close-day", cmd_close_day, _("Close a school day: absence alerts and dropout-risk cases.")
     )
-    close.add_argument("--date", help="the local day to close, YYYY-MM-DD (default: today)")
-    close.add_argument("--school", type=int, action="append", help="only this school id (repeatable)")
-    escalate = add_command(sub, "escalate-cases", cmd_escalate, "Escalate dropout-risk cases with no action.")
-    escalate.add_argument("--date", help="the local day, YYYY-MM-DD (default: today)")
-    report = add_command(sub, "report", cmd_report, "Export a report as an Excel workbook.")
+    close.add_argument("--date", help=_("the local day to close, YYYY-MM-DD (default: today)"))
+    close.add_argument("--school", type=int, action="append", help=_("only this school id (repeatable)"))
+    escalate = add_command(
+        sub, "escalate-cases", cmd_escalate, _("Escalate dropout-risk cases with no action.")
+    )
+    escalate.add_argument("--date", help=_("the local day, YYYY-MM-DD (default: today)"))
+    report = add_command(sub, "report", cmd_report, _("Export a report as an Excel workbook."))
     report.add_argument("kind", choices=("attendance",))
-    report.add_argument("--scope", required=True, help="class:ID, school:ID or region:ID")
-    report.add_argument("--from", dest="first", required=True, help="first day, YYYY-MM-DD")
-    report.add_argument("--to", dest="last", required=True, help="last day, YYYY-MM-DD")
-    report.add_argument("--out", required=True, help="the .xlsx file to write")
+    report.add_argument("--scope", required=True, help=_("class:ID, school:ID or region:ID"))
+    report.add_argument("--from", dest="first", required=True, help=_("first day, YYYY-MM-DD"))
+    report.add_argument("--to", dest="last", required=True, help=_("last day, YYYY-MM-DD"))
+    report.add_argument("--out", required=True, help=_("the .xlsx file to write"))
 
 
 def _day(text: str | None, app: App) -> date:

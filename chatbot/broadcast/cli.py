@@ -34,39 +34,54 @@ from chatbot.broadcast.targets import (
 from chatbot.broadcast.views import status_text, summary_line
 from chatbot.cli import add_command, fail
 from chatbot.delivery.outbox import after_quiet_hours
-from chatbot.i18n import LOCALES, _, format_moment, format_number
+from chatbot.i18n import LOCALES, N_, _, format_moment, format_number
 from chatbot.people.demo import demo_person
 from db.models import Person
 from db.session import transaction
 
+# For help texts: each language named in the reader's language (LOCALE_NAMES names each in its own).
+LANGUAGE_NAMES = {
+    "zh_Hans": N_("Simplified Chinese"),
+    "zh_Hant": N_("Traditional Chinese"),
+    "en": N_("English"),
+}
+
 
 def register(sub: Any) -> None:
-    send = add_command(sub, "broadcast", cmd_broadcast, "Send a notice as a person to a TARGET.")
+    send = add_command(sub, "broadcast", cmd_broadcast, _("Send a notice as a person to a TARGET."))
     send.add_argument(
-        "--as", dest="as_who", required=True, help="person id, or a demo role: teacher, principal, admin"
+        "--as", dest="as_who", required=True, help=_("person id, or a demo role: teacher, principal, admin")
     )
     send.add_argument(
         "--to",
         dest="target",
         required=True,
-        help="region:ID, school:ID, school:ID/grade:N or class:ID, then /parents (default), /teachers or /both",
+        help=_(
+            "region:ID, school:ID, school:ID/grade:N or class:ID, then /parents (default), /teachers or /both"
+        ),
     )
-    send.add_argument("--text", required=True, help="the notice in the base language")
+    send.add_argument("--text", required=True, help=_("the notice in the base language"))
     for locale in LOCALES:
-        send.add_argument(f"--text-{locale}", dest=f"text_{locale}", help=f"the {locale} version")
-    send.add_argument("--base", default=None, help="language of --text (default: DEFAULT_LOCALE)")
-    send.add_argument("--at", help="send later: 'YYYY-MM-DD HH:MM' in the school's time zone")
-    send.add_argument("--ack", action="store_true", help="ask recipients to press “Got it”")
-    send.add_argument("--dry-run", action="store_true", help="show the recipient count, send nothing")
-    notices = add_command(sub, "notices", cmd_notices, "List a person's notices; show, remind or cancel one.")
-    notices.add_argument("--as", dest="as_who", required=True, help="person id, or a demo role")
-    group = notices.add_mutually_exclusive_group()
-    group.add_argument("--show", type=int, metavar="ID", help="counts and who has not confirmed")
-    group.add_argument(
-        "--remind", type=int, metavar="ID", help="send the one reminder to those who have not confirmed"
+        send.add_argument(
+            f"--text-{locale}",
+            dest=f"text_{locale}",
+            help=_("the version in {language}").format(language=_(LANGUAGE_NAMES[locale])),
+        )
+    send.add_argument("--base", default=None, help=_("language of --text (default: DEFAULT_LOCALE)"))
+    send.add_argument("--at", help=_("send later: 'YYYY-MM-DD HH:MM' in the school's time zone"))
+    send.add_argument("--ack", action="store_true", help=_("ask recipients to press “Got it”"))
+    send.add_argument("--dry-run", action="store_true", help=_("show the recipient count, send nothing"))
+    notices = add_command(
+        sub, "notices", cmd_notices, _("List a person's notices; show, remind or cancel one.")
     )
-    group.add_argument("--cancel", type=int, metavar="ID", help="cancel every message not sent yet")
-    notices.add_argument("--json", action="store_true", help="machine-readable counts (with --show)")
+    notices.add_argument("--as", dest="as_who", required=True, help=_("person id, or a demo role"))
+    group = notices.add_mutually_exclusive_group()
+    group.add_argument("--show", type=int, metavar="ID", help=_("counts and who has not confirmed"))
+    group.add_argument(
+        "--remind", type=int, metavar="ID", help=_("send the one reminder to those who have not confirmed")
+    )
+    group.add_argument("--cancel", type=int, metavar="ID", help=_("cancel every message not sent yet"))
+    notices.add_argument("--json", action="store_true", help=_("machine-readable counts (with --show)"))
 
 
 def resolve_person(session: Session, who: str) -> Person | None:

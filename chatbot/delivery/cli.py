@@ -20,12 +20,16 @@ STATUSES = [s.value for s in OutboxStatus]
 
 
 def register(sub: Any) -> None:
-    outbox = add_command(sub, "outbox", cmd_outbox, "List outbox rows (newest first) for operators.")
-    outbox.add_argument("--status", help="only rows with this status: " + ", ".join(STATUSES))
-    outbox.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
-    outbox.add_argument("--json", action="store_true", help="one JSON object per line")
-    deliver = add_command(sub, "deliver", cmd_deliver, "Run a delivery worker on its own (no chat updates).")
-    deliver.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    outbox = add_command(sub, "outbox", cmd_outbox, _("List outbox rows (newest first) for operators."))
+    outbox.add_argument(
+        "--status", help=_("only rows with this status: {statuses}").format(statuses=", ".join(STATUSES))
+    )
+    outbox.add_argument("--limit", type=int, default=50, help=_("at most this many rows (default 50)"))
+    outbox.add_argument("--json", action="store_true", help=_("one JSON object per line"))
+    deliver = add_command(
+        sub, "deliver", cmd_deliver, _("Run a delivery worker on its own (no chat updates).")
+    )
+    deliver.add_argument("--once", action="store_true", help=_("send what is due now, then exit"))
 
 
 def _row_json(row: OutboxMessage) -> dict[str, Any]:

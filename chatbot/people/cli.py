@@ -27,34 +27,40 @@ from db.session import transaction
 
 
 def register(sub: Any) -> None:
-    add_command(sub, "migrate", cmd_migrate, "Create or upgrade the database schema (Alembic).")
-    add_command(sub, "demo", cmd_demo, "Seed the demo county (idempotent).")
-    console = add_command(sub, "console", cmd_console, "Chat in the terminal as a demo person.")
+    add_command(sub, "migrate", cmd_migrate, _("Create or upgrade the database schema (Alembic)."))
+    add_command(sub, "demo", cmd_demo, _("Seed the demo county (idempotent)."))
+    console = add_command(sub, "console", cmd_console, _("Chat in the terminal as a demo person."))
     console.add_argument(
         "--as",
         dest="as_who",
         default="parent",
-        help="parent, teacher, principal, admin, a person id, or guest (an unlinked user)",
+        help=_("parent, teacher, principal, admin, a person id, or guest (an unlinked user)"),
     )
     roster = add_command(
-        sub, "import-roster", cmd_import_roster, "Import or update pupils, guardians and teachers."
+        sub, "import-roster", cmd_import_roster, _("Import or update pupils, guardians and teachers.")
     )
-    roster.add_argument("file", type=Path, help=".csv (UTF-8 or GB18030) or .xlsx; see docs/people.md")
-    roster.add_argument("--region", help="region code; created if new (default: the only region)")
     roster.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar"
+        "file", type=Path, metavar="FILE", help=_(".csv (UTF-8 or GB18030) or .xlsx; see docs/people.md")
+    )
+    roster.add_argument("--region", help=_("region code; created if new (default: the only region)"))
+    roster.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None, help=_("progress bar")
     )
     template = add_command(
-        sub, "roster-template", cmd_roster_template, "Write an empty roster file to fill in."
+        sub, "roster-template", cmd_roster_template, _("Write an empty roster file to fill in.")
     )
-    template.add_argument("file", type=Path, help=".xlsx (recommended) or .csv")
-    template.add_argument("--english", action="store_true", help="English column names instead of Chinese")
-    invites = add_command(sub, "invites", cmd_invites, "Write one new invite code per guardian and teacher.")
-    invites.add_argument("--school", required=True, help="the school's name")
-    invites.add_argument("--out", required=True, type=Path, help="the CSV file to write")
+    template.add_argument("file", type=Path, metavar="FILE", help=_(".xlsx (recommended) or .csv"))
+    template.add_argument("--english", action="store_true", help=_("English column names instead of Chinese"))
+    invites = add_command(
+        sub, "invites", cmd_invites, _("Write one new invite code per guardian and teacher.")
+    )
+    invites.add_argument("--school", required=True, help=_("the school's name"))
+    invites.add_argument("--out", required=True, type=Path, help=_("the CSV file to write"))
     invites.add_argument("--role", choices=INVITE_ROLES, default="all")
     invites.add_argument(
-        "--unlinked", action="store_true", help="only people who do not use the bot yet (reprint lost slips)"
+        "--unlinked",
+        action="store_true",
+        help=_("only people who do not use the bot yet (reprint lost slips)"),
     )
 
 

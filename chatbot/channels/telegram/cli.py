@@ -20,13 +20,15 @@ def register(sub: Any) -> None:
         sub,
         "telegram",
         cmd_telegram,
-        "Run the Telegram bot: long polling, or a webhook server when WEBHOOK_URL is set "
-        "(the delivery worker and scheduler run alongside).",
+        _(
+            "Run the Telegram bot: long polling, or a webhook server when WEBHOOK_URL is set "
+            "(the delivery worker and scheduler run alongside)."
+        ),
     )
     parser.add_argument(
         "--check",
         action="store_true",
-        help="only check the token and the Bot API server (getMe), print the bot's name and exit",
+        help=_("only check the token and the Bot API server (getMe), print the bot's name and exit"),
     )
 
 
