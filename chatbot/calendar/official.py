@@ -249,16 +249,6 @@ def load_official(session: Session) -> OfficialCalendar:
     )
 
 
-def official_day(day: date) -> OfficialDay:
-    """The libraries' answer; code that has a session uses `load_official(session).day(day)`."""
-    return LIBRARIES.day(day)
-
-
-def is_official_workday(day: date) -> bool:
-    """Official working day by the libraries, make-up Saturdays (调休) included."""
-    return LIBRARIES.is_workday(day)
-
-
 def holiday_label(name: str) -> str:
     """The msgid for a holiday key (translate with _() when shown); unknown names are 'Public holiday'."""
     return HOLIDAY_LABELS.get(name, PUBLIC_HOLIDAY)

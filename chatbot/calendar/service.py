@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from chatbot.calendar.official import LIBRARIES, OfficialCalendar, is_official_workday, load_official
+from chatbot.calendar.official import LIBRARIES, OfficialCalendar, load_official
 from db.models import School
 from db.models.calendar import CalendarEntry, CalendarKind
 
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 __all__ = [
     "Period",
     "SchoolCalendar",
-    "is_official_workday",
     "is_school_day",
     "load_calendar",
     "load_calendars",

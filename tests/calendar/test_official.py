@@ -15,9 +15,7 @@ from chatbot.calendar.official import (
     canonical_holiday,
     chinesecalendar_covers,
     holiday_label,
-    is_official_workday,
     lunar_new_year,
-    official_day,
     spring_festival_eve,
 )
 
@@ -34,7 +32,7 @@ from chatbot.calendar.official import (
     ],
 )
 def test_chinesecalendar_years(day: date, workday: bool, holiday: str | None, makeup: bool) -> None:
-    info = official_day(day)
+    info = LIBRARIES.day(day)
     assert (info.workday, info.holiday, info.makeup, info.source) == (
         workday,
         holiday,
@@ -49,7 +47,7 @@ def _blocks(year: int) -> list[tuple[str, date, date]]:
     blocks: list[tuple[str, date, date]] = []
     day = date(year, 1, 1)
     while day.year == year:
-        info = official_day(day)
+        info = LIBRARIES.day(day)
         if info.holiday and not info.workday:
             if blocks and blocks[-1][0] == info.holiday and blocks[-1][2] == day - timedelta(days=1):
                 blocks[-1] = (info.holiday, blocks[-1][1], day)
@@ -76,21 +74,21 @@ HOLIDAYS_2027 = [
 def test_2027_blocks_come_from_python_holidays(holiday: str, first: date, last: date) -> None:
     assert not chinesecalendar_covers(2027)
     assert (holiday, first, last) in _blocks(2027)
-    assert official_day(first - timedelta(days=1)).holiday != holiday  # the block starts where it says
+    assert LIBRARIES.day(first - timedelta(days=1)).holiday != holiday  # the block starts where it says
     for offset in range((last - first).days + 1):
-        assert not is_official_workday(first + timedelta(days=offset))
+        assert not LIBRARIES.is_workday(first + timedelta(days=offset))
 
 
 def test_2027_has_exactly_these_blocks_and_is_provisional() -> None:
     assert _blocks(2027) == HOLIDAYS_2027
-    assert official_day(date(2027, 5, 4)).source == Source.PROVISIONAL
-    assert not official_day(date(2027, 5, 4)).confirmed
-    assert is_official_workday(date(2027, 5, 6))  # an ordinary Thursday after the Labour Day break
+    assert LIBRARIES.day(date(2027, 5, 4)).source == Source.PROVISIONAL
+    assert not LIBRARIES.day(date(2027, 5, 4)).confirmed
+    assert LIBRARIES.is_workday(date(2027, 5, 6))  # an ordinary Thursday after the Labour Day break
 
 
 def test_a_day_two_festivals_share_is_named_by_the_longer_break() -> None:
     # 2028: Mid-Autumn falls on 3 October, inside the National Day break.
-    assert official_day(date(2028, 10, 3)).holiday == "National Day"
+    assert LIBRARIES.day(date(2028, 10, 3)).holiday == "National Day"
     assert ("National Day", date(2028, 10, 1), date(2028, 10, 4)) in _blocks(2028)
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.calendar.official import official_day
+from chatbot.calendar.official import LIBRARIES
 from chatbot.calendar.service import is_school_day, load_calendar, school_days
 from db.models import Region, School
 from db.models.calendar import CalendarEntry, CalendarKind
@@ -87,7 +87,7 @@ def test_make_up_saturday_inside_a_vacation_is_not_a_school_day(app: App) -> Non
     add(app, CalendarKind.TERM, date(2025, 9, 1), date(2025, 12, 26), "autumn", PRIMARY)
     with app.session_factory() as s:
         assert not is_school_day(s, school(s, PRIMARY), date(2026, 1, 4))
-    assert official_day(date(2026, 1, 4)).makeup  # it is an official make-up working day
+    assert LIBRARIES.day(date(2026, 1, 4)).makeup  # it is an official make-up working day
 
 
 def test_school_days_over_the_national_day_week(app: App) -> None:
