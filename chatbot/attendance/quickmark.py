@@ -12,7 +12,7 @@ from datetime import date
 
 from chatbot.attendance.payloads import QuickPick, QuickWho
 from chatbot.attendance.rollcall import ROLLCALL_ROLES, may_rollcall, refusal_text
-from chatbot.attendance.service import RollCallRefused, local_day, marks_for, roster, submit_rollcall
+from chatbot.attendance.service import RollCallRefused, local_day, roster, submit_rollcall
 from chatbot.attendance.texts import MARK_LABELS, class_label
 from chatbot.core.context import Context
 from chatbot.core.flow import END, Flow, Outcome, say
@@ -158,13 +158,13 @@ def record(ctx: Context, klass: SchoolClass, pupils: list[Student], picked: list
     mark = Mark(ctx.data["mark"])
     day: date = local_day(klass.school, ctx.now)
     try:
-        submit_rollcall(
+        result = submit_rollcall(
             ctx.session, ctx.person, klass, day, {p.id: mark for p in picked}, ctx.now, partial=True
         )
     except RollCallRefused as refused:
         return say(refusal_text(refused.code, klass, day))
     # Say what is stored: an approved leave is not turned into an unexplained absence.
-    stored = marks_for(ctx.session, klass.id, day)
+    stored = result.marks
     took = [p for p in picked if stored.get(p.id) == mark]
     kept = [p for p in picked if stored.get(p.id) != mark]
     lines = []

@@ -112,6 +112,7 @@ class RollCallResult:
     late: int
     replaced: bool
     after_cutoff: bool
+    marks: dict[int, Mark]  # the day's marks as stored, pupil id → mark (present pupils absent)
 
 
 def check_rollcall_allowed(
@@ -221,6 +222,7 @@ def submit_rollcall(
         late=counts[Mark.LATE],
         replaced=replaced,
         after_cutoff=late,
+        marks=final,
     )
 
 
