@@ -52,7 +52,7 @@ def show_calendar(ctx: Context, msg: Incoming) -> Outcome:
         return say(_("You are not linked to a school yet."))
     calendars = load_calendars(ctx.session, schools)
     blocks = []
-    first_day = last_day = None
+    todays = []
     for school in schools:
         today = local_today(ctx.now, school.tz)
         calendar = calendars[school.id]
@@ -70,11 +70,11 @@ def show_calendar(ctx: Context, msg: Incoming) -> Outcome:
         if not events:
             lines.append(_("No calendar events in the coming months."))
         blocks.append("\n".join(lines))
-        first_day = min(first_day or today, today)
-        last_day = max(last_day or today, today + timedelta(days=HORIZON_DAYS))
-    if first_day and last_day and _is_county_admin(ctx):
+        todays.append(today)
+    if _is_county_admin(ctx):
+        last_day = max(todays) + timedelta(days=HORIZON_DAYS)
         note = _provisional_note(
-            calendars[schools[0].id].official.provisional_years(range(first_day.year, last_day.year + 1))
+            calendars[schools[0].id].official.provisional_years(range(min(todays).year, last_day.year + 1))
         )
         if note:
             blocks.append(note)
