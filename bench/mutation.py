@@ -10,7 +10,7 @@ that checks a cached function is linked to its mutants. tests/test_catalogs.py i
 copy of every string. It copies the working tree to a scratch folder, runs mutmut 3 there (installed into the project's venv
 on first use), and prints the kill rate per package and every surviving mutant. The working tree is
 never touched. Not part of CI: it is slow. Survivors are either killed by a new test or listed in
-EQUIVALENT below with a one-line reason.
+bench/equivalent/<package>.toml with a one-line reason.
 
 Why mutmut 3: it mutates inside functions through trampolines, so one pytest start-up serves every
 mutant, and it runs only the tests that executed the mutated function. cosmic-ray restarts the whole
@@ -20,12 +20,14 @@ test command per mutant, which with this suite's database fixtures costs seconds
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -40,24 +42,24 @@ PACKAGES = {
     "people": ["chatbot/people/*"],
     "core": ["chatbot/core/router.py", "chatbot/core/payloads.py"],
 }
+# The tests a package is measured by: its own folder (tests mirror the package). A planted bug must
+# fail a test of the package it is in; tests elsewhere that happen to pass through the code (every
+# attendance test calls is_school_day) are not counted, and leaving them out is what makes a whole
+# package fit in minutes instead of hours. --all-tests links the whole suite instead.
+PACKAGE_TESTS = {name: [f"tests/{name}"] for name in PACKAGES}
 MUTMUT = "mutmut>=3.8,<4"  # also the project's `mutation` extra
-# Mutants no test can tell from the original, with the reason. Keyed by mutmut's mutant name, which
-# numbers the mutants of a function in order: re-check this list when the function changes.
-_NULL_DEFAULT = "the column is NULL by default: passing None or leaving it out is the same row"
-_NO_LISTING_REACHES_200 = "a listing is at most 800 days: about 60 events, far below the 200 cut"
-EQUIVALENT: dict[str, str] = {
-    "chatbot.calendar.cli.x_cmd_show__mutmut_12": "schools come back in id order within a region anyway",
-    "chatbot.calendar.cli.x_cmd_show__mutmut_14": "schools come back in id order within a region anyway",
-    "chatbot.calendar.cli.x_cmd_show__mutmut_77": _NO_LISTING_REACHES_200,
-    "chatbot.calendar.cli.x_cmd_show__mutmut_81": _NO_LISTING_REACHES_200,
-    "chatbot.calendar.cli.x_cmd_show__mutmut_82": _NO_LISTING_REACHES_200,
-    "chatbot.calendar.demo.x_seed_calendar__mutmut_23": _NULL_DEFAULT,
-    "chatbot.calendar.demo.x_seed_calendar__mutmut_28": _NULL_DEFAULT,
-    "chatbot.calendar.demo.x_typical_school_year__mutmut_37": (
-        "only reached when 1 September is a weekend day: the Monday on or after 2 September is the same"
-    ),
-    "chatbot.calendar.official_import.x_write_official__mutmut_27": _NULL_DEFAULT,
-}
+# Mutants no test can tell from the original, one file per package (bench/equivalent/<package>.toml:
+# "mutant name" = "the reason"). mutmut numbers the mutants of a function in order: an entry is
+# re-checked when its function changes.
+EQUIVALENT_DIR = ROOT / "bench" / "equivalent"
+
+
+def load_equivalent() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in sorted(EQUIVALENT_DIR.glob("*.toml")):
+        found.update(tomllib.loads(path.read_text(encoding="utf-8")))
+    return found
+
 
 KILLED = {"killed", "caught by type check"}
 _NAME = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+)$")
@@ -84,8 +86,9 @@ def scratch_copy(target: Path) -> None:
             shutil.copy2(source, target / relative)
 
 
-def configure(work: Path, patterns: list[str]) -> None:
+def configure(work: Path, patterns: list[str], tests: list[str]) -> None:
     quoted = ", ".join(f'"{p}"' for p in patterns)
+    selection = ", ".join(f'"{t}"' for t in tests)
     section = f"""
 [tool.mutmut]
 source_paths = ["chatbot", "db"]
@@ -95,10 +98,17 @@ pytest_add_cli_args = [
     "-p", "no:cacheprovider", "-p", "bench.mutation_plugin",
     "-m", "not slow and not subprocess", "--ignore=tests/test_catalogs.py",
 ]
-pytest_add_cli_args_test_selection = ["tests"]
+pytest_add_cli_args_test_selection = [{selection}]
+type_check_command = ["mypy", "--output", "json", "--no-warn-unused-ignores", "chatbot"]
 """
     pyproject = work / "pyproject.toml"
     pyproject.write_text(pyproject.read_text(encoding="utf-8") + section, encoding="utf-8")
+
+
+def list_seeding_functions(work: Path, shared: Path) -> None:
+    """seeding.txt for bench/mutation_plugin.py: a mutant of these functions seeds its own county."""
+    probe = [sys.executable, "bench/seeding_probe.py", str(shared / "seeding.txt")]
+    subprocess.run(probe, cwd=work, check=True, env={**os.environ, "TEST_DATABASE_URL": ""})
 
 
 def ensure_mutmut() -> Path:
@@ -108,14 +118,23 @@ def ensure_mutmut() -> Path:
     return binary
 
 
-def run(patterns: list[str], max_children: int, keep: bool) -> dict[str, str]:
+def run(patterns: list[str], tests: list[str], max_children: int, keep: bool) -> dict[str, str]:
     mutmut = ensure_mutmut()
     work = Path(tempfile.mkdtemp(prefix="jiaxiao-mutation-"))
     try:
         scratch_copy(work)
-        configure(work, patterns)
+        configure(work, patterns, tests)
+        shared = work / "shared-templates"
+        shared.mkdir()
+        list_seeding_functions(work, shared)
+        env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+        env["JIAXIAO_SHARED_TEMPLATES"] = str(shared)
+        # mutmut recognises the type checker by the bare word "mypy": the venv's, first on PATH.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         started = time.perf_counter()
-        subprocess.run([str(mutmut), "run", "--max-children", str(max_children)], cwd=work, check=False)
+        subprocess.run(
+            [str(mutmut), "run", "--max-children", str(max_children)], cwd=work, check=False, env=env
+        )
         print(f"mutmut ran for {time.perf_counter() - started:.0f} s in {work}")
         listing = subprocess.run(
             [str(mutmut), "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True
@@ -132,11 +151,12 @@ def run(patterns: list[str], max_children: int, keep: bool) -> dict[str, str]:
 
 
 def report(statuses: dict[str, str]) -> int:
+    equivalent = load_equivalent()
     by_package: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
     for name, status in sorted(statuses.items()):
         package = package_of(name)
-        if name in EQUIVALENT:
+        if name in equivalent:
             by_package[package]["equivalent"] += 1
             continue
         by_package[package][status] += 1
@@ -162,6 +182,16 @@ def report(statuses: dict[str, str]) -> int:
     return 0 if worst >= 90.0 else 1
 
 
+def tests_for(patterns: list[str]) -> list[str]:
+    """The test folders of the packages the patterns lie in: chatbot/aid/* → tests/aid."""
+    folders = set()
+    for pattern in patterns:
+        parts = Path(pattern).parts
+        package = parts[1] if len(parts) > 2 and parts[0] == "chatbot" else ""
+        folders.add(f"tests/{package}" if (ROOT / "tests" / package).is_dir() and package else "tests")
+    return sorted(folders)
+
+
 def changed_files() -> list[str]:
     diff = subprocess.run(
         ["git", "diff", "--name-only", "origin/main...HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -181,6 +211,9 @@ def main() -> int:
     )
     parser.add_argument("--files", nargs="+", help="mutate only these files")
     parser.add_argument("--changed", action="store_true", help="mutate only the changed chatbot/ files")
+    parser.add_argument(
+        "--all-tests", action="store_true", help="link the whole suite, not only the package's own tests"
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (mutmut browse there)")
     args = parser.parse_args()
@@ -196,8 +229,10 @@ def main() -> int:
             return 0
     else:
         patterns = [p for name in (args.packages or list(PACKAGES)) for p in PACKAGES[name]]
+    tests = ["tests"] if args.all_tests else tests_for(patterns)
     print("mutating: " + " ".join(patterns))
-    return report(run(patterns, args.max_children, args.keep))
+    print("measured by: " + " ".join(tests))
+    return report(run(patterns, tests, args.max_children, args.keep))
 
 
 if __name__ == "__main__":

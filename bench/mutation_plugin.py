@@ -1,15 +1,23 @@
-"""A pytest plugin for the mutation bench only: empty every functools cache of the bot before each test.
+"""A pytest plugin for the mutation bench only.
 
-mutmut links a mutant to the tests that executed its function while the suite ran once. A function
-whose result is cached (holidays of a year, a parsed pack) runs for the first test only, so later
-tests, the ones that check it, would never be linked to its mutants.
+- It empties every functools cache of the bot before each test. mutmut links a mutant to the tests
+  that executed its function while the suite ran once. A function whose result is cached (holidays
+  of a year, a parsed pack) runs for the first test only, so later tests, the ones that check it,
+  would never be linked to its mutants.
+- It keeps the shared demo-county template (tests/conftest.py, JIAXIAO_SHARED_TEMPLATES) away from
+  a mutant of a function that runs while the county is seeded: bench/mutation.py lists those
+  functions in seeding.txt beside the templates, and such a mutant seeds a county of its own.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
+
+SHARED = "JIAXIAO_SHARED_TEMPLATES"
 
 
 def _clear_caches() -> None:
@@ -20,6 +28,22 @@ def _clear_caches() -> None:
             clear = getattr(value, "cache_clear", None)
             if callable(clear):
                 clear()
+
+
+def _mutant_runs_while_seeding(mutant: str, folder: Path) -> bool:
+    function = mutant.rsplit("__mutmut_", 1)[0]
+    listed = folder / "seeding.txt"
+    # Without the list every mutant seeds its own county: slower, never wrong.
+    if not listed.exists():
+        return True
+    return function in set(listed.read_text(encoding="utf-8").split())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    folder = os.environ.get(SHARED)
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if folder and "__mutmut_" in mutant and _mutant_runs_while_seeding(mutant, Path(folder)):
+        del os.environ[SHARED]
 
 
 @pytest.hookimpl(tryfirst=True)

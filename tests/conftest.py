@@ -38,6 +38,19 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 
+def _shared_template(key: str) -> Path | None:
+    """Where the template is kept across pytest sessions, when the mutation bench asks for it.
+
+    mutmut starts a short pytest session per mutant; migrating and seeding the demo county each time
+    would double its run. bench/mutation_plugin.py leaves JIAXIAO_SHARED_TEMPLATES unset for a mutant
+    of a function that runs while the demo county is seeded, so that such a mutant seeds its own.
+    """
+    folder = os.environ.get("JIAXIAO_SHARED_TEMPLATES")
+    if not folder or PG_URL:
+        return None
+    return Path(folder) / f"{key}.db"
+
+
 class DatabaseFactory:
     """Hands out throw-away databases, each migrated and (optionally) holding the demo county.
 
@@ -75,6 +88,10 @@ class DatabaseFactory:
         key = "demo" if seeded else "empty"
         if key in self.templates:
             return self.templates[key]
+        cached = _shared_template(key)
+        if cached is not None and cached.exists():
+            self.templates[key] = f"sqlite:///{cached}"
+            return self.templates[key]
         name = f"jxtpl_{key}_{_worker()}_{os.getpid()}"
         if PG_URL:
             self._create_pg(name)
@@ -89,6 +106,10 @@ class DatabaseFactory:
             with transaction(make_session_factory(engine)) as session:
                 seed_demo(session, MONDAY_8AM)
             engine.dispose()
+        if cached is not None:
+            partial = cached.with_name(f"{cached.name}.{os.getpid()}")
+            shutil.copyfile(make_url(url).database or "", partial)
+            partial.replace(cached)  # atomic: another session never copies half a file
         self.templates[key] = url
         return url
 
