@@ -17,7 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path.cwd()))
 
-from tests.conftest import DatabaseFactory  # noqa: E402
+from tests.conftest import DatabaseFactory
 
 
 def mutmut_name(module: str, qualname: str) -> str:
