@@ -118,36 +118,61 @@ def ensure_mutmut() -> Path:
     return binary
 
 
-def run(patterns: list[str], tests: list[str], max_children: int, keep: bool) -> dict[str, str]:
-    mutmut = ensure_mutmut()
-    work = Path(tempfile.mkdtemp(prefix="jiaxiao-mutation-"))
-    try:
-        scratch_copy(work)
-        configure(work, patterns, tests)
-        shared = work / "shared-templates"
-        shared.mkdir()
-        list_seeding_functions(work, shared)
-        env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
-        env["JIAXIAO_SHARED_TEMPLATES"] = str(shared)
-        # mutmut recognises the type checker by the bare word "mypy": the venv's, first on PATH.
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        started = time.perf_counter()
-        subprocess.run(
-            [str(mutmut), "run", "--max-children", str(max_children)], cwd=work, check=False, env=env
-        )
-        print(f"mutmut ran for {time.perf_counter() - started:.0f} s in {work}")
-        listing = subprocess.run(
-            [str(mutmut), "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True
-        ).stdout
-    finally:
-        if not keep:
-            shutil.rmtree(work, ignore_errors=True)
+def mutmut_env(work: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+    env["JIAXIAO_SHARED_TEMPLATES"] = str(work / "shared-templates")
+    # mutmut recognises the type checker by the bare word "mypy": the venv's, first on PATH.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def statuses_in(work: Path) -> dict[str, str]:
+    listing = subprocess.run(
+        [str(ensure_mutmut()), "results", "--all", "true"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     statuses = {}
     for line in listing.splitlines():
         match = _NAME.match(line)
         if match:
             statuses[match["name"]] = match["status"].strip()
     return statuses
+
+
+def mutmut_run(work: Path, max_children: int, names: list[str] | None = None) -> None:
+    started = time.perf_counter()
+    command = [str(ensure_mutmut()), "run", "--max-children", str(max_children), *(names or [])]
+    subprocess.run(command, cwd=work, check=False, env=mutmut_env(work))
+    print(f"mutmut ran for {time.perf_counter() - started:.0f} s in {work}")
+
+
+def run(patterns: list[str], tests: list[str], max_children: int, keep: bool) -> dict[str, str]:
+    work = Path(tempfile.mkdtemp(prefix="jiaxiao-mutation-"))
+    try:
+        scratch_copy(work)
+        configure(work, patterns, tests)
+        (work / "shared-templates").mkdir()
+        list_seeding_functions(work, work / "shared-templates")
+        mutmut_run(work, max_children)
+        return statuses_in(work)
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def resume(work: Path, max_children: int) -> dict[str, str]:
+    """Finish a kept run, then judge its survivors again with the tests as they are now."""
+    for folder in ("tests", "bench"):
+        for target in (work / folder, work / "mutants" / folder):
+            shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
+    mutmut_run(work, max_children)
+    survivors = [name for name, status in statuses_in(work).items() if status == "survived"]
+    if survivors:
+        mutmut_run(work, max_children, survivors)
+    return statuses_in(work)
 
 
 def report(statuses: dict[str, str]) -> int:
@@ -214,12 +239,20 @@ def main() -> int:
     parser.add_argument(
         "--all-tests", action="store_true", help="link the whole suite, not only the package's own tests"
     )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="finish a kept run and re-judge its survivors with today's tests",
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (mutmut browse there)")
     args = parser.parse_args()
     unknown = [name for name in args.packages if name not in PACKAGES]
     if unknown:
         parser.error(f"unknown package(s): {', '.join(unknown)}")
+    if args.resume:
+        return report(resume(args.resume, args.max_children))
     if args.files:
         patterns = list(args.files)
     elif args.changed:

@@ -1,9 +1,11 @@
 """A pytest plugin for the mutation bench only.
 
-- It empties every functools cache of the bot before each test. mutmut links a mutant to the tests
-  that executed its function while the suite ran once. A function whose result is cached (holidays
-  of a year, a parsed pack) runs for the first test only, so later tests, the ones that check it,
-  would never be linked to its mutants.
+- While mutmut links tests to functions (MUTANT_UNDER_TEST=stats) it empties every functools cache
+  of the bot before each test. A function whose result is cached (holidays of a year, a parsed pack)
+  would otherwise run for the first test only, and later tests, the ones that check it, would never
+  be linked to its mutants. In a mutant's own session the caches are emptied once at the start (the
+  fork inherits the original code's results) and then fill as in a normal run: re-parsing every pack
+  for each of two hundred tests made a surviving pack mutant cost seconds.
 - It keeps the shared demo-county template (tests/conftest.py, JIAXIAO_SHARED_TEMPLATES) away from
   a mutant of a function that runs while the county is seeded: bench/mutation.py lists those
   functions in seeding.txt beside the templates, and such a mutant seeds a county of its own.
@@ -40,6 +42,7 @@ def _mutant_runs_while_seeding(mutant: str, folder: Path) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _clear_caches()
     folder = os.environ.get(SHARED)
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if folder and "__mutmut_" in mutant and _mutant_runs_while_seeding(mutant, Path(folder)):
@@ -48,4 +51,5 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    _clear_caches()
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        _clear_caches()
