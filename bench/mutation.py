@@ -169,7 +169,7 @@ def resume(work: Path, max_children: int) -> dict[str, str]:
         for target in (work / folder, work / "mutants" / folder):
             shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
     mutmut_run(work, max_children)
-    survivors = [name for name, status in statuses_in(work).items() if status == "survived"]
+    survivors = [name for name, status in statuses_in(work).items() if status in ("survived", "timeout")]
     if survivors:
         mutmut_run(work, max_children, survivors)
     return statuses_in(work)
