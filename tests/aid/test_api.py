@@ -42,3 +42,29 @@ def test_opening_lines_for_reminders_in_the_recipients_language() -> None:
             "国家助学贷款（生源地/校园地）——时间：每年暑假，开学前（7—9月）；地点："
         )
     assert applications_opening(load_pack("national"), 7, date(2026, 7, 1), [Stage.PRIMARY]) == []
+
+
+def test_the_school_record_says_the_pupil_studies_in_the_home_province(app: App, demo) -> None:  # type: ignore[no-untyped-def]
+    """Linxia's vocational items need a school in the home province: a school of the region is one."""
+    with app.session_factory() as s:
+        child = children_of(s, s.get(Person, demo.parent))[0]
+        child.school_class.school.stage = Stage.SECONDARY_VOCATIONAL
+        child.household = ["registered_poor", "not-a-flag"]
+        results = {r.item_id: r for r in results_for_student(child, date(2019, 10, 1))}
+        assert results["sec_voc_grant"].status == Status.ELIGIBLE
+        assert [c.wanted for c in results["sec_voc_grant"].met] == [
+            ("secondary_vocational",),
+            ("True",),
+            ("registered_poor",),
+        ]
+        s.rollback()
+
+
+def test_no_household_recorded_means_unknown_not_none(app: App, demo) -> None:  # type: ignore[no-untyped-def]
+    with app.session_factory() as s:
+        child = children_of(s, s.get(Person, demo.parent))[0]
+        child.boarding = True
+        child.household = []
+        results = {r.item_id: r for r in results_for_student(child, date(2026, 11, 23))}
+        assert results["boarding_allowance"].status == Status.POSSIBLE
+        s.rollback()

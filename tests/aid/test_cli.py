@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,235 @@ def test_aid_packs_lists_and_validates(
     assert main(["aid-packs"]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / 'county.yaml'}: item 'a', field 'kind': Field required" in err
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_help_explains_every_option(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("--help", "--lang", "en")
+    assert code == 0
+    stages = (
+        "{preschool,primary,junior,senior,secondary_vocational,higher_vocational,undergraduate,postgraduate}"
+    )
+    flags = "{registered_poor,dibao,tekun,orphan,disabled,none}"
+    assert _normalized(out) == _normalized(
+        f"""usage: bot.py aid [-h] --region REGION --on ON --stage {stages}
+        [--preschool-final-year | --not-preschool-final-year] [--boarding | --not-boarding]
+        [--household {flags}] [--in-province | --out-of-province] [--json] [--all]
+        [--lang {{zh_Hans,zh_Hant,en}}]
+        Which student aid a pupil can get in a region on a date (policy packs).
+        options:
+        -h, --help show this help message and exit
+        --region REGION a pack id (national, linxia-2019) or a region code
+        --on ON evaluation date, YYYY-MM-DD
+        --stage {stages}
+        --preschool-final-year
+        --not-preschool-final-year
+        --boarding
+        --not-boarding
+        --household {flags}
+        household status; repeat for several; 'none' for none of them; leave out if unknown
+        --in-province
+        --out-of-province
+        --json print one JSON object
+        --all also list the items that do not apply
+        --lang {{zh_Hans,zh_Hant,en}}
+        language of names and explanations"""
+    )
+
+
+def test_aid_packs_help(
+    shared_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", shared_app.settings.database_url)
+    with pytest.raises(SystemExit):
+        main(["aid-packs", "--help", "--lang", "en"])
+    assert _normalized(capsys.readouterr().out) == _normalized(
+        """usage: bot.py aid-packs [-h] [--lang {zh_Hans,zh_Hant,en}]
+        Validate the aid policy packs and list their items.
+        options:
+        -h, --help show this help message and exit
+        --lang {zh_Hans,zh_Hant,en}
+        language of the item names"""
+    )
+
+
+def _statuses(run, *args: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    code, out, err = run(*args, "--json", "--all")
+    assert code == 0, err
+    return {item["id"]: item["status"] for item in json.loads(out)["items"]}
+
+
+NATIONAL_JUNIOR = ("--region", "national", "--on", "2024-09-01", "--stage", "junior")
+LINXIA_SEC_VOC = ("--region", "linxia-2019", "--on", "2019-10-01", "--stage", "secondary_vocational")
+NATIONAL_PRESCHOOL = (
+    "--region",
+    "national",
+    "--on",
+    "2025-09-01",
+    "--stage",
+    "preschool",
+    "--household",
+    "none",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "item", "status"),
+    [
+        ((*NATIONAL_JUNIOR, "--household", "dibao", "--boarding"), "boarding_allowance", "eligible"),
+        ((*NATIONAL_JUNIOR, "--household", "dibao", "--boarding"), "nonboarding_allowance", "not_eligible"),
+        ((*NATIONAL_JUNIOR, "--household", "dibao", "--not-boarding"), "boarding_allowance", "not_eligible"),
+        ((*NATIONAL_JUNIOR, "--household", "dibao", "--not-boarding"), "nonboarding_allowance", "eligible"),
+        ((*NATIONAL_JUNIOR, "--household", "dibao"), "nonboarding_allowance", "possible"),
+        (
+            (*NATIONAL_JUNIOR, "--household", "none", "--not-boarding"),
+            "nonboarding_allowance",
+            "not_eligible",
+        ),
+        ((*NATIONAL_JUNIOR, "--not-boarding"), "nonboarding_allowance", "possible"),
+        ((*LINXIA_SEC_VOC, "--household", "registered_poor", "--in-province"), "sec_voc_grant", "eligible"),
+        (
+            (*LINXIA_SEC_VOC, "--household", "registered_poor", "--out-of-province"),
+            "sec_voc_grant",
+            "not_eligible",
+        ),
+        ((*LINXIA_SEC_VOC, "--household", "registered_poor"), "sec_voc_grant", "possible"),
+        ((*NATIONAL_PRESCHOOL, "--preschool-final-year"), "preschool_final_year_free", "eligible"),
+        ((*NATIONAL_PRESCHOOL, "--not-preschool-final-year"), "preschool_final_year_free", "not_eligible"),
+        (NATIONAL_PRESCHOOL, "preschool_final_year_free", "possible"),
+    ],
+)
+def test_each_profile_flag_reaches_the_evaluation(run, args: tuple[str, ...], item: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    """Yes, no, or left out (unknown) for boarding, province, final kindergarten year and household."""
+    assert _statuses(run, *args)[item] == status
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "mars", "--on", "2024-09-01", "--stage", "junior"],
+         "Unknown region 'mars': give a pack id (linxia-2019, national) or a region code."),
+        (["--region", "national", "--on", "2024-13-01", "--stage", "junior"],
+         "Not a date in YYYY-MM-DD form: '2024-13-01'"),
+        (["--region", "national", "--on", "2024-09-01", "--stage", "junior", "--household", "none",
+          "--household", "dibao"],
+         "--household none cannot be combined with other household flags."),
+    ],
+)  # fmt: skip
+def test_bad_values_are_named_in_one_exact_line(run, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    assert run("--lang", "en", *args) == (2, "", message + "\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "national", "--stage", "junior"], "bot.py aid：错误：缺少必需的参数：--on"),
+        (["--region", "national", "--on", "2024-09-01"], "bot.py aid：错误：缺少必需的参数：--stage"),
+        (["--region", "national", "--on", "2024-09-01", "--stage", "junior", "--lang", "fr"],
+         "bot.py aid：错误：参数 --lang：无效的选择：'fr'"),
+    ],
+)  # fmt: skip
+def test_required_options_and_known_languages(run, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(*args)
+    assert (code, out) == (2, "")
+    assert message in err, err
+
+
+def test_readable_output_is_the_header_then_the_table(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(*LINXIA_SEC_VOC, "--household", "registered_poor", "--in-province", "--lang", "en")
+    assert code == 0
+    assert out.splitlines() == [
+        "Student aid (Linxia 2019 targeted-poverty student aid, on October 1, 2019):",
+        "Eligibility  Item                                              Amount         Source pack",
+        "-----------  ------------------------------------------------  -------------  -----------",
+        "eligible     Free tuition at secondary vocational school       ¥2,000 a year  linxia-2019",
+        "eligible     National grant for secondary vocational students  ¥2,000 a year  linxia-2019",
+    ]
+
+
+def test_readable_output_when_nothing_applies(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(*LINXIA_SEC_VOC, "--household", "registered_poor", "--out-of-province", "--lang", "en")
+    assert code == 0
+    assert out == (
+        "Student aid (Linxia 2019 targeted-poverty student aid, on October 1, 2019):\n"
+        "Nothing in this pack applies to that profile.\n"
+    )
+
+
+def test_json_is_indented_and_keeps_chinese_readable(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(*LINXIA_SEC_VOC, "--household", "registered_poor", "--in-province", "--json")
+    assert code == 0
+    assert out == json.dumps(json.loads(out), ensure_ascii=False, indent=2) + "\n"
+    assert out.startswith('{\n  "region": "linxia-2019",\n  "on": "2019-10-01",\n  "items": [\n    {\n')
+    assert '"name": "中职国家助学金"' in out
+
+
+def test_an_invalid_pack_stops_the_command(run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import chatbot.aid.pack
+
+    (tmp_path / "county.yaml").write_text(
+        "id: county\nname: {zh_Hans: x, zh_Hant: x, en: x}\nitems: [{id: a}]\n"
+    )
+    monkeypatch.setattr(chatbot.aid.pack, "PACK_DIR", tmp_path)
+    code, out, err = run(*NATIONAL_JUNIOR)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"{tmp_path / 'county.yaml'}: item 'a', field 'kind': Field required\n")
+
+
+def test_aid_packs_lists_every_item(
+    shared_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", shared_app.settings.database_url)
+    assert main(["aid-packs", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.splitlines() == AID_PACKS_EN
+
+
+def test_aid_packs_with_a_period_open_at_one_end(
+    shared_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import chatbot.aid.pack
+    from tests.aid.test_packs import GOOD_ITEM, write_pack
+
+    write_pack(tmp_path, "county", [GOOD_ITEM], in_force_from=date(2020, 9, 1))
+    write_pack(tmp_path, "town", [GOOD_ITEM], in_force_until=date(2022, 8, 31), parent="county")
+    monkeypatch.setattr(chatbot.aid.pack, "PACK_DIR", tmp_path)
+    monkeypatch.setenv("DATABASE_URL", shared_app.settings.database_url)
+    assert main(["aid-packs", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "county (Test): 1 items, in force 2020-09-01–…, inherits from: -",
+        "  meal                         subsidy      county       Meal aid",
+        "town (Test): 1 items, in force …–2022-08-31, inherits from: county",
+        "  meal                         subsidy      town         Meal aid",
+    ]
+
+
+# `aid-packs` in English: each pack with its period and parents, then its items.
+AID_PACKS_EN = [
+    "linxia-2019 (Linxia 2019 targeted-poverty student aid): 7 items, in force 2019-01-01–2020-12-31, inherits from: -",
+    "  preschool_living_allowance   subsidy      linxia-2019  Living allowance for the final year of kindergarten",
+    "  boarding_allowance           subsidy      linxia-2019  Living allowance for boarders from families in difficulty",
+    "  senior_grant                 grant        linxia-2019  National grant for senior high school students",
+    "  sec_voc_free_tuition         waiver       linxia-2019  Free tuition at secondary vocational school",
+    "  sec_voc_grant                grant        linxia-2019  National grant for secondary vocational students",
+    "  higher_voc_free_tuition      waiver       linxia-2019  Free tuition at higher vocational college",
+    "  student_loan                 loan         linxia-2019  Home-county student loan",
+    "national (National student aid): 15 items, in force always, inherits from: -",
+    "  free_tuition_textbooks       waiver       national     Free tuition and textbooks (compulsory education)",
+    "  boarding_allowance           subsidy      national     Living allowance for boarders from families in difficulty",
+    "  nonboarding_allowance        subsidy      national     Living allowance for day pupils from families in difficulty",
+    "  nutrition_meal               in_kind      national     Nutrition meals for rural pupils",
+    "  preschool_final_year_free    waiver       national     Free final year of kindergarten",
+    "  senior_grant                 grant        national     National grant for senior high school students",
+    "  senior_fee_waiver            waiver       national     Senior high school fee waiver",
+    "  sec_voc_free_tuition         waiver       national     Free tuition at secondary vocational school",
+    "  sec_voc_grant                grant        national     National grant for secondary vocational students",
+    "  undergrad_grant              grant        national     National grant for university and college students",
+    "  encouragement_scholarship    scholarship  national     National encouragement scholarship",
+    "  national_scholarship         scholarship  national     National scholarship (university and college)",
+    "  student_loan                 loan         national     National student loan",
+    "  postgrad_grant               grant        national     National grant for postgraduate students",
+    "  green_channel                in_kind      national     Green channel for new university students",
+]

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from chatbot.aid.engine import Fact, Profile, Status, evaluate, evaluate_item, items_opening, open_questions
+from chatbot.aid.engine import (
+    Check,
+    Fact,
+    Outcome,
+    Profile,
+    Result,
+    Status,
+    evaluate,
+    evaluate_item,
+    items_opening,
+    open_questions,
+)
 from chatbot.aid.pack import load_pack, pack_for
 from db.models import Stage
+from tests.aid.test_packs import with_changes, write_pack
 
 E, P, N = Status.ELIGIBLE, Status.POSSIBLE, Status.NOT_ELIGIBLE
 D = date.fromisoformat
@@ -356,3 +369,80 @@ def test_items_opening_for_reminders() -> None:
 def test_unknown_household_flag_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown household"):
         Profile(stage=Stage.PRIMARY, household=frozenset({"rich"}))
+
+
+def test_items_opening_skips_other_stages_and_items_not_started() -> None:
+    pack = load_pack("national")
+    university = [e.id for e in items_opening(pack, 9, D("2026-09-01"), [Stage.UNDERGRADUATE])]
+    assert university == ["undergrad_grant", "encouragement_scholarship", "national_scholarship"]
+    # In 2010 the living allowances had not started for any stage (they start in 2011 and 2019).
+    assert [e.id for e in items_opening(pack, 9, D("2010-09-01"), [Stage.PRIMARY])] == [
+        "free_tuition_textbooks"
+    ]
+
+
+def test_not_eligible_results_carry_their_checks_and_date() -> None:
+    pack = load_pack("national")
+    on = D("2024-09-01")
+    entry = pack.item("boarding_allowance")
+    assert entry is not None
+    wrong_stage = Check(Fact.STAGE, Outcome.FAILED, ("primary", "junior"))
+    assert evaluate_item(prof("senior"), entry, on) == Result(
+        entry, N, checks=(wrong_stage,), reason=wrong_stage, on=on
+    )
+    stage = Check(Fact.STAGE, Outcome.MET, ("junior",))
+    day_pupil = Check(Fact.BOARDING, Outcome.FAILED, ("True",))
+    household = Check(Fact.HOUSEHOLD, Outcome.MET, ("registered_poor",))
+    assert evaluate_item(prof("junior", boarding=False), entry, on) == Result(
+        entry, N, checks=(stage, day_pupil, household), reason=day_pupil, on=on
+    )
+    assert evaluate_item(prof("junior", boarding=True), entry, D("2011-08-31")) == Result(
+        entry, N, checks=(Check(Fact.STAGE, Outcome.MET, ("junior",)),), not_in_force=("not_yet", D("2011-09-01")),
+        on=D("2011-08-31"),
+    )  # fmt: skip
+
+
+def test_eligible_result_carries_the_date() -> None:
+    entry = load_pack("national").item("free_tuition_textbooks")
+    assert entry is not None
+    result = evaluate_item(prof("primary", NONE), entry, D("2024-09-01"))
+    assert (result.status, result.on, result.full_waiver) == (E, D("2024-09-01"), True)
+
+
+def test_otherwise_is_a_household_check_for_the_school() -> None:
+    """Covered 'otherwise' (rural or farming students): the school confirms the household condition."""
+    entry = load_pack("national").item("sec_voc_free_tuition")
+    assert entry is not None
+    result = evaluate_item(prof("secondary_vocational", NONE), entry, D("2024-09-01"))
+    assert entry.item.conditions.otherwise is not None
+    assert result.checks[-1] == Check(
+        Fact.HOUSEHOLD,
+        Outcome.CONFIRM,
+        tuple(entry.item.conditions.household_any),
+        entry.item.conditions.otherwise,
+    )
+
+
+def test_stage_unknown_counts_an_item_running_only_once_some_stage_has_started() -> None:
+    entry = load_pack("national").item("boarding_allowance")
+    assert entry is not None
+    before = evaluate_item(Profile(), entry, D("2010-09-01"))
+    assert (before.status, before.not_in_force) == (N, ("not_yet", D("2011-09-01")))
+    assert evaluate_item(Profile(), entry, D("2011-09-01")).status == P
+
+
+def test_a_known_stage_is_judged_by_its_own_start(tmp_path: Path) -> None:
+    """Per-stage amounts that start on different dates: a junior pupil waits for the junior start."""
+    by_stage = {"primary": {D("2020-09-01"): 100}, "junior": {D("2022-09-01"): 200}}
+    item = with_changes(
+        stages=["primary", "junior"],
+        conditions={},
+        amount={"type": "fixed", "period": "year", "by_stage": by_stage},
+    )
+    write_pack(tmp_path, "county", [item])
+    entry = load_pack("county", tmp_path).item("meal")
+    assert entry is not None
+    junior = evaluate_item(prof("junior"), entry, D("2021-09-01"))
+    assert (junior.status, junior.not_in_force) == (N, ("not_yet", D("2022-09-01")))
+    primary = evaluate_item(prof("primary"), entry, D("2021-09-01"))
+    assert (primary.status, primary.amount) == (E, 100)

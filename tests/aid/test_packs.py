@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
 
-from chatbot.aid.pack import PackError, load_all, load_pack
+from chatbot.aid.pack import PackError, load_all, load_pack, pack_for, value_on
 
 GOOD_ITEM = {
     "id": "meal",
@@ -188,3 +189,77 @@ def test_a_bad_pack_stops_the_start_with_one_clear_message(
         f"invalid aid policy pack:\n{path}: item 'meal', field 'amount': "
         "a fixed amount needs values or by_stage (the sums in yuan)"
     )
+
+
+def test_a_field_that_takes_a_key_or_a_mapping_is_named_without_pydantic_labels(tmp_path: Path) -> None:
+    path = write_pack(tmp_path, "bad", [with_changes(how_to_apply=5)])
+    with pytest.raises(PackError) as raised:
+        load_pack("bad", tmp_path)
+    assert str(raised.value) == (
+        f"{path}: item 'meal', field 'how_to_apply': Input should be a valid string\n"
+        f"{path}: item 'meal', field 'how_to_apply': Input should be a valid dictionary"
+    )
+
+
+def test_a_pack_level_field_is_named_without_an_item(tmp_path: Path) -> None:
+    path = write_pack(tmp_path, "bad", [GOOD_ITEM], name=5)
+    with pytest.raises(PackError) as raised:
+        load_pack("bad", tmp_path)
+    assert str(raised.value).startswith(f"{path}: field 'name': Input should be a valid dictionary")
+
+
+def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(PackError) as raised:
+        load_pack("list", tmp_path)
+    assert str(raised.value) == f"{path}: a pack must be a mapping with id, name and items"
+
+
+def test_an_empty_dated_series_and_a_zero_value(tmp_path: Path) -> None:
+    path = write_pack(
+        tmp_path, "bad", [with_changes(amount={"type": "fixed", "period": "year", "values": {}})]
+    )
+    with pytest.raises(PackError) as raised:
+        load_pack("bad", tmp_path)
+    assert str(raised.value) == f"{path}: item 'meal', field 'amount.values': needs at least one dated value"
+    # Zero (and a fraction of a yuan) is a valid amount; only negative values are refused.
+    free = {"type": "fixed", "period": "day", "values": {date(2020, 9, 1): 0, date(2021, 9, 1): 0.5}}
+    write_pack(tmp_path, "zero", [with_changes(amount=free)])
+    meal = load_pack("zero", tmp_path).item("meal")
+    assert meal is not None and meal.item.amount.values == {
+        date(2020, 9, 1): 0,
+        date(2021, 9, 1): Decimal("0.5"),
+    }
+
+
+def test_the_cycle_is_spelled_out(tmp_path: Path) -> None:
+    write_pack(tmp_path, "a", [GOOD_ITEM], parent="b")
+    write_pack(tmp_path, "b", [GOOD_ITEM], parent="a")
+    with pytest.raises(PackError) as raised:
+        load_pack("a", tmp_path)
+    assert str(raised.value) == f"{tmp_path / 'a.yaml'}: field 'parent': cycle a → b → a"
+
+
+def test_load_all_reads_only_the_given_folder(tmp_path: Path) -> None:
+    write_pack(tmp_path, "county", [GOOD_ITEM])
+    assert [pack.id for pack in load_all(tmp_path)] == ["county"]
+
+
+def test_fallback_is_the_national_pack_of_the_same_folder(tmp_path: Path) -> None:
+    write_pack(tmp_path, "national", [GOOD_ITEM])
+    write_pack(tmp_path, "county", [with_changes(id="bus")], in_force_until=date(2020, 12, 31))
+    assert [e.id for e in pack_for("county", date(2020, 1, 1), tmp_path).items] == ["bus"]
+    assert [e.id for e in pack_for("county", date(2021, 1, 1), tmp_path).items] == ["meal"]
+    assert [e.id for e in pack_for(None, date(2021, 1, 1), tmp_path).items] == ["meal"]
+
+
+def test_pack_text_falls_back_to_simplified_chinese_for_another_locale() -> None:
+    name = load_pack("national").name
+    assert (name.get("en"), name.get("fr")) == ("National student aid", name.zh_Hans)
+
+
+def test_a_series_without_values_is_not_in_force() -> None:
+    assert value_on(None, date(2024, 9, 1)) == (False, None)
+    assert value_on({date(2024, 9, 1): Decimal(5)}, date(2024, 8, 31)) == (False, None)
+    assert value_on({date(2024, 9, 1): Decimal(5)}, date(2024, 9, 1)) == (True, Decimal(5))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from chatbot.aid.parse import looks_like_aid_question, parse
+import pytest
+import yaml
+
+from chatbot.aid.parse import lexicon, looks_like_aid_question, parse
 from db.models import Stage
 
 S = Stage
@@ -76,3 +79,71 @@ def test_items_and_explain_cues(text: str, items: list[str], explain: bool) -> N
 )
 def test_trigger_is_specific(text: str, triggers: bool) -> None:
     assert looks_like_aid_question(text) is triggers
+
+
+def test_household_status_stated_both_ways_is_a_contradiction() -> None:
+    assert parse("低保户，都不是").contradictions() == ["household"]
+    assert parse("都不是，初中").contradictions() == []
+    assert parse("低保户，初中").contradictions() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "boarding"),
+    [
+        # The first "住校" stands alone, the second lies inside "不住校": both ways are said.
+        ("住校，不住校", {True, False}),
+        # Only the middle "住校" stands alone.
+        ("不住校，住校，不住校", {False, True}),
+        # A word right before a longer one is kept ("住校" ends where "低保户" starts).
+        ("住校低保户", {True}),
+        # English words match whole words only: "boarding" is not found inside "nonboarding".
+        ("nonboarding", set()),
+        ("BOARDING", {True}),
+    ],
+)
+def test_every_occurrence_is_found_and_longer_words_win(text: str, boarding: set[bool]) -> None:
+    assert parse(text).boarding == boarding
+
+
+def test_several_items_named_in_one_message() -> None:
+    assert parse("助学贷款和营养餐").items == ["student_loan", "nutrition_meal"]
+
+
+@pytest.mark.parametrize(
+    ("section", "entries", "message"),
+    [
+        ("stage", {"nursery": ["托班"]}, "stage: unknown value 'nursery'"),
+        ("household", {"rich": ["富裕"]}, "household: unknown value 'rich'"),
+        ("boarding", {"sometimes": ["有时住校"]}, "boarding: unknown value 'sometimes'"),
+        ("in_province", {"abroad": ["国外"]}, "in_province: unknown value 'abroad'"),
+        ("preschool_final_year", {"maybe": ["也许"]}, "preschool_final_year: unknown value 'maybe'"),
+        ("colour", {"red": ["红"]}, "unknown section 'colour'"),
+    ],
+)
+def test_a_bad_lexicon_names_file_locale_and_value(
+    tmp_path: Path, section: str, entries: dict[str, list[str]], message: str
+) -> None:
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(yaml.safe_dump({"zh_Hans": {section: entries}}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        lexicon(path)
+    assert str(raised.value) == f"{path}: zh_Hans: {message}"
+
+
+def test_a_lexicon_with_known_values_loads(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.yaml"
+    words = {
+        "stage": {"junior": ["初中"]},
+        "household": {"none": ["都不是"]},
+        "boarding": {"true": ["住校"]},
+        "in_province": {"false": ["外省"]},
+        "preschool_final_year": {"true": ["大班"]},
+    }
+    path.write_text(yaml.safe_dump({"zh_Hans": words}, allow_unicode=True), encoding="utf-8")
+    assert lexicon(path).facts == {
+        "初中": (("stage", "junior"),),
+        "都不是": (("household", "none"),),
+        "住校": (("boarding", "true"),),
+        "外省": (("in_province", "false"),),
+        "大班": (("preschool_final_year", "true"),),
+    }
