@@ -166,14 +166,14 @@ def run(patterns: list[str], tests: list[str], max_children: int, keep: bool) ->
             shutil.rmtree(work, ignore_errors=True)
 
 
-def resume(work: Path, max_children: int) -> dict[str, str]:
-    """Finish a kept run, then judge its survivors again with the tests as they are now."""
+def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
+    """Finish a kept run; with recheck, judge its survivors again with the tests as they are now."""
     for folder in ("tests", "bench"):
         for target in (work / folder, work / "mutants" / folder):
             shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
     mutmut_run(work, max_children)
     survivors = [name for name, status in statuses_in(work).items() if status in ("survived", "timeout")]
-    if survivors:
+    if survivors and recheck:
         mutmut_run(work, max_children, survivors)
     return statuses_in(work)
 
@@ -246,7 +246,10 @@ def main() -> int:
         "--resume",
         type=Path,
         metavar="DIR",
-        help="finish a kept run and re-judge its survivors with today's tests",
+        help="finish a kept run (--keep) in DIR",
+    )
+    parser.add_argument(
+        "--recheck", action="store_true", help="with --resume: judge the survivors again with today's tests"
     )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (mutmut browse there)")
@@ -255,7 +258,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown package(s): {', '.join(unknown)}")
     if args.resume:
-        return report(resume(args.resume, args.max_children))
+        return report(resume(args.resume, args.max_children, args.recheck))
     if args.files:
         patterns = list(args.files)
     elif args.changed:
