@@ -12,6 +12,7 @@ from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import main
 from chatbot.reminders import deps
 from chatbot.reminders.engine import queue_due
+from chatbot.reminders.rules import RuleError, parse_overrides
 from db.models import Person, Region, Student
 from db.models.calendar import CalendarEntry, CalendarKind, ReminderStatus
 from db.session import transaction
@@ -191,3 +192,57 @@ def test_catch_up_within_the_grace_window_after_downtime(app: App, bound) -> Non
     report = queue_due(app.session_factory, due + timedelta(hours=5), GRACE)
     assert report.queued > 0 and report.missed == 0
     assert len(outbox(app, bound.parent)) == 2  # one per school of the demo parent's two children
+
+
+def test_overrides_are_merged_with_the_defaults_into_their_stored_form() -> None:
+    assert parse_overrides(None) == {}
+    assert parse_overrides(
+        {"term_start": {"days_before": [1, 7, 7], "at": "19:00"}, "spring_festival": {"enabled": False}}
+    ) == {
+        "term_start": {
+            "enabled": True,
+            "days_before": [7, 1],
+            "at": "19:00:00",
+            "school_days_after": 3,
+            "minutes_before_cutoff": 30,
+        },
+        "spring_festival": {
+            "enabled": False,
+            "days_before": [3],
+            "at": "18:30:00",
+            "school_days_after": 3,
+            "minutes_before_cutoff": 30,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([7, 1], "reminders: must be a mapping of rule name to settings"),
+        (
+            {"holidays": {}},
+            "reminders: unknown rule 'holidays'; known: term_start, vacation, spring_festival, "
+            "never_returned, rollcall_nudge",
+        ),
+        ({"term_start": [7, 1]}, "reminders.term_start: must be a mapping"),
+        (
+            {"term_start": {"days_before": [99]}},
+            "reminders.term_start.days_before: Value error, days_before must be between 0 and 60",
+        ),
+        (
+            {"term_start": {"days_before": ["x"]}},
+            "reminders.term_start.days_before.0: Input should be a valid integer, "
+            "unable to parse string as an integer",
+        ),
+        (
+            # Two mistakes: the first field in the rule's order is named.
+            {"rollcall_nudge": {"minutes_before_cutoff": 1, "at": "x"}},
+            "reminders.rollcall_nudge.at: Input should be in a valid time format, input is too short",
+        ),
+    ],
+)
+def test_a_bad_override_names_the_rule_and_the_field(raw: object, message: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_overrides(raw)
+    assert str(caught.value) == message
