@@ -12,7 +12,7 @@ import typing
 from typing import Any, ClassVar, Self
 
 MAX_PAYLOAD_BYTES = 64
-_SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.\-]*$")
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9_.\-]*")
 
 
 class BadPayload(ValueError):
@@ -42,7 +42,7 @@ class Payload:
                 parts.append("1" if value else "0")
             else:
                 text = str(value)
-                if not _SAFE_TEXT.match(text):
+                if not _SAFE_TEXT.fullmatch(text):
                     raise ValueError(f"payload field {f.name}={text!r} has unsafe characters")
                 parts.append(text)
         packed = ":".join(parts)
@@ -77,7 +77,7 @@ def _convert(kind: Any, text: str, raw: str) -> Any:
         if not re.fullmatch(r"-?\d{1,12}", text):
             raise BadPayload(raw)
         return int(text)
-    if not _SAFE_TEXT.match(text):
+    if not _SAFE_TEXT.fullmatch(text):
         raise BadPayload(raw)
     return text
 
