@@ -105,6 +105,12 @@ def test_every_occurrence_is_found_and_longer_words_win(text: str, boarding: set
     assert parse(text).boarding == boarding
 
 
+def test_the_longer_of_two_overlapping_words_wins() -> None:
+    """ "上幼儿园" and "幼儿园最后一年" overlap: the longer one (the final year) is what was said."""
+    parsed = parse("上幼儿园最后一年")
+    assert (parsed.preschool_final_year, parsed.stages) == ({True}, {S.PRESCHOOL})
+
+
 def test_several_items_named_in_one_message() -> None:
     assert parse("助学贷款和营养餐").items == ["student_loan", "nutrition_meal"]
 
@@ -147,3 +153,20 @@ def test_a_lexicon_with_known_values_loads(tmp_path: Path) -> None:
         "外省": (("in_province", "false"),),
         "大班": (("preschool_final_year", "true"),),
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("孩子初一年级，住校，低保户", Stage.JUNIOR),
+        ("初三年级", Stage.JUNIOR),
+        ("高一年级的学生", Stage.SENIOR),
+        ("國中一年級", Stage.JUNIOR),
+        ("初一年級", Stage.JUNIOR),
+        ("一年级", Stage.PRIMARY),
+        ("小学三年级", Stage.PRIMARY),
+    ],
+)
+def test_a_grade_name_holding_a_primary_grade_is_read_as_its_own_stage(text: str, stage: Stage) -> None:
+    """初一年级 contains 一年级: the junior grade, not primary school, and the right allowance."""
+    assert parse(text).stages == {stage}
