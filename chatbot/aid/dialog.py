@@ -368,7 +368,10 @@ def _apply(ctx: Context, parsed: Parsed) -> list[str]:
             notes.append(_("You said it both ways, so I will ask again."))
         elif values:
             profile = profile.with_fact(fact, next(iter(values)))
-    if parsed.household:
+    if "household" in conflicts:
+        # "低保户，都不是": neither answer is taken; the household question comes again.
+        notes.append(_("You said it both ways, so I will ask again."))
+    elif parsed.household:
         profile = profile.with_fact(Fact.HOUSEHOLD, frozenset(parsed.household))
     elif parsed.household_none:
         profile = profile.with_fact(Fact.HOUSEHOLD, frozenset())
