@@ -416,7 +416,7 @@ def test_aid_packs_lists_every_item(
     assert capsys.readouterr().out.splitlines() == AID_PACKS_EN
 
 
-def test_aid_packs_with_a_period_open_at_one_end(
+def test_aid_packs_with_periods_open_at_one_end_and_a_chain_of_parents(
     shared_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     import chatbot.aid.pack
@@ -424,6 +424,7 @@ def test_aid_packs_with_a_period_open_at_one_end(
 
     write_pack(tmp_path, "county", [GOOD_ITEM], in_force_from=date(2020, 9, 1))
     write_pack(tmp_path, "town", [GOOD_ITEM], in_force_until=date(2022, 8, 31), parent="county")
+    write_pack(tmp_path, "village", [], parent="town")
     monkeypatch.setattr(chatbot.aid.pack, "PACK_DIR", tmp_path)
     monkeypatch.setenv("DATABASE_URL", shared_app.settings.database_url)
     assert main(["aid-packs", "--lang", "en"]) == 0
@@ -431,6 +432,8 @@ def test_aid_packs_with_a_period_open_at_one_end(
         "county (Test): 1 items, in force 2020-09-01–…, inherits from: -",
         "  meal                         subsidy      county       Meal aid",
         "town (Test): 1 items, in force …–2022-08-31, inherits from: county",
+        "  meal                         subsidy      town         Meal aid",
+        "village (Test): 1 items, in force always, inherits from: town → county",
         "  meal                         subsidy      town         Meal aid",
     ]
 
