@@ -168,6 +168,16 @@ def run(patterns: list[str], tests: list[str], max_children: int, keep: bool) ->
 
 def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
     """Finish a kept run; with recheck, judge its survivors again with the tests as they are now."""
+    # The code as it is now: mutmut makes new mutants for the functions that changed and keeps the
+    # verdicts of the others. Tests and the bench are read from mutants/, where mutmut runs.
+    for folder in ("chatbot", "db", "locales"):
+        shutil.copytree(ROOT / folder, work / folder, dirs_exist_ok=True)
+    # mutmut copies a data file (a pack, the lexicon) only once: bring the new ones in place.
+    for data in (ROOT / "chatbot").rglob("*"):
+        if data.is_file() and data.suffix not in {".py", ".pyc"}:
+            target = work / "mutants" / data.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(data, target)
     for folder in ("tests", "bench"):
         for target in (work / folder, work / "mutants" / folder):
             shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
