@@ -182,7 +182,12 @@ def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
         for target in (work / folder, work / "mutants" / folder):
             shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
     mutmut_run(work, max_children)
-    survivors = [name for name, status in statuses_in(work).items() if status in ("survived", "timeout")]
+    equivalent = load_equivalent()
+    survivors = [
+        name
+        for name, status in statuses_in(work).items()
+        if status in ("survived", "timeout") and name not in equivalent
+    ]
     if survivors and recheck:
         mutmut_run(work, max_children, survivors)
     return statuses_in(work)
@@ -258,6 +263,7 @@ def main() -> int:
         metavar="DIR",
         help="finish a kept run (--keep) in DIR",
     )
+    parser.add_argument("--report", type=Path, metavar="DIR", help="print the figures of a kept run in DIR")
     parser.add_argument(
         "--recheck", action="store_true", help="with --resume: judge the survivors again with today's tests"
     )
@@ -267,6 +273,8 @@ def main() -> int:
     unknown = [name for name in args.packages if name not in PACKAGES]
     if unknown:
         parser.error(f"unknown package(s): {', '.join(unknown)}")
+    if args.report:
+        return report(statuses_in(args.report))
     if args.resume:
         return report(resume(args.resume, args.max_children, args.recheck))
     if args.files:
