@@ -186,7 +186,7 @@ def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
     survivors = [
         name
         for name, status in statuses_in(work).items()
-        if status in ("survived", "timeout") and name not in equivalent
+        if status in ("survived", "timeout", "no tests") and name not in equivalent
     ]
     if survivors and recheck:
         mutmut_run(work, max_children, survivors)
