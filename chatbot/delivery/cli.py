@@ -13,10 +13,18 @@ from sqlalchemy import select
 from chatbot.app import App
 from chatbot.cli import add_command, fail
 from chatbot.delivery.worker import DeliveryConfig, Worker, drain_once, outbox_counts
-from chatbot.i18n import _
+from chatbot.i18n import N_, _
 from db.models import OutboxMessage, OutboxStatus
 
 STATUSES = [s.value for s in OutboxStatus]
+# The worker's outcome keys, as the operator reads them in `deliver --once`.
+OUTCOME_LABELS = {
+    "retry": N_("to retry"),
+    "failed": N_("failed"),
+    "gone": N_("recipient gone"),
+    "deferred": N_("deferred"),
+    "held": N_("held for quiet hours"),
+}
 
 
 def register(sub: Any) -> None:
@@ -96,11 +104,16 @@ def cmd_deliver(args: argparse.Namespace, app: App) -> int:
         )
     config = DeliveryConfig.from_settings(app.settings)
     if args.once:
-        report = drain_once(app.session_factory, senders, config=config)
+        report = drain_once(app.session_factory, senders, config=config, clock=app.clock)
         print(
             _("Delivered {sent}; other outcomes: {other}.").format(
                 sent=report.sent,
-                other=", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()) if k != "sent") or "-",
+                other=_(", ").join(
+                    f"{_(OUTCOME_LABELS.get(k, k))} {v}"
+                    for k, v in sorted(report.counts.items())
+                    if k != "sent"
+                )
+                or "-",
             )
         )
         return 0
@@ -110,7 +123,7 @@ def cmd_deliver(args: argparse.Namespace, app: App) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await Worker(app.session_factory, senders, config).run(stop)
+        await Worker(app.session_factory, senders, config, clock=app.clock).run(stop)
 
     print(
         _("Delivery worker running for {channels}. Press Ctrl-C to stop.").format(
