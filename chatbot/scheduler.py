@@ -136,9 +136,16 @@ def run_jobs(
     return {name: run_job(app, name, now, leader) for name in JOBS if only is None or name in only}
 
 
-async def _run_in_thread(app: App, leader: LeaderLock, name: str) -> None:
+async def _run_in_thread(
+    app: App, leader: LeaderLock, name: str, in_flight: set[asyncio.Future[Any]]
+) -> None:
+    # Shielded and tracked: stopping the scheduler cancels this coroutine, but the job's thread
+    # goes on to its commit, and serve() waits for it before returning.
+    job = asyncio.ensure_future(asyncio.to_thread(run_job, app, name, app.clock(), leader))
+    in_flight.add(job)
+    job.add_done_callback(in_flight.discard)
     try:
-        report = await asyncio.to_thread(run_job, app, name, app.clock(), leader)
+        report = await asyncio.shield(job)
         if report is not None:
             log.debug("job %s: %s", name, report)
     except Exception:
@@ -153,11 +160,12 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 120}
     )
     start = app.clock()
+    in_flight: set[asyncio.Future[Any]] = set()
     for name, (_function, cron) in JOBS.items():
         scheduler.add_job(
             _run_in_thread,
             CronTrigger(timezone=UTC, **cron),
-            args=(app, leader, name),
+            args=(app, leader, name, in_flight),
             id=name,
             name=name,
             next_run_time=start,
@@ -168,4 +176,6 @@ async def serve(app: App, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        if in_flight:
+            await asyncio.wait(set(in_flight))
         await asyncio.to_thread(leader.release)
