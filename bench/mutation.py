@@ -42,11 +42,6 @@ PACKAGES = {
     "people": ["chatbot/people/*"],
     "core": ["chatbot/core/router.py", "chatbot/core/payloads.py"],
 }
-# The tests a package is measured by: its own folder (tests mirror the package). A planted bug must
-# fail a test of the package it is in; tests elsewhere that happen to pass through the code (every
-# attendance test calls is_school_day) are not counted, and leaving them out is what makes a whole
-# package fit in minutes instead of hours. --all-tests links the whole suite instead.
-PACKAGE_TESTS = {name: [f"tests/{name}"] for name in PACKAGES}
 MUTMUT = "mutmut>=3.8,<4"  # also the project's `mutation` extra
 # Mutants no test can tell from the original, one file per package (bench/equivalent/<package>.toml:
 # "mutant name" = "the reason"). mutmut numbers the mutants of a function in order: an entry is
@@ -170,8 +165,9 @@ def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
     """Finish a kept run; with recheck, judge its survivors again with the tests as they are now."""
     # The code as it is now: mutmut makes new mutants for the functions that changed and keeps the
     # verdicts of the others. Tests and the bench are read from mutants/, where mutmut runs.
+    no_bytecode = shutil.ignore_patterns("__pycache__")
     for folder in ("chatbot", "db", "locales"):
-        shutil.copytree(ROOT / folder, work / folder, dirs_exist_ok=True)
+        shutil.copytree(ROOT / folder, work / folder, dirs_exist_ok=True, ignore=no_bytecode)
     # mutmut copies a data file (a pack, the lexicon) only once: bring the new ones in place.
     for data in (ROOT / "chatbot").rglob("*"):
         if data.is_file() and data.suffix not in {".py", ".pyc"}:
@@ -180,16 +176,17 @@ def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
             shutil.copy2(data, target)
     for folder in ("tests", "bench"):
         for target in (work / folder, work / "mutants" / folder):
-            shutil.copytree(ROOT / folder, target, dirs_exist_ok=True)
+            shutil.copytree(ROOT / folder, target, dirs_exist_ok=True, ignore=no_bytecode)
     mutmut_run(work, max_children)
-    equivalent = load_equivalent()
-    survivors = [
-        name
-        for name, status in statuses_in(work).items()
-        if status in ("survived", "timeout", "no tests") and name not in equivalent
-    ]
-    if survivors and recheck:
-        mutmut_run(work, max_children, survivors)
+    if recheck:
+        equivalent = load_equivalent()
+        survivors = [
+            name
+            for name, status in statuses_in(work).items()
+            if status in ("survived", "timeout", "no tests") and name not in equivalent
+        ]
+        if survivors:
+            mutmut_run(work, max_children, survivors)
     return statuses_in(work)
 
 
@@ -226,7 +223,13 @@ def report(statuses: dict[str, str]) -> int:
 
 
 def tests_for(patterns: list[str]) -> list[str]:
-    """The test folders of the packages the patterns lie in: chatbot/aid/* → tests/aid."""
+    """The test folders of the packages the patterns lie in: chatbot/aid/* → tests/aid.
+
+    A package is measured by its own tests (tests mirror the package): a planted bug must fail a test
+    of the package it is in. Tests elsewhere that happen to pass through the code (every attendance
+    test calls is_school_day) are not counted, and leaving them out is what makes a whole package fit
+    in minutes instead of hours. --all-tests links the whole suite instead.
+    """
     folders = set()
     for pattern in patterns:
         parts = Path(pattern).parts
