@@ -589,16 +589,21 @@ def test_drain_once_inside_an_event_loop_sends_from_a_named_helper_thread(
     assert threads == ["drain-once"]
 
 
-def test_after_delivery_hooks_tell_the_sender_of_a_notice_when_it_is_done(
-    app: App, demo: DemoPeople, now: datetime
-) -> None:
+def school_notice_from_the_principal(app: App, demo: DemoPeople, now: datetime) -> int:
+    """The principal's notice to the whole first school, every member linked to a chat; its id."""
     school = school_id(app)
     link(app, [demo.principal, demo.teacher, *parents_of_school(app, school)], now)
     draft = NoticeDraft(NoticeTarget(BroadcastScope.SCHOOL, school), {"zh_Hans": "明天停水"})
     with transaction(app.session_factory) as s:
         principal = s.get(Person, demo.principal)
         assert principal is not None
-        notice = create_broadcast(s, principal, draft, now=now, settings=app.settings).id
+        return create_broadcast(s, principal, draft, now=now, settings=app.settings).id
+
+
+def test_after_delivery_hooks_tell_the_sender_of_a_notice_when_it_is_done(
+    app: App, demo: DemoPeople, now: datetime
+) -> None:
+    notice = school_notice_from_the_principal(app, demo, now)
     with app.session_factory() as s:
         recipients = len(
             s.scalars(
@@ -622,13 +627,7 @@ def test_after_delivery_hooks_tell_the_sender_of_a_notice_when_it_is_done(
 def test_the_last_progress_report_goes_out_in_the_same_drain(
     app: App, demo: DemoPeople, now: datetime
 ) -> None:
-    school = school_id(app)
-    link(app, [demo.principal, demo.teacher, *parents_of_school(app, school)], now)
-    draft = NoticeDraft(NoticeTarget(BroadcastScope.SCHOOL, school), {"zh_Hans": "明天停水"})
-    with transaction(app.session_factory) as s:
-        principal = s.get(Person, demo.principal)
-        assert principal is not None
-        notice = create_broadcast(s, principal, draft, now=now, settings=app.settings).id
+    notice = school_notice_from_the_principal(app, demo, now)
     sender = CollectingSender("console")
     # Hooks at most once an hour while sending: the summary comes from the drain's final pass.
     cfg = DeliveryConfig(db_in_thread=False, hook_interval=3600.0)
@@ -707,13 +706,7 @@ async def test_run_survives_database_failures_and_counts_them_in_a_row(empty_app
 def test_record_tells_the_hooks_about_the_results_refs_by_default(
     app: App, demo: DemoPeople, now: datetime
 ) -> None:
-    school = school_id(app)
-    link(app, [demo.principal, demo.teacher, *parents_of_school(app, school)], now)
-    draft = NoticeDraft(NoticeTarget(BroadcastScope.SCHOOL, school), {"zh_Hans": "明天停水"})
-    with transaction(app.session_factory) as s:
-        principal = s.get(Person, demo.principal)
-        assert principal is not None
-        notice = create_broadcast(s, principal, draft, now=now, settings=app.settings).id
+    notice = school_notice_from_the_principal(app, demo, now)
     worker = Worker(app.session_factory, [CollectingSender("console")], config(), clock=lambda: now)
     claimed = worker.claim(now)
     assert {c.ref_type for c in claimed} == {"broadcast"}
