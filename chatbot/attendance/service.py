@@ -322,21 +322,6 @@ def apply_leave(session: Session, leave: LeaveRequest, now: datetime) -> int:
     return len(days)
 
 
-def guardians_of(session: Session, student_ids: Iterable[int]) -> dict[int, list[Person]]:
-    from db.models import Guardian
-
-    ids = list(set(student_ids))
-    found: dict[int, list[Person]] = {sid: [] for sid in ids}
-    for chunk in chunks(ids):
-        for student_id, guardian in session.execute(
-            select(Guardian.student_id, Person)
-            .join(Person, Person.id == Guardian.person_id)
-            .where(Guardian.student_id.in_(chunk))
-        ):
-            found[student_id].append(guardian)
-    return found
-
-
 def within(column: Any, ids: Sequence[int] | None) -> Any:
     """`column IN ids`, or no condition at all when ids is None (every row: no giant IN list)."""
     return true() if ids is None else column.in_(ids)
