@@ -17,7 +17,7 @@ from chatbot.core.flow import END, Flow, Outcome, say
 from chatbot.core.messages import Button, Incoming, Reply
 from chatbot.delivery.outbox import enqueue_for_person
 from chatbot.i18n import N_, _, format_day
-from chatbot.people.auth import children_of, is_guardian
+from chatbot.people.auth import Act, Target, can, children_of, is_guardian
 from db.models import Person, Student
 from db.models.attendance import LeaveKind, LeaveRequest
 
@@ -203,15 +203,15 @@ def reason(ctx: Context, msg: Incoming) -> Outcome:
     if student is None:
         return say(_("Sorry, you do not have permission to do that."))
     first, last = date.fromisoformat(ctx.data["first"]), date.fromisoformat(ctx.data["last"])
-    try:
-        leave = create_leave(
-            ctx.session, ctx.person, student, LeaveKind(ctx.data["kind"]), first, last, text, ctx.now
-        )
-    except PermissionError:
+    if not can(ctx.session, ctx.person, Act.LEAVE_REQUEST, Target.student(student.id)):
         return say(_("Sorry, you do not have permission to do that."))
     teacher = student.school_class.class_teacher
     if teacher is None:
+        # Checked before the request is saved: a request nobody can answer must not stay pending.
         return say(_("Your child's class has no class teacher in the system yet. Please phone the school."))
+    leave = create_leave(
+        ctx.session, ctx.person, student, LeaveKind(ctx.data["kind"]), first, last, text, ctx.now
+    )
     enqueue_for_person(
         ctx.session,
         teacher,

@@ -359,6 +359,8 @@ def test_a_class_without_class_teacher_is_told_to_phone(
     reply = console.send(demo.parent, "1", now=at(MONDAY, 7))
     assert _shown(reply) == [("孩子的班级还没有登记班主任,请打电话给学校。", [])]
     assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
+    # Nobody could answer it, so no request is left pending.
+    assert _leaves(app) == []
 
 
 def test_the_teachers_copy_row_and_the_audit_entry(
