@@ -431,7 +431,8 @@ def chart_png(report: AttendanceReport) -> bytes:
         bottom=max(0.0, min([p[1] for pts in daily.values() for p in pts], default=0.8) - 0.05), top=1.01
     )
     if daily:
-        rates.legend(prop={"family": family}, loc="lower left", fontsize=8)
+        # The size goes inside prop: given a prop dict, matplotlib ignores fontsize=.
+        rates.legend(prop={"family": family, "size": 8}, loc="lower left")
     rates.tick_params(axis="x", labelrotation=30)
     if 0 < len(report.open_cases_by_school) <= 20:
         names = sorted(report.open_cases_by_school)
