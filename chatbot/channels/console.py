@@ -126,9 +126,10 @@ class ConsoleChannel:
         return [Reply(text=m.text, buttons=buttons_from_json(m.buttons)) for m in sender.sent]
 
     def chat(
-        self, who: int | str, lines: Iterable[str], out: TextIO = sys.stdout, interactive: bool = False
+        self, who: int | str, lines: Iterable[str], out: TextIO | None = None, interactive: bool = False
     ) -> None:
-        """Run a chat: each line in, every reply and pushed message out."""
+        """Run a chat: each line in, every reply and pushed message out (to stdout as it is now)."""
+        out = out or sys.stdout
         for reply in self.pushed(who):
             print(f"{PUSH_MARK} {render_reply(reply)}", file=out)
         for line in lines:

@@ -17,7 +17,6 @@ from openpyxl import load_workbook
 from sqlalchemy import func, inspect, select
 
 from chatbot.app import App
-from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import main
 from chatbot.i18n import use_locale
 from chatbot.people.cli import resolve_console_person
@@ -54,8 +53,6 @@ class Cli:
     def __call__(self, *argv: str, stdin: str | io.StringIO = "") -> Result:
         stream = stdin if isinstance(stdin, io.StringIO) else Stdin(stdin)
         self.monkeypatch.setattr(sys, "stdin", stream)
-        # The console's chat writes to the stdout bound when its module was imported; point it here.
-        self.monkeypatch.setattr(ConsoleChannel.chat, "__defaults__", (sys.stdout, False))
         with use_locale("zh_Hans"):  # main sets the locale itself; this only keeps tests apart
             code = main(list(argv), clock=lambda: self.now)
         out, err = self.capsys.readouterr()
