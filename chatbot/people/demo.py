@@ -169,7 +169,6 @@ def seed_demo(session: Session, now: datetime) -> bool:
                         relation=rng.choice(("父亲", "母亲", "爷爷", "奶奶")),
                     )
                 )
-    # The first pupil of the primary school is a registered-poor boarder: good for the aid demo.
     session.flush()
     _seed_calendar(session, region, now)
     return True
