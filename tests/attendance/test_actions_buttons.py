@@ -151,9 +151,9 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     )
 
     approved = console.send(demo.teacher, payload=f"lva:{sick}:1", now=NOON)
-    assert _shown(approved) == [("已批准:潘佳涵的病假,11月23日 周一至11月24日 周二。已通知家长。", [], True)]
+    assert _shown(approved) == [("已批准：潘佳涵的病假，11月23日 周一至11月24日 周二。已通知家长。", [], True)]
     rejected = console.send(demo.teacher, payload=f"lva:{personal}:0", now=NOON)
-    assert _shown(rejected) == [("已拒绝:潘佳涵的事假,11月25日 周三。已通知家长。", [], True)]
+    assert _shown(rejected) == [("已拒绝：潘佳涵的事假，11月25日 周三。已通知家长。", [], True)]
 
     assert _audits(app, "attendance.") == [
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{sick}", {"approved": True}),
@@ -172,13 +172,13 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     assert _outbox(app) == [
         common
         | {
-            "text": "✅ 老师已批准潘佳涵的病假:11月23日 周一至11月24日 周二。",
+            "text": "✅ 老师已批准潘佳涵的病假：11月23日 周一至11月24日 周二。",
             "dedupe_key": f"att.leave:{sick}:decided|{parent_chat}",
             "ref": ("leave_request", sick),
         },
         common
         | {
-            "text": "❌ 老师没有批准潘佳涵的事假:11月25日 周三。请联系老师。",
+            "text": "❌ 老师没有批准潘佳涵的事假：11月25日 周三。请联系老师。",
             "dedupe_key": f"att.leave:{personal}:decided|{parent_chat}",
             "ref": ("leave_request", personal),
         },
@@ -219,7 +219,7 @@ def test_a_request_whose_guardian_account_is_gone_is_decided_without_telling_any
     with warnings.catch_warnings():
         warnings.simplefilter("error", SAWarning)
         approved = console.send(demo.teacher, payload=f"lva:{leave}:1", now=NOON)
-    assert _shown(approved) == [("已批准:潘佳涵的病假,11月23日 周一。已通知家长。", [], True)]
+    assert _shown(approved) == [("已批准：潘佳涵的病假，11月23日 周一。已通知家长。", [], True)]
     assert _outbox(app) == []
     assert _audits(app, "attendance.") == [
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{leave}", {"approved": True})
@@ -246,7 +246,7 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
     record2 = _absent(app, pupils[6], demo.teacher)
 
     answered = console.send(gran, payload=f"aba:{record}:on_the_way", now=NOON)
-    assert _shown(answered) == [("谢谢。已告诉班主任:已在路上。", [], True)]
+    assert _shown(answered) == [("谢谢。已告诉班主任：已在路上。", [], True)]
     later = NOON + timedelta(minutes=3)
     answered2 = console.send(other, payload=f"aba:{record2}:sick", now=later, lang="en")
     assert _shown(answered2) == [("Thank you. The class teacher has been told: Sick.", [], True)]
@@ -272,14 +272,14 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
     assert _outbox(app) == [
         common
         | {
-            "text": "💬 赵桂英(外婆)回复邓洋轩(3年级1班,11月23日 周一)缺勤原因:已在路上",
+            "text": "💬 赵桂英（外婆）回复邓洋轩（3年级1班，11月23日 周一）缺勤原因：已在路上",
             "not_before": NOON,
             "dedupe_key": f"att.ans:{record}:on_the_way|{teacher_chat}",
             "ref": ("attendance_record", record),
         },
         common
         | {
-            "text": "💬 钱多多(家长)回复孙嘉(3年级1班,11月23日 周一)缺勤原因:生病",
+            "text": "💬 钱多多（家长）回复孙嘉（3年级1班，11月23日 周一）缺勤原因：生病",
             "not_before": later,
             "dedupe_key": f"att.ans:{record2}:sick|{teacher_chat}",
             "ref": ("attendance_record", record2),
@@ -292,7 +292,7 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
 
     # The same answer again only thanks; a forged answer is refused; neither writes anything.
     assert _shown(console.send(gran, payload=f"aba:{record}:on_the_way", now=later)) == [
-        ("谢谢,已经记录过了。", [], True)
+        ("谢谢，已经记录过了。", [], True)
     ]
     assert _shown(console.send(gran, payload=f"aba:{record}:bogus", now=later)) == [
         ("这个按钮已失效。请发送 /help 重新开始。", [], False)
@@ -313,10 +313,10 @@ def test_staff_see_a_guardians_phone_and_each_look_is_audited(  # type: ignore[n
     gran = _add_person(app, "赵桂英", "13812345678", [(pupils[2], "舅舅"), (pupils[5], "外婆")])
     other = _add_person(app, "钱多多", None, [(pupils[6], None)])
     assert _shown(console.send(demo.teacher, payload=f"abc:{pupils[5]}:{gran}", now=NOON)) == [
-        ("邓洋轩的外婆:赵桂英,电话 13812345678", [], False)
+        ("邓洋轩的外婆：赵桂英，电话 13812345678", [], False)
     ]
     assert _shown(console.send(demo.teacher, payload=f"abc:{pupils[6]}:{other}", now=NOON)) == [
-        ("孙嘉的家长:钱多多,电话 (没有登记电话)", [], False)
+        ("孙嘉的家长：钱多多，电话 （没有登记电话）", [], False)
     ]
     assert _shown(console.send(demo.principal, payload=f"abc:{pupils[6]}:{other}", now=NOON, lang="en")) == [
         ("guardian of 孙嘉: 钱多多, phone (no phone number on file)", [], False)

@@ -92,7 +92,7 @@ def test_logged_action_resets_the_clock_and_a_reason_closes_the_case(
     # Home visit with a note, through the dialog step.
     console.send(demo.teacher, payload=f"csa:{case_id}:home_visit", now=at(FRIDAY, 16))
     logged = console.send(demo.teacher, "见到奶奶,孩子在家帮忙放羊,答应周一返校", now=at(FRIDAY, 16, 5))
-    assert "已记录:家访" in texts(logged)
+    assert "已记录：家访" in texts(logged)
     reasons = console.send(demo.teacher, payload=f"csa:{case_id}:not_dropout", now=at(FRIDAY, 16, 6))
     assert len(reasons[-1].flat_buttons()) == 7
     closed = console.send(demo.teacher, "7", now=at(FRIDAY, 16, 7))  # registered here, studying elsewhere

@@ -202,7 +202,7 @@ def test_silent_cases_move_one_level_up_and_alert_the_new_level(  # type: ignore
             int(Priority.URGENT),
             OutboxStatus.QUEUED,
             now,
-            f"🔺 已上报校长:{_name(app, a)}(红星小学)辍学风险,连续3个上课日缺勤。未按时记录处理情况。",
+            f"🔺 已上报校长：{_name(app, a)}（红星小学）辍学风险，连续3个上课日缺勤。未按时记录处理情况。",
             [[{"label": "打开台账", "payload": f"cso:{at_teacher}"}]],
         ),
         (
@@ -216,7 +216,7 @@ def test_silent_cases_move_one_level_up_and_alert_the_new_level(  # type: ignore
             int(Priority.URGENT),
             OutboxStatus.QUEUED,
             now,
-            f"🔺 已上报县教育局:{_name(app, d)}(红星小学)辍学风险,最近20个上课日缺勤率25%。未按时记录处理情况。",
+            f"🔺 已上报县教育局：{_name(app, d)}（红星小学）辍学风险，最近20个上课日缺勤率25%。未按时记录处理情况。",
             [[{"label": "打开台账", "payload": f"cso:{at_principal}"}]],
         ),
     ]

@@ -275,7 +275,7 @@ def test_a_dropout_report_moves_the_case_to_the_county_and_alerts_the_bureau(  #
             int(Priority.URGENT),
             OutboxStatus.QUEUED,
             now,
-            f"📋 辍学报告:{pupil},红星小学。学校继续劝返。",
+            f"📋 辍学报告：{pupil}，红星小学。学校继续劝返。",
             [[{"label": "打开台账", "payload": f"cso:{case_id}"}]],
         )
     ]

@@ -364,7 +364,7 @@ def test_the_close_opens_cases_logs_them_and_alerts_the_class_teacher_in_the_sch
             OutboxStatus.QUEUED,
             now,
             now,
-            f"⚠️ 辍学风险:{_name(app, alerted)}(4年级1班),连续3个上课日缺勤。请联系家庭,并记录劝返情况。",
+            f"⚠️ 辍学风险：{_name(app, alerted)}（4年级1班），连续3个上课日缺勤。请联系家庭，并记录劝返情况。",
             [[{"label": "打开台账", "payload": f"cso:{case_id}"}]],
         )
     ]

@@ -124,7 +124,7 @@ def test_the_list_holds_the_class_and_the_assigned_cases_most_escalated_then_new
     listing = console.send(demo.teacher, "/cases", now=NOON)
     assert _shown(listing) == [
         (
-            "未结的辍学风险台账(6):",
+            "未结的辍学风险台账（6）：",
             [
                 ("何怡思 · 9年级1班 · 县教育局", f"cso:{assigned}"),
                 ("蒋艳梓 · 3年级1班 · 校长", f"cso:{escalated}"),
@@ -148,7 +148,7 @@ def test_the_list_shows_at_most_thirty_cases(console: ConsoleChannel, app, demo)
         for index, pupil in enumerate(pupils[:31])
     ]
     listing = console.send(demo.teacher, "/cases", now=NOON)
-    assert listing[0].text == "未结的辍学风险台账(30):"
+    assert listing[0].text == "未结的辍学风险台账（30）："
     assert [b.payload for b in listing[0].flat_buttons()] == [f"cso:{i}" for i in ids[:30]]
 
 
@@ -190,10 +190,10 @@ def test_the_case_card_shows_the_last_eight_events_and_buttons_only_while_open( 
     card = console.send(demo.teacher, payload=f"cso:{closed}", now=NOON)
     assert _shown(card) == [
         (
-            f"台账 #{closed}:潘佳涵,红星小学 3年级1班\n"
-            "原因:连续3个上课日缺勤。11月9日 周一建档。当前责任人:班主任。\n"
+            f"台账 #{closed}：潘佳涵，红星小学 3年级1班\n"
+            "原因：连续3个上课日缺勤。11月9日 周一建档。当前责任人：班主任。\n"
             "已结案。\n"
-            "• 11月19日 17:00 结案:不属于辍学: 有本地户籍但在异地就读\n"
+            "• 11月19日 17:00 结案：不属于辍学: 有本地户籍但在异地就读\n"
             "• 11月18日 15:00 家访: 第二次家访\n"
             "• 11月17日 15:00 家访\n"
             "• 11月16日 09:00 上报\n"
@@ -207,8 +207,8 @@ def test_the_case_card_shows_the_last_eight_events_and_buttons_only_while_open( 
     card = console.send(demo.teacher, payload=f"cso:{still_open}", now=NOON)
     assert _shown(card) == [
         (
-            f"台账 #{still_open}:刘磊,红星小学 3年级1班\n"
-            "原因:最近12个上课日缺勤率25%。11月16日 周一建档。当前责任人:校长。\n"
+            f"台账 #{still_open}：刘磊，红星小学 3年级1班\n"
+            "原因：最近12个上课日缺勤率25%。11月16日 周一建档。当前责任人：校长。\n"
             "• 11月23日 08:00 上报\n"
             "• 11月16日 10:30 建档",
             [
@@ -237,19 +237,19 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
     _, pupils = teacher_class(app, demo.teacher)
     case = _case(app, pupils[0], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=3))
     asked = console.send(demo.teacher, payload=f"csa:{case}:home_visit", now=NOON)
-    assert _shown(asked) == [("请写家访记录(见了谁,商定了什么)。", [])]
+    assert _shown(asked) == [("请写家访记录（见了谁，商定了什么）。", [])]
     assert _dialog(app, demo.teacher) == ("cases", "note", {"case_id": case})
     # Nothing typed, or only blanks: asked again, still waiting for the note.
     for blank in ("", "   "):
         again = console.send(demo.teacher, blank, now=NOON)
-        assert _shown(again) == [("请简单写一下家访情况,或发送 /cancel。", [])]
+        assert _shown(again) == [("请简单写一下家访情况，或发送 /cancel。", [])]
         assert _dialog(app, demo.teacher) == ("cases", "note", {"case_id": case})
     assert _events(app, case) == []
     logged = console.send(demo.teacher, "  见到爷爷,答应周一返校  ", now=NOON)
     assert [r.text for r in logged] == [
-        "已记录:家访。",
-        f"台账 #{case}:潘佳涵,红星小学 3年级1班\n"
-        "原因:连续3个上课日缺勤。11月20日 周五建档。当前责任人:班主任。\n"
+        "已记录：家访。",
+        f"台账 #{case}：潘佳涵，红星小学 3年级1班\n"
+        "原因：连续3个上课日缺勤。11月20日 周五建档。当前责任人：班主任。\n"
         "• 11月23日 12:00 家访: 见到爷爷,答应周一返校",
     ]
     assert len(logged[1].flat_buttons()) == 5
@@ -259,12 +259,12 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
     reasons = console.send(demo.teacher, payload=f"csa:{case}:not_dropout", now=NOON)
     assert _shown(reasons) == [
         (
-            "属于哪种情形?(不计为辍学)",
+            "属于哪种情形？（不计为辍学）",
             [
                 ("满6周岁仍在幼儿园就读或因身体原因申请延缓入学", f"csr:{case}:under_age_or_deferred"),
                 ("年满15周岁或已初中毕业", f"csr:{case}:aged_or_graduated"),
                 ("请假或休学", f"csr:{case}:on_leave_or_suspended"),
-                ("重度残疾,安排送教上门", f"csr:{case}:home_teaching"),
+                ("重度残疾，安排送教上门", f"csr:{case}:home_teaching"),
                 ("因身体原因不具备学习条件", f"csr:{case}:unable_to_study"),
                 ("失踪失联", f"csr:{case}:missing"),
                 ("有本地户籍但在异地就读", f"csr:{case}:studying_elsewhere"),
@@ -275,10 +275,10 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
         ("这个按钮已失效。请发送 /help 重新开始。", [])
     ]
     closed = console.send(demo.teacher, payload=f"csr:{case}:missing", now=NOON)
-    assert len(closed) == 2 and closed[0].text == "已记录:结案:不属于辍学。"
+    assert len(closed) == 2 and closed[0].text == "已记录：结案：不属于辍学。"
     assert closed[1].text.split("\n")[2:] == [
         "已结案。",
-        "• 11月23日 12:00 结案:不属于辍学: 失踪失联",
+        "• 11月23日 12:00 结案：不属于辍学: 失踪失联",
         "• 11月23日 12:00 家访: 见到爷爷,答应周一返校",
     ]
     assert closed[1].buttons == []

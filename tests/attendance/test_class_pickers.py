@@ -16,9 +16,9 @@ from db.models.attendance import AttendanceRecord, Mark, RollCall
 from db.session import transaction
 from tests.attendance.helpers import MONDAY, at
 
-ASK = "哪个班?"
+ASK = "哪个班？"
 CHOOSE = "请选择一个按钮。"
-REFUSED = "抱歉,您没有权限这样做。"
+REFUSED = "抱歉，您没有权限这样做。"
 DAY = "11月23日 周一"
 
 
@@ -104,13 +104,13 @@ def test_rollcall_asks_which_class_and_a_button_opens_it(  # type: ignore[no-unt
     opened = console.send(demo.teacher, "2", now=at(MONDAY, 8, 1))  # the second button, by number
     assert len(opened) == 1
     assert opened[0].text == (
-        f"点名 7年级1班,{DAY}。默认全部出勤,只点有变化的学生。\n点一下切换:❌缺勤 → 🤒病假 → 📝事假 → ⏰迟到 → ✅出勤"
+        f"点名 7年级1班，{DAY}。默认全部出勤，只点有变化的学生。\n点一下切换：❌缺勤 → 🤒病假 → 📝事假 → ⏰迟到 → ✅出勤"
     )
     pupils = _pupils(app, classes["second"])
     buttons = _buttons(opened[0])
     assert len(buttons) == len(pupils) + 1 == 46
     assert buttons[0] == (f"1.{pupils[0][1]}✅", f"rct:{classes['second']}:{pupils[0][0]}")
-    assert buttons[-1] == ("✔ 提交(实到45人)", f"rcs:{classes['second']}")
+    assert buttons[-1] == ("✔ 提交（实到45人）", f"rcs:{classes['second']}")
     assert _dialog(app, demo.teacher) == (
         "rollcall",
         "marking",
@@ -119,7 +119,7 @@ def test_rollcall_asks_which_class_and_a_button_opens_it(  # type: ignore[no-unt
     console.send(demo.teacher, "3", now=at(MONDAY, 8, 2))  # pupil 3 absent
     done = console.send(demo.teacher, payload=f"rcs:{classes['second']}", now=at(MONDAY, 8, 3))
     assert done[0].text == (
-        f"点名已记录:7年级1班,{DAY}。应到45人,实到44人。\n缺勤 1\n截止时间到后会询问缺勤学生的家长。"
+        f"点名已记录：7年级1班，{DAY}。应到45人，实到44人。\n缺勤 1\n截止时间到后会询问缺勤学生的家长。"
     )
     assert _rollcalls(app) == [(classes["second"], demo.teacher)]
     assert _records(app) == {pupils[2][0]: Mark.ABSENT}
@@ -131,8 +131,8 @@ def test_rollcall_pick_by_button_payload_opens_the_first_class(  # type: ignore[
 ) -> None:
     _ask_rollcall(console, app, demo.teacher, classes)
     opened = console.send(demo.teacher, payload=f"rck:{classes['own']}", now=at(MONDAY, 8, 1))
-    assert opened[0].text.startswith(f"点名 3年级1班,{DAY}。")
-    assert _buttons(opened[0])[-1] == ("✔ 提交(实到38人)", f"rcs:{classes['own']}")
+    assert opened[0].text.startswith(f"点名 3年级1班，{DAY}。")
+    assert _buttons(opened[0])[-1] == ("✔ 提交（实到38人）", f"rcs:{classes['own']}")
     state = _dialog(app, demo.teacher)
     assert state is not None and state[:2] == ("rollcall", "marking")
     assert state[2]["class_id"] == classes["own"]
@@ -150,7 +150,7 @@ def test_rollcall_pick_asks_again_for_text_and_stays_in_the_question(  # type: i
     _nothing_recorded(app)
     # The question is still open: the class buttons still work.
     opened = console.send(demo.teacher, "1", now=at(MONDAY, 8, 2))
-    assert opened[0].text.startswith(f"点名 3年级1班,{DAY}。")
+    assert opened[0].text.startswith(f"点名 3年级1班，{DAY}。")
 
 
 @pytest.mark.parametrize("which", ["foreign", "missing"])
@@ -198,7 +198,7 @@ def test_quick_mark_asks_which_class_and_a_button_records_there(  # type: ignore
     pupils = _pupils(app, classes["second"])
     assert len(done) == 1
     assert done[0].text == (
-        f"已记录7年级1班:缺勤:3.{pupils[2][1]}、5.{pupils[4][1]}。其他学生保持原记录(默认出勤)。发送 /rollcall 查看。"
+        f"已记录7年级1班：缺勤：3.{pupils[2][1]}、5.{pupils[4][1]}。其他学生保持原记录（默认出勤）。发送 /rollcall 查看。"
     )
     assert _records(app) == {pupils[2][0]: Mark.ABSENT, pupils[4][0]: Mark.ABSENT}
     assert _dialog(app, demo.teacher) is None
@@ -210,7 +210,7 @@ def test_quick_mark_pick_by_payload_records_in_the_first_class(  # type: ignore[
     _ask_quick(console, app, demo.teacher, classes, "迟到 1")
     done = console.send(demo.teacher, payload=f"rcq:{classes['own']}", now=at(MONDAY, 8, 1))
     pupils = _pupils(app, classes["own"])
-    assert done[0].text.startswith(f"已记录3年级1班:迟到:1.{pupils[0][1]}。")
+    assert done[0].text.startswith(f"已记录3年级1班：迟到：1.{pupils[0][1]}。")
     assert _records(app) == {pupils[0][0]: Mark.LATE}
 
 
@@ -230,7 +230,7 @@ def test_quick_mark_pick_asks_again_for_text_and_keeps_the_marks(  # type: ignor
     _nothing_recorded(app)
     done = console.send(demo.teacher, "2", now=at(MONDAY, 8, 2))
     pupils = _pupils(app, classes["second"])
-    assert done[0].text.startswith(f"已记录7年级1班:病假:4.{pupils[3][1]}。")
+    assert done[0].text.startswith(f"已记录7年级1班：病假：4.{pupils[3][1]}。")
     assert _records(app) == {pupils[3][0]: Mark.SICK}
 
 
@@ -277,7 +277,7 @@ def test_quick_mark_pick_remembers_the_class_for_an_ambiguous_name(  # type: ign
             student.name = "马小龙"
     _ask_quick(console, app, demo.teacher, classes, "病假 马小龙")
     which = console.send(demo.teacher, "2", now=at(MONDAY, 8, 1))
-    assert which[0].text == "有2个学生叫马小龙,是哪一个?"
+    assert which[0].text == "有2个学生叫马小龙，是哪一个？"
     assert _buttons(which[0]) == [
         ("6.马小龙 (070106)", f"rcw:{classes['second']}:{pupils[5][0]}"),
         ("10.马小龙 (070110)", f"rcw:{classes['second']}:{pupils[9][0]}"),
@@ -286,5 +286,5 @@ def test_quick_mark_pick_remembers_the_class_for_an_ambiguous_name(  # type: ign
     assert state is not None and state[:2] == ("quickmark", "which")
     assert state[2]["class_id"] == classes["second"]
     done = console.send(demo.teacher, "2", now=at(MONDAY, 8, 2))
-    assert done[0].text.startswith("已记录7年级1班:病假:10.马小龙。")
+    assert done[0].text.startswith("已记录7年级1班：病假：10.马小龙。")
     assert _records(app) == {pupils[9][0]: Mark.SICK}

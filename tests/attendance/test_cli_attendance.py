@@ -161,8 +161,8 @@ def stopwatch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _closed(day: date, schools: int, missing: int, absences: int, cases: int, queued: int) -> str:
     return (
-        f"已完成{day.isoformat()}日结:{schools}所学校(跳过0所),{missing}个班未点名,"
-        f"提醒缺勤{absences}人次,新建台账{cases}个,排队消息{queued}条。\n用时 3.5 秒。\n"
+        f"已完成{day.isoformat()}日结：{schools}所学校（跳过0所），{missing}个班未点名，"
+        f"提醒缺勤{absences}人次，新建台账{cases}个，排队消息{queued}条。\n用时 3.5 秒。\n"
     )
 
 
@@ -220,7 +220,7 @@ def test_close_day_refuses_a_bad_date(  # type: ignore[no-untyped-def]
     cli: Run, app: App, demo, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
     assert cli("close-day", "--date", value) == 2
-    assert capsys.readouterr() == ("", f"不是日期:{value}。请用 YYYY-MM-DD 格式。\n")
+    assert capsys.readouterr() == ("", f"不是日期：{value}。请用 YYYY-MM-DD 格式。\n")
 
 
 # --- report attendance -------------------------------------------------------------------------
@@ -250,11 +250,11 @@ def test_report_writes_the_workbook_prints_its_counts_and_audits_the_export(  # 
         assert cli("close-day", "--date", day.isoformat(), now=at(day, 10, 30)) == 0
     capsys.readouterr()
     assert _report(cli, f"school:{school}", MONDAY, WEDNESDAY, "week.xlsx") == 0
-    assert capsys.readouterr() == ("已写入 week.xlsx:4个班,缺勤3条,台账1个。\n", "")
+    assert capsys.readouterr() == ("已写入 week.xlsx：4个班，缺勤3条，台账1个。\n", "")
     assert (tmp_path / "week.xlsx").read_bytes().startswith(b"PK")
     # A single day is a valid period (--to equal to --from).
     assert _report(cli, f"school:{school}", MONDAY, MONDAY, "monday.xlsx") == 0
-    assert capsys.readouterr() == ("已写入 monday.xlsx:4个班,缺勤1条,台账0个。\n", "")
+    assert capsys.readouterr() == ("已写入 monday.xlsx：4个班，缺勤1条，台账0个。\n", "")
     assert _exports(app) == [
         (
             NOON,
@@ -281,7 +281,7 @@ def test_report_writes_the_workbook_prints_its_counts_and_audits_the_export(  # 
             "2026-11-23",
             "2026-11-25",
             "r.xlsx",
-            "范围无效:school:x。请用 class:ID、school:ID 或 region:ID。",
+            "范围无效：school:x。请用 class:ID、school:ID 或 region:ID。",
         ),
         ("school:1", "2026-13-01", "2026-11-25", "r.xlsx", "日期格式应为 YYYY-MM-DD。"),
         ("school:1", "2026-11-24", "2026-11-23", "r.xlsx", "--to 早于 --from。"),
@@ -293,7 +293,7 @@ def test_report_writes_the_workbook_prints_its_counts_and_audits_the_export(  # 
             "2026-11-23",
             "2026-11-25",
             "nowhere/r.xlsx",
-            "无法写入 nowhere/r.xlsx:No such file or directory",
+            "无法写入 nowhere/r.xlsx：No such file or directory",
         ),
     ],
     ids=["scope", "date", "order", "suffix", "no-school", "no-class", "unwritable"],
@@ -325,7 +325,7 @@ def test_report_names_a_write_error_without_an_errno(  # type: ignore[no-untyped
 
     monkeypatch.setattr(Path, "write_bytes", refuse)
     assert _report(cli, "school:1", MONDAY, WEDNESDAY, "r.xlsx") == 2
-    assert capsys.readouterr() == ("", "无法写入 r.xlsx:quota exceeded\n")
+    assert capsys.readouterr() == ("", "无法写入 r.xlsx：quota exceeded\n")
     assert _exports(app) == []
 
 

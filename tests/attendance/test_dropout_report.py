@@ -132,10 +132,10 @@ def test_dropout_report_keeps_the_case_open_at_county_level_and_alerts_every_cou
     replies = console.send(demo.teacher, payload=f"csa:{case_id}:dropout_reported", now=now)
 
     assert len(replies) == 2
-    assert replies[0].text == "已记录:已作辍学报告。" and replies[0].buttons == []
+    assert replies[0].text == "已记录：已作辍学报告。" and replies[0].buttons == []
     lines = replies[1].text.split("\n")
-    assert lines[0] == f"台账 #{case_id}:{name_of(app, pupil)},红星小学 3年级1班"
-    assert lines[1].endswith("当前责任人:县教育局。")
+    assert lines[0] == f"台账 #{case_id}：{name_of(app, pupil)}，红星小学 3年级1班"
+    assert lines[1].endswith("当前责任人：县教育局。")
     assert lines[2].endswith(" 已作辍学报告")  # the newest ledger line
     # Still open, so the actions are still offered.
     assert [b.payload for b in replies[1].flat_buttons()] == [
@@ -166,7 +166,7 @@ def test_dropout_report_keeps_the_case_open_at_county_level_and_alerts_every_cou
     pupil_name = name_of(app, pupil)
     expected = {
         demo.admin: (
-            f"📋 辍学报告:{pupil_name},红星小学。学校继续劝返。",
+            f"📋 辍学报告：{pupil_name}，红星小学。学校继续劝返。",
             [[{"label": "打开台账", "payload": f"cso:{case_id}"}]],
         ),
         extra["second"]: (
@@ -195,11 +195,11 @@ def test_dropout_report_keeps_the_case_open_at_county_level_and_alerts_every_cou
     pushed = console.pushed(demo.admin, now=now + timedelta(minutes=1))
     report = [r for r in pushed if r.text.startswith("📋")]
     assert [(r.text, [(b.label, b.payload) for b in r.flat_buttons()]) for r in report] == [
-        (f"📋 辍学报告:{pupil_name},红星小学。学校继续劝返。", [("打开台账", f"cso:{case_id}")])
+        (f"📋 辍学报告：{pupil_name}，红星小学。学校继续劝返。", [("打开台账", f"cso:{case_id}")])
     ]
     opened = console.send(demo.admin, payload=f"cso:{case_id}", now=now + timedelta(minutes=2))
-    assert opened[-1].text.split("\n")[0] == f"台账 #{case_id}:{pupil_name},红星小学 3年级1班"
-    assert "当前责任人:县教育局。" in opened[-1].text
+    assert opened[-1].text.split("\n")[0] == f"台账 #{case_id}：{pupil_name}，红星小学 3年级1班"
+    assert "当前责任人：县教育局。" in opened[-1].text
     assert texts(console.pushed(demo.principal, now=now + timedelta(minutes=1))).count("辍学报告") == 0
 
 
@@ -209,12 +209,12 @@ def test_a_repeated_dropout_report_is_logged_but_queues_nothing_new_and_the_case
     console.external_id(demo.admin)
     case_id, _pupil = _open_case(console, app, demo.teacher)
     first = console.send(demo.teacher, payload=f"csa:{case_id}:dropout_reported", now=at(THURSDAY, 9))
-    assert texts(first).startswith("已记录:已作辍学报告。")
+    assert texts(first).startswith("已记录：已作辍学报告。")
     assert [(row.person_id, row.dedupe_key) for row in _reports(app)] == [
         (demo.admin, f"att.case:{case_id}:reported|{_identity(app, demo.admin)}")
     ]
     again = console.send(demo.teacher, payload=f"csa:{case_id}:dropout_reported", now=at(THURSDAY, 15))
-    assert again[0].text == "已记录:已作辍学报告。"
+    assert again[0].text == "已记录：已作辍学报告。"
     assert len(_reports(app)) == 1  # the same dedupe key: the bureau is not told twice
     with app.session_factory() as s:
         kinds = list(
@@ -249,7 +249,7 @@ def test_a_principal_can_report_and_the_bureau_is_told_even_without_escalation( 
     case_id, pupil = _open_case(console, app, demo.teacher)
     now = at(THURSDAY, 11)
     replies = console.send(demo.principal, payload=f"csa:{case_id}:dropout_reported", now=now)
-    assert replies[0].text == "已记录:已作辍学报告。"
+    assert replies[0].text == "已记录：已作辍学报告。"
     with app.session_factory() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "attendance.case.dropout_reported")).one()
         assert (audit.actor_person_id, audit.target) == (demo.principal, f"case:{case_id}")
@@ -261,5 +261,5 @@ def test_a_principal_can_report_and_the_bureau_is_told_even_without_escalation( 
         assert event.actor_id == demo.principal
     rows = _reports(app)
     assert [(r.person_id, r.text, r.tz) for r in rows] == [
-        (demo.admin, f"📋 辍学报告:{name_of(app, pupil)},红星小学。学校继续劝返。", "Asia/Shanghai")
+        (demo.admin, f"📋 辍学报告：{name_of(app, pupil)}，红星小学。学校继续劝返。", "Asia/Shanghai")
     ]

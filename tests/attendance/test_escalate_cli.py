@@ -131,7 +131,7 @@ def test_escalate_cases_refuses_a_bad_date(  # type: ignore[no-untyped-def]
     case_id = _open_case(console, app, demo.teacher)
     capsys.readouterr()
     assert cli(["escalate-cases", "--date", value], at(NEXT_TUESDAY, 8)) == 2
-    assert capsys.readouterr() == ("", f"不是日期:{value}。请用 YYYY-MM-DD 格式。\n")
+    assert capsys.readouterr() == ("", f"不是日期：{value}。请用 YYYY-MM-DD 格式。\n")
     assert _case(app, case_id) == (0, demo.teacher)  # nothing was escalated
     assert _escalations(app, case_id) == []
 

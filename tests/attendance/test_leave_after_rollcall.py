@@ -157,7 +157,7 @@ def test_quick_text_absence_for_a_pupil_on_approved_leave_keeps_the_leave_and_sa
     _approve_sick_leave_for_child_1(console, demo.parent, demo.teacher, minute=6)
     reply = texts(console.send(demo.teacher, "缺 1 2", now=at(MONDAY, 8, 10)))
     lines = reply.splitlines()
-    assert lines[0].startswith("已记录3年级1班:缺勤:2.") and "1." not in lines[0]
+    assert lines[0].startswith("已记录3年级1班：缺勤：2.") and "1." not in lines[0]
     assert lines[1].startswith("未记为缺勤，已批准的请假保持不变：1.")
     with app.session_factory() as s:
         marks = {

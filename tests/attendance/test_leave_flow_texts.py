@@ -31,17 +31,17 @@ OTHER_CHILD = 143  # 郭轩, in another school
 
 Shown = tuple[str, list[tuple[str, str]]]
 
-WHICH_CHILD: Shown = ("为哪个孩子请假?", [("潘佳涵", "lvk:1"), ("郭轩", "lvk:143")])
+WHICH_CHILD: Shown = ("为哪个孩子请假？", [("潘佳涵", "lvk:1"), ("郭轩", "lvk:143")])
 WHICH_DAYS: Shown = (
-    "给潘佳涵请假:哪几天?",
+    "给潘佳涵请假：哪几天？",
     [("今天", "lvs:today"), ("明天", "lvs:tomorrow"), ("今天和明天", "lvs:two"), ("其他日期…", "lvs:other")],
 )
-WHICH_KIND: Shown = ("病假还是事假?", [("🤒 病假", "lvt:sick"), ("📝 事假", "lvt:personal")])
-ANY_REASON: Shown = ("有什么要告诉老师的吗?请输入,或跳过。", [("跳过", "lvn:1")])
-TYPE_DATES: Shown = ("请输入日期,或起止日期,例如 11-25 或 11-25 11-27。", [])
-BAD_RANGE: Shown = ("请填写最近一周以后的日期,最多连续31天。", [])
+WHICH_KIND: Shown = ("病假还是事假？", [("🤒 病假", "lvt:sick"), ("📝 事假", "lvt:personal")])
+ANY_REASON: Shown = ("有什么要告诉老师的吗？请输入，或跳过。", [("跳过", "lvn:1")])
+TYPE_DATES: Shown = ("请输入日期，或起止日期，例如 11-25 或 11-25 11-27。", [])
+BAD_RANGE: Shown = ("请填写最近一周以后的日期，最多连续31天。", [])
 CHOOSE_BUTTON: Shown = ("请选择一个按钮。", [])
-NOT_ALLOWED: Shown = ("抱歉,您没有权限这样做。", [])
+NOT_ALLOWED: Shown = ("抱歉，您没有权限这样做。", [])
 
 
 def _shown(replies: list[Reply]) -> list[Shown]:
@@ -90,7 +90,7 @@ def test_only_leave_words_from_a_guardian_open_the_dialog(
 ) -> None:
     chatter = console.send(demo.parent, "你好", now=at(MONDAY, 7))
     assert chatter[0].text == "抱歉，我没有看懂。"
-    assert "为哪个孩子请假?" not in "\n".join(r.text for r in chatter)
+    assert "为哪个孩子请假？" not in "\n".join(r.text for r in chatter)
     assert _dialog(app, demo.parent) is None
     assert _shown(console.send(demo.parent, "孩子发烧了", now=at(MONDAY, 7))) == [WHICH_CHILD]
     assert _dialog(app, demo.parent) == ("leave", "child")
@@ -119,7 +119,7 @@ def test_the_day_said_in_the_opening_skips_the_days_question(
     assert _shown(console.send(demo.parent, "2", now=at(MONDAY, 7))) == [ANY_REASON]
     done = console.send(demo.parent, "1", now=at(MONDAY, 7))  # skip the reason
     shown_day = "11月23日 周一" if day == MONDAY else "11月24日 周二"
-    assert _shown(done) == [(f"已发给班主任:潘佳涵事假,{shown_day}。老师的答复会发到这里。", [])]
+    assert _shown(done) == [(f"已发给班主任：潘佳涵事假，{shown_day}。老师的答复会发到这里。", [])]
     assert _dialog(app, demo.parent) is None
     assert _leaves(app) == [(CHILD, demo.parent, LeaveKind.PERSONAL, day, day, None, LeaveStatus.PENDING)]
 
@@ -156,14 +156,14 @@ def test_each_days_button_asks_the_rest_and_sends_the_teacher_an_exact_copy(
     assert _shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [ANY_REASON]
     assert _dialog(app, demo.parent) == ("leave", "reason")
     done = console.send(demo.parent, "  发烧38度  ", now=at(MONDAY, 7, 30))
-    assert _shown(done) == [(f"已发给班主任:潘佳涵病假,{days_text}。老师的答复会发到这里。", [])]
+    assert _shown(done) == [(f"已发给班主任：潘佳涵病假，{days_text}。老师的答复会发到这里。", [])]
     assert _leaves(app) == [
         (CHILD, demo.parent, LeaveKind.SICK, first, last, "发烧38度", LeaveStatus.PENDING)
     ]
     [request] = console.pushed(demo.teacher, now=at(MONDAY, 7, 31))
     with app.session_factory() as s:
         leave_id = s.scalars(select(LeaveRequest.id)).one()
-    assert request.text == (f"📝 请假申请:潘佳涵(3年级1班),病假,{days_text}。申请人:王建国。\n原因:发烧38度")
+    assert request.text == (f"📝 请假申请：潘佳涵（3年级1班），病假，{days_text}。申请人：王建国。\n原因：发烧38度")
     assert _rows(request) == [[("✅ 批准", f"lva:{leave_id}:1"), ("❌ 不批准", f"lva:{leave_id}:0")]]
 
 
@@ -232,7 +232,7 @@ def test_typing_instead_of_choosing_a_child_or_a_kind_keeps_the_question_open(
 @pytest.mark.parametrize(
     ("typed", "reply", "state"),
     [
-        ("下周吧", ("看不懂这个日期。请输入例如 11-25,多天请输入 11-25 11-27。", []), "dates"),
+        ("下周吧", ("看不懂这个日期。请输入例如 11-25，多天请输入 11-25 11-27。", []), "dates"),
         ("11-27 11-25", BAD_RANGE, "dates"),  # the last day before the first
         ("11-15 11-16", BAD_RANGE, "dates"),  # starts 8 days ago
         ("11-16", WHICH_KIND, "kind"),  # exactly a week ago is still fine
@@ -273,7 +273,7 @@ def test_no_leave_for_days_without_school(
     console.send(demo.parent, "/leave", now=at(MONDAY, 7))
     console.send(demo.parent, "1", now=at(MONDAY, 7))
     reply = console.send(demo.parent, typed, now=at(MONDAY, 7))  # typed straight at the days question
-    assert _shown(reply) == [(f"{said}不上课,不需要请假。", [])]
+    assert _shown(reply) == [(f"{said}不上课，不需要请假。", [])]
     assert _dialog(app, demo.parent) is None
     assert _leaves(app) == []
 
@@ -357,7 +357,7 @@ def test_a_class_without_class_teacher_is_told_to_phone(
     for text in ("/leave", "1", "1", "1"):
         console.send(demo.parent, text, now=at(MONDAY, 7))
     reply = console.send(demo.parent, "1", now=at(MONDAY, 7))
-    assert _shown(reply) == [("孩子的班级还没有登记班主任,请打电话给学校。", [])]
+    assert _shown(reply) == [("孩子的班级还没有登记班主任，请打电话给学校。", [])]
     assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
     # Nobody could answer it, so no request is left pending.
     assert _leaves(app) == []
@@ -412,7 +412,7 @@ def test_the_teachers_copy_row_and_the_audit_entry(
             at(MONDAY, 9),  # 07:00 in Urumqi
             asked,
         )
-        assert row.text == "📝 请假申请:潘佳涵(3年级1班),病假,11月23日 周一至11月24日 周二。申请人:王建国。"
+        assert row.text == "📝 请假申请：潘佳涵（3年级1班），病假，11月23日 周一至11月24日 周二。申请人：王建国。"
         audits = [
             (a.at, a.actor_person_id, a.action, a.target, a.details)
             for a in s.scalars(select(AuditLog).where(AuditLog.action.like("attendance.leave%")))

@@ -16,7 +16,7 @@ from db.models.attendance import AttendanceRecord, Mark, MarkSource
 from db.session import transaction
 from tests.attendance.helpers import MONDAY, at, teacher_class
 
-REVIEW_ZH = "其他学生保持原记录(默认出勤)。发送 /rollcall 查看。"
+REVIEW_ZH = "其他学生保持原记录（默认出勤）。发送 /rollcall 查看。"
 
 
 def _dialog(app: App, person_id: int) -> tuple[str, str, dict[str, Any]] | None:
@@ -84,7 +84,7 @@ def test_a_teacher_of_two_classes_is_asked_which_class(console: ConsoleChannel, 
     buttons = [[("红星小学 3年级1班", f"rcq:{class_id}")], [("红星小学 4年级1班", f"rcq:{other}")]]
 
     asked = console.send(demo.teacher, "缺 2 40", now=at(MONDAY, 8))
-    assert _shown(asked) == [("哪个班?", buttons)]
+    assert _shown(asked) == [("哪个班？", buttons)]
     waiting = ("quickmark", "pick", {"mark": "absent", "tokens": ["2", "40"], "chosen": {}})
     assert _dialog(app, demo.teacher) == waiting
 
@@ -95,7 +95,7 @@ def test_a_teacher_of_two_classes_is_asked_which_class(console: ConsoleChannel, 
 
     done = console.send(demo.teacher, payload=f"rcq:{other}", now=at(MONDAY, 8, 2))
     names = _names(app, [other_ids[1], other_ids[39]])
-    assert _shown(done) == [(f"已记录4年级1班:缺勤:2.{names[0]}、40.{names[1]}。{REVIEW_ZH}", [])]
+    assert _shown(done) == [(f"已记录4年级1班：缺勤：2.{names[0]}、40.{names[1]}。{REVIEW_ZH}", [])]
     assert _dialog(app, demo.teacher) is None
     assert _records(app) == {
         other_ids[1]: (other, Mark.ABSENT, MarkSource.ROLLCALL),
@@ -134,7 +134,7 @@ def test_numbers_follow_the_roll_order_of_active_pupils_up_to_the_last(
 
     done = console.send(demo.teacher, "缺 1 2 37", now=at(MONDAY, 8, 1))
     assert _shown(done) == [
-        (f"已记录3年级1班:缺勤:1.{names[0]}、2.{names[1]}、37.{names[36]}。{REVIEW_ZH}", [])
+        (f"已记录3年级1班：缺勤：1.{names[0]}、2.{names[1]}、37.{names[36]}。{REVIEW_ZH}", [])
     ]
     assert _dialog(app, demo.teacher) is None
     assert _records(app) == {
@@ -155,7 +155,7 @@ def test_unknown_and_unique_names(console: ConsoleChannel, app: App, demo) -> No
     assert _records(app) == {}
 
     done = console.send(demo.teacher, f"事假 {unique}", now=at(MONDAY, 8, 1))
-    assert _shown(done) == [(f"已记录3年级1班:事假:2.{unique}。{REVIEW_ZH}", [])]
+    assert _shown(done) == [(f"已记录3年级1班：事假：2.{unique}。{REVIEW_ZH}", [])]
     assert _dialog(app, demo.teacher) is None
     assert _records(app) == {ids[1]: (class_id, Mark.PERSONAL, MarkSource.ROLLCALL)}
 
@@ -172,7 +172,7 @@ def test_a_chosen_name_is_followed_by_the_other_names(console: ConsoleChannel, a
     asked = console.send(demo.teacher, f"迟到 马小龙 {unique} 12", now=at(MONDAY, 8))
     assert _shown(asked) == [
         (
-            "有2个学生叫马小龙,是哪一个?",
+            "有2个学生叫马小龙，是哪一个？",
             [
                 [("5.马小龙 (030105)", f"rcw:{class_id}:{ids[4]}")],
                 [("9.马小龙 (030109)", f"rcw:{class_id}:{ids[8]}")],
@@ -181,7 +181,7 @@ def test_a_chosen_name_is_followed_by_the_other_names(console: ConsoleChannel, a
     ]
     done = console.send(demo.teacher, payload=f"rcw:{class_id}:{ids[8]}", now=at(MONDAY, 8, 1))
     twelve = _names(app, [ids[11]])[0]
-    assert _shown(done) == [(f"已记录3年级1班:迟到:9.马小龙、2.{unique}、12.{twelve}。{REVIEW_ZH}", [])]
+    assert _shown(done) == [(f"已记录3年级1班：迟到：9.马小龙、2.{unique}、12.{twelve}。{REVIEW_ZH}", [])]
     assert _dialog(app, demo.teacher) is None
     assert _records(app) == {
         ids[8]: (class_id, Mark.LATE, MarkSource.ROLLCALL),

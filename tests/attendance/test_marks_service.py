@@ -137,9 +137,9 @@ def test_a_subject_teacher_at_the_cutoff_minute_is_refused_in_chat(
         school = s.get(SchoolClass, class_id).school  # type: ignore[union-attr]
         school.rollcall_cutoff = time(9, 0)
     early = console.send(subject_id, "缺 1", now=at(MONDAY, 8, 59))
-    assert early[0].text.startswith("已记录3年级1班:缺勤:1.")
+    assert early[0].text.startswith("已记录3年级1班：缺勤：1.")
     refused = console.send(subject_id, "缺 2", now=at(MONDAY, 9))
-    assert [r.text for r in refused] == ["点名截止时间已过,现在只有班主任可以修改。"]
+    assert [r.text for r in refused] == ["点名截止时间已过，现在只有班主任可以修改。"]
     assert set(_rows(app)) == {ids[0]}
 
 

@@ -56,7 +56,7 @@ def test_ordinary_text_from_a_teacher_is_not_a_quick_mark(console: ConsoleChanne
 
 def test_started_without_text_it_shows_an_example(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     for lang, expected in (
-        (None, "例如:缺 3 7 12,或 病假 王小明。"),
+        (None, "例如：缺 3 7 12，或 病假 王小明。"),
         ("en", "Write for example: 缺 3 7 12, or 病假 王小明."),
     ):
         replies = console.send(demo.teacher, payload="go:quickmark", lang=lang, now=at(MONDAY, 8))
@@ -73,7 +73,7 @@ def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChann
     asked = console.send(demo.teacher, "病假 马小龙 李小花", now=at(MONDAY, 8))
     assert [(r.text, _rows(r)) for r in asked] == [
         (
-            "有2个学生叫马小龙,是哪一个?",
+            "有2个学生叫马小龙，是哪一个？",
             [
                 [("6.马小龙 (030106)", f"rcw:{class_id}:{ids[5]}")],
                 [("10.马小龙 (030110)", f"rcw:{class_id}:{ids[9]}")],
@@ -105,7 +105,7 @@ def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChann
     second = console.send(demo.teacher, "2", now=at(MONDAY, 8, 2))
     assert [(r.text, _rows(r)) for r in second] == [
         (
-            "有2个学生叫李小花,是哪一个?",
+            "有2个学生叫李小花，是哪一个？",
             [
                 [("3.李小花 (030103)", f"rcw:{class_id}:{ids[2]}")],
                 [("8.李小花 (030108)", f"rcw:{class_id}:{ids[7]}")],
@@ -119,7 +119,7 @@ def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChann
     done = console.send(demo.teacher, "1", now=at(MONDAY, 8, 3))
     assert [(r.text, r.buttons) for r in done] == [
         (
-            "已记录3年级1班:病假:10.马小龙、3.李小花。其他学生保持原记录(默认出勤)。发送 /rollcall 查看。",
+            "已记录3年级1班：病假：10.马小龙、3.李小花。其他学生保持原记录（默认出勤）。发送 /rollcall 查看。",
             [],
         )
     ]

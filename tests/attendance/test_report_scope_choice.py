@@ -24,7 +24,7 @@ from db.models import (
 from db.session import transaction
 from tests.attendance.helpers import MONDAY, at
 
-ASK_SCOPE = "要哪个学校或地区的报告?"
+ASK_SCOPE = "要哪个学校或地区的报告？"
 CHOOSE = "请选择一个按钮。"
 DENIED = "抱歉，您没有权限进行此操作。"
 PERIODS = [("最近7天", "rpp:7"), ("最近20天", "rpp:20"), ("最近30天", "rpp:30")]
@@ -100,14 +100,14 @@ def test_a_principal_of_two_schools_chooses_one_then_the_period(  # type: ignore
     _ask_principal(console, app, demo.principal, ids)
     period = console.send(demo.principal, "2", now=NOON)
     assert len(period) == 1
-    assert period[0].text == "哪个时间段?"
+    assert period[0].text == "哪个时间段？"
     assert _buttons(period[0]) == PERIODS
     assert len(period[0].buttons) == 1  # one row of three
     assert _dialog(app, demo.principal) == ("report", "period", {"kind": "school", "id": ids["east"]})
     assert _exports(app) == []
     # The report is then built for the school chosen.
     replies = console.send(demo.principal, "1", now=NOON)
-    assert replies[0].text.split("\n")[0] == "出勤报告 东乡第一初级中学,2026-11-17 – 2026-11-23"
+    assert replies[0].text.split("\n")[0] == "出勤报告 东乡第一初级中学，2026-11-17 – 2026-11-23"
     assert replies[0].attachment is not None
     assert replies[0].attachment.filename == f"attendance-school{ids['east']}-2026-11-17-2026-11-23.png"
     assert _exports(app) == [(demo.principal, f"school:{ids['east']}")]
@@ -125,7 +125,7 @@ def test_text_instead_of_a_button_asks_again_and_keeps_the_question_open(  # typ
         assert again[0].text == CHOOSE and again[0].buttons == []
         assert _dialog(app, demo.principal) == ("report", "scope", {})
     period = console.send(demo.principal, payload=f"rps:school:{ids['red']}", now=NOON)
-    assert period[0].text == "哪个时间段?"
+    assert period[0].text == "哪个时间段？"
     assert _dialog(app, demo.principal) == ("report", "period", {"kind": "school", "id": ids["red"]})
 
 
@@ -190,9 +190,9 @@ def test_an_admin_chooses_her_region(  # type: ignore[no-untyped-def]
     ids = admin_and_principal
     _ask_admin(console, app, demo.admin, ids)
     period = console.send(demo.admin, "1", now=NOON)
-    assert period[0].text == "哪个时间段?"
+    assert period[0].text == "哪个时间段？"
     assert _buttons(period[0]) == PERIODS
     assert _dialog(app, demo.admin) == ("report", "period", {"kind": "region", "id": ids["region"]})
     replies = console.send(demo.admin, payload="rpp:7", now=NOON)
-    assert replies[0].text.split("\n")[0] == "出勤报告 临夏县(演示),2026-11-17 – 2026-11-23"
+    assert replies[0].text.split("\n")[0] == "出勤报告 临夏县(演示)，2026-11-17 – 2026-11-23"
     assert _exports(app) == [(demo.admin, f"region:{ids['region']}")]

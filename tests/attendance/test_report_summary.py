@@ -25,11 +25,11 @@ def test_summary_of_a_region_counts_schools_not_classes(empty_app: App) -> None:
     # 9 absences of 23 expected pupil-days; two schools; 3 open cases and 2 closed in the period.
     assert text == "\n".join(
         [
-            "出勤报告 东山县,2026-11-24 – 2026-11-26",
-            "总出勤率:60.9%",
-            "学校数:2",
-            "辍学风险台账:未结3个,本期结案2个。",
-            "本期缺勤人次:9",
+            "出勤报告 东山县，2026-11-24 – 2026-11-26",
+            "总出勤率：60.9%",
+            "学校数：2",
+            "辍学风险台账：未结3个，本期结案2个。",
+            "本期缺勤人次：9",
         ]
     )
     with use_locale("en"):
@@ -53,14 +53,14 @@ def test_summary_of_one_school_lists_its_classes(empty_app: App) -> None:
         text = summary_text(report)
     assert text == "\n".join(
         [
-            "出勤报告 东山一小,2026-11-24 – 2026-11-26",
-            "总出勤率:58.8%",  # 1 - 7/17
+            "出勤报告 东山一小，2026-11-24 – 2026-11-26",
+            "总出勤率：58.8%",  # 1 - 7/17
             "• 3年级1班: 50.0%",
             "• 3年级2班: 66.7%",
             "• 4年级1班: —",  # no active pupil: no rate
             "• 5年级1班: 66.7%",
-            "辍学风险台账:未结2个,本期结案1个。",
-            "本期缺勤人次:7",
+            "辍学风险台账：未结2个，本期结案1个。",
+            "本期缺勤人次：7",
         ]
     )
 
@@ -75,11 +75,11 @@ def test_summary_without_any_roll_call_has_no_rate(empty_app: App) -> None:
         text = summary_text(report)
     assert text == "\n".join(
         [
-            "出勤报告 东山二中,2026-11-28 – 2026-11-28",
-            "总出勤率:—",
+            "出勤报告 东山二中，2026-11-28 – 2026-11-28",
+            "总出勤率：—",
             "• 1年级1班: —",
-            "辍学风险台账:未结1个,本期结案0个。",
-            "本期缺勤人次:0",
+            "辍学风险台账：未结1个，本期结案0个。",
+            "本期缺勤人次：0",
         ]
     )
 
@@ -97,6 +97,6 @@ def test_summary_lists_at_most_40_classes() -> None:
     with use_locale("zh_Hans"):
         lines = summary_text(report).split("\n")
     assert lines[2:] == [f"• {n}班: 90.0%" for n in range(1, 41)] + [
-        "辍学风险台账:未结0个,本期结案0个。",
-        "本期缺勤人次:0",
+        "辍学风险台账：未结0个，本期结案0个。",
+        "本期缺勤人次：0",
     ]

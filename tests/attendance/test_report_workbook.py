@@ -123,7 +123,7 @@ def test_workbook_of_the_region_report_in_chinese(empty_app: App) -> None:
             "已结",
             "校长",
             _midnight(WEDNESDAY),
-            "结案:不属于辍学",
+            "结案：不属于辍学",
             "有本地户籍但在异地就读",
         ),
         (

@@ -68,7 +68,7 @@ def test_a_county_admin_with_one_region_goes_straight_to_the_period(  # type: ig
 ) -> None:
     region = _region_id(app)
     asked = console.send(demo.admin, "/report", now=NOON)
-    assert _shown(asked) == [("哪个时间段?", PERIODS)]
+    assert _shown(asked) == [("哪个时间段？", PERIODS)]
     assert len(asked[0].buttons) == 1  # one row of three
     assert _dialog(app, demo.admin) == ("report", "period", {"kind": "region", "id": region})
     # Typed text is not a period: asked again, still waiting for the period.
@@ -82,8 +82,8 @@ def test_a_county_admin_with_one_region_goes_straight_to_the_period(  # type: ig
     assert [
         (r.text.split("\n")[0], r.attachment.filename, r.attachment.mime) for r in replies if r.attachment
     ] == [
-        ("出勤报告 临夏县(演示),2026-11-04 – 2026-11-23", f"{stem}.png", "image/png"),
-        ("完整表格(班级、学校、缺勤、台账):", f"{stem}.xlsx", XLSX),
+        ("出勤报告 临夏县(演示)，2026-11-04 – 2026-11-23", f"{stem}.png", "image/png"),
+        ("完整表格（班级、学校、缺勤、台账）：", f"{stem}.xlsx", XLSX),
     ]
     assert len(replies) == 2
     assert replies[1].attachment is not None and replies[1].attachment.content[:2] == b"PK"
@@ -104,7 +104,7 @@ def test_the_period_runs_back_from_today_inclusive(console: ConsoleChannel, app,
     for payload, first in (("rpp:7", "2026-11-17"), ("rpp:30", "2026-10-25")):
         console.send(demo.principal, "/report", now=NOON)
         replies = console.send(demo.principal, payload=payload, now=NOON)
-        assert replies[0].text.split("\n")[0] == f"出勤报告 红星小学,{first} – 2026-11-23"
+        assert replies[0].text.split("\n")[0] == f"出勤报告 红星小学，{first} – 2026-11-23"
     with app.session_factory() as s:
         school = s.scalars(select(School.id).where(School.name == "红星小学")).one()
     assert [(a[3], a[4]) for a in _audits(app)] == [
@@ -177,10 +177,10 @@ def test_the_admin_of_another_region_is_asked_about_her_region_not_a_school(  # 
         clash = s.get(School, region_id)
         assert clash is not None and clash.region_id != region_id
     asked = console.send(admin_id, "/report", now=NOON)
-    assert _shown(asked) == [("哪个时间段?", PERIODS)]
+    assert _shown(asked) == [("哪个时间段？", PERIODS)]
     assert _dialog(app, admin_id) == ("report", "period", {"kind": "region", "id": region_id})
     replies = console.send(admin_id, payload="rpp:7", now=NOON)
-    assert replies[0].text.split("\n")[0] == "出勤报告 另一个县,2026-11-17 – 2026-11-23"
+    assert replies[0].text.split("\n")[0] == "出勤报告 另一个县，2026-11-17 – 2026-11-23"
     assert [a[3] for a in _audits(app)] == [f"region:{region_id}"]
 
 
@@ -192,7 +192,7 @@ def test_a_school_that_is_gone_is_offered_as_a_question_mark(  # type: ignore[no
     _grant(app, demo.principal, Role.PRINCIPAL, ScopeType.SCHOOL, 999999)
     asked = console.send(demo.principal, "/report", now=NOON)
     assert len(asked) == 1
-    assert asked[0].text == "要哪个学校或地区的报告?"
+    assert asked[0].text == "要哪个学校或地区的报告？"
     assert sorted(_shown(asked)[0][1]) == sorted(
         [("红星小学", f"rps:school:{red}"), ("?", "rps:school:999999")]
     )
@@ -218,6 +218,6 @@ def test_at_most_twenty_scopes_are_offered(console: ConsoleChannel, app, demo) -
                 )
             )
     asked = console.send(demo.principal, "/report", now=NOON)  # 21 schools in scope
-    assert asked[0].text == "要哪个学校或地区的报告?"
+    assert asked[0].text == "要哪个学校或地区的报告？"
     assert len(asked[0].flat_buttons()) == 20
     assert _dialog(app, demo.principal) == ("report", "scope", {})

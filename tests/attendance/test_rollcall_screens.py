@@ -28,9 +28,9 @@ from db.session import transaction
 from tests.attendance.helpers import MONDAY, at, teacher_class
 
 DAY = "11月23日 周一"
-HEADER = f"点名 3年级1班,{DAY}。默认全部出勤,只点有变化的学生。"
-LEGEND = "点一下切换:❌缺勤 → 🤒病假 → 📝事假 → ⏰迟到 → ✅出勤"
-REFUSED = "抱歉,您没有权限这样做。"
+HEADER = f"点名 3年级1班，{DAY}。默认全部出勤，只点有变化的学生。"
+LEGEND = "点一下切换：❌缺勤 → 🤒病假 → 📝事假 → ⏰迟到 → ✅出勤"
+REFUSED = "抱歉，您没有权限这样做。"
 ICONS = {None: "✅", "absent": "❌", "sick": "🤒", "personal": "📝", "late": "⏰"}
 
 
@@ -120,7 +120,7 @@ def test_list_marks_and_summary_exactly(console: ConsoleChannel, app, demo) -> N
     assert len(opened) == 1
     assert opened[0].text == f"{HEADER}\n{LEGEND}"
     assert opened[0].edit is False
-    plain_rows = [*_pupil_rows(class_id, pupils, 1, 38), [("✔ 提交(实到38人)", f"rcs:{class_id}")]]
+    plain_rows = [*_pupil_rows(class_id, pupils, 1, 38), [("✔ 提交（实到38人）", f"rcs:{class_id}")]]
     assert _rows(opened[0]) == plain_rows
     assert len(plain_rows) == 14  # 12 rows of three, one of two, Submit: no empty navigation row
     assert _dialog(app, demo.teacher) == (
@@ -132,7 +132,7 @@ def test_list_marks_and_summary_exactly(console: ConsoleChannel, app, demo) -> N
     # Text instead of a button: a hint, and the list again (a new message, not an edit).
     hint = console.send(demo.teacher, "你好", now=at(MONDAY, 8, 1))
     assert [(r.text, _rows(r), r.edit) for r in hint] == [
-        ("点学生名字更改状态,然后按提交。", [], False),
+        ("点学生名字更改状态，然后按提交。", [], False),
         (f"{HEADER}\n{LEGEND}", plain_rows, False),
     ]
     assert _dialog(app, demo.teacher) == (
@@ -144,7 +144,7 @@ def test_list_marks_and_summary_exactly(console: ConsoleChannel, app, demo) -> N
     first = console.send(demo.teacher, "1", now=at(MONDAY, 8, 2))
     assert len(first) == 1 and first[0].edit is True
     assert first[0].text == f"{HEADER}\n{LEGEND}\n❌缺勤 1"
-    assert _rows(first[0])[-1] == [("✔ 提交(实到37人)", f"rcs:{class_id}")]
+    assert _rows(first[0])[-1] == [("✔ 提交（实到37人）", f"rcs:{class_id}")]
 
     # Pupil 2 absent, 3 sick, 4 personal, 5 late, 6 all the way round back to present.
     for number, taps in ((2, 1), (3, 2), (4, 3), (5, 4), (6, 5)):
@@ -162,7 +162,7 @@ def test_list_marks_and_summary_exactly(console: ConsoleChannel, app, demo) -> N
     # Late pupils are present: 38 - 4 away.
     assert _rows(last[0]) == [
         *_pupil_rows(class_id, pupils, 1, 38, marks),
-        [("✔ 提交(实到34人)", f"rcs:{class_id}")],
+        [("✔ 提交（实到34人）", f"rcs:{class_id}")],
     ]
     state = _dialog(app, demo.teacher)
     assert state is not None and state[:2] == ("rollcall", "marking")
@@ -171,7 +171,7 @@ def test_list_marks_and_summary_exactly(console: ConsoleChannel, app, demo) -> N
     done = console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 8, 4))
     assert [(r.text, _rows(r), r.edit) for r in done] == [
         (
-            f"点名已记录:3年级1班,{DAY}。应到38人,实到34人。\n"
+            f"点名已记录：3年级1班，{DAY}。应到38人，实到34人。\n"
             "缺勤 2 · 病假 1 · 事假 1 · 迟到 1\n"
             "截止时间到后会询问缺勤学生的家长。",
             [],
@@ -212,7 +212,7 @@ def test_summary_without_absences_has_no_guardian_line(console: ConsoleChannel, 
     for _tap in range(3):
         console.send(demo.teacher, "8", now=at(MONDAY, 8, 1))  # personal
     done = console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 8, 2))
-    assert [r.text for r in done] == [f"点名已记录:3年级1班,{DAY}。应到38人,实到36人。\n病假 1 · 事假 1"]
+    assert [r.text for r in done] == [f"点名已记录：3年级1班，{DAY}。应到38人，实到36人。\n病假 1 · 事假 1"]
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -224,14 +224,14 @@ def test_47_pupils_fit_on_one_page(console: ConsoleChannel, app, demo) -> None: 
     pupils = _pupils(app, class_id)
     opened = console.send(demo.teacher, "/rollcall", now=at(MONDAY, 8))[0]
     assert opened.text == f"{HEADER}\n{LEGEND}"
-    assert _rows(opened) == [*_pupil_rows(class_id, pupils, 1, 47), [("✔ 提交(实到47人)", f"rcs:{class_id}")]]
+    assert _rows(opened) == [*_pupil_rows(class_id, pupils, 1, 47), [("✔ 提交（实到47人）", f"rcs:{class_id}")]]
 
 
 def test_49_pupils_take_two_pages(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     class_id, _ids = teacher_class(app, demo.teacher)
     _grow_class(app, class_id, 49)
     pupils = _pupils(app, class_id)
-    submit = [("✔ 提交(实到49人)", f"rcs:{class_id}")]
+    submit = [("✔ 提交（实到49人）", f"rcs:{class_id}")]
     first_page = [*_pupil_rows(class_id, pupils, 1, 48), [("下一页 ▶", f"rcp:{class_id}:1")], submit]
     second_page = [*_pupil_rows(class_id, pupils, 49, 49), [("◀ 上一页", f"rcp:{class_id}:0")], submit]
 
@@ -343,7 +343,7 @@ def test_at_most_twenty_classes_are_offered(console: ConsoleChannel, app, demo) 
         ("/rollcall", "rck", ("rollcall", "pick", {})),
         ("缺 3", "rcq", ("quickmark", "pick", {"mark": "absent", "tokens": ["3"], "chosen": {}})),
     ):
-        for lang, question in ((None, "哪个班?"), ("en", "Which class?")):
+        for lang, question in ((None, "哪个班？"), ("en", "Which class?")):
             asked = console.send(teacher, text, lang=lang, now=at(MONDAY, 8))
             assert len(asked) == 1
             assert asked[0].text == question
@@ -357,7 +357,7 @@ def test_not_a_school_day_names_the_day(console: ConsoleChannel, app, demo) -> N
     for attempt in ("/rollcall", "缺 3"):
         replies = console.send(demo.teacher, attempt, now=at(saturday, 8))
         assert [(r.text, r.buttons) for r in replies] == [
-            ("11月28日 周六不是上课日,不需要点名。没有记录任何内容。", [])
+            ("11月28日 周六不是上课日，不需要点名。没有记录任何内容。", [])
         ]
         assert _dialog(app, demo.teacher) is None
     replies = console.send(demo.teacher, "/rollcall", lang="en", now=at(saturday, 8))
@@ -385,7 +385,7 @@ def test_submit_on_a_day_cancelled_meanwhile_names_the_day(console: ConsoleChann
             )
         )
     done = console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 8, 2))
-    assert [(r.text, r.buttons) for r in done] == [(f"{DAY}不是上课日,不需要点名。没有记录任何内容。", [])]
+    assert [(r.text, r.buttons) for r in done] == [(f"{DAY}不是上课日，不需要点名。没有记录任何内容。", [])]
     assert _dialog(app, demo.teacher) is None
     assert _records(app) == {}
 
@@ -407,7 +407,7 @@ def test_submit_keeps_a_pupil_another_teacher_set_present_meanwhile(  # type: ig
     console.send(subject, payload=f"rcs:{class_id}", now=at(MONDAY, 8, 4))
     assert _records(app) == {}
     done = console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 8, 5))
-    assert [r.text for r in done] == [f"点名已更新:3年级1班,{DAY}。应到38人,实到38人。"]
+    assert [r.text for r in done] == [f"点名已更新：3年级1班，{DAY}。应到38人，实到38人。"]
     assert _records(app) == {}
     with app.session_factory() as s:
         assert s.execute(select(RollCall.class_id, RollCall.submitted_by)).all() == [(class_id, demo.teacher)]

@@ -119,7 +119,7 @@ def test_close_day_command_with_the_clock_moved(app, demo, capsys) -> None:  # t
 
     assert run("close-day") == 0  # before the cutoff: nothing to close yet
     assert "0 schools (2 skipped)" in capsys.readouterr().out.replace(
-        "0所学校(跳过2所)", "0 schools (2 skipped)"
+        "0所学校（跳过2所）", "0 schools (2 skipped)"
     )
     clock["now"] = at(MONDAY, 10, 30)
     assert run("close-day", "--school", str(klass.school_id)) == 0

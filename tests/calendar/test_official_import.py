@@ -59,7 +59,7 @@ def counts(app: App) -> tuple[int, int]:
 def test_close_day_on_labour_day_2027_closes_nothing(app: App, cli, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli("close-day", "--date", "2027-05-04") == 0
     out = capsys.readouterr().out
-    assert "0所学校(跳过2所)" in out and "0个班未点名" in out
+    assert "0所学校（跳过2所）" in out and "0个班未点名" in out
     assert counts(app) == (0, 0)
 
 
@@ -67,7 +67,7 @@ def test_close_day_on_an_ordinary_2027_school_day_does_close(app: App, cli, caps
     # The contrast that shows the holiday, not a skipped command, made the difference above.
     assert cli("close-day", "--date", "2027-05-06", now=MAY_6_2027_11AM) == 0
     out = capsys.readouterr().out
-    assert "2所学校(跳过0所)" in out and "个班未点名" in out and "0个班未点名" not in out
+    assert "2所学校（跳过0所）" in out and "个班未点名" in out and "0个班未点名" not in out
 
 
 def test_calendar_show_marks_2027_provisional_and_shows_years_across_new_year(app: App, cli, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -111,9 +111,9 @@ def test_importing_the_arrangement_confirms_the_year_and_replaces_the_library(
     assert "尚未确认" not in out
     # 5 May is now a holiday, and Saturday 8 May a school day.
     assert cli("close-day", "--date", "2027-05-05", now=datetime(2027, 5, 5, 3, tzinfo=UTC)) == 0
-    assert "0所学校(跳过2所)" in capsys.readouterr().out
+    assert "0所学校（跳过2所）" in capsys.readouterr().out
     assert cli("close-day", "--date", "2027-05-08", now=datetime(2027, 5, 8, 3, tzinfo=UTC)) == 0
-    assert "2所学校(跳过0所)" in capsys.readouterr().out
+    assert "2所学校（跳过0所）" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

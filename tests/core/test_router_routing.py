@@ -189,7 +189,7 @@ def test_what_a_step_stores_is_there_for_the_next_step(
     assert stored_dialog(app, external) == ("leave", "span", {"student_id": 1, "today": "2026-11-23"})
     # The next step reads the child chosen before and adds the days.
     assert shown(console.send(demo.parent, payload="lvs:today")) == [
-        ("病假还是事假?", ["lvt:sick", "lvt:personal"])
+        ("病假还是事假？", ["lvt:sick", "lvt:personal"])
     ]
     assert stored_dialog(app, external) == (
         "leave",
@@ -240,5 +240,5 @@ def test_what_the_opening_message_said_is_kept_for_the_next_step(
     assert stored_dialog(app, f"person-{demo.parent}") == ("leave", "child", {"span": "today"})
     # "today" was said already: choosing the child skips the question about the days.
     assert shown(console.send(demo.parent, payload="lvk:1")) == [
-        ("病假还是事假?", ["lvt:sick", "lvt:personal"])
+        ("病假还是事假？", ["lvt:sick", "lvt:personal"])
     ]

@@ -64,7 +64,7 @@ def queued(app: App, kind: str) -> list[tuple[int | None, str]]:
 
 
 def missing_list(school: str, day: str, classes: list[str]) -> str:
-    return f"{school}:{day}以下班级还没有点名:\n" + "\n".join(f"• {c}" for c in classes)
+    return f"{school}：{day}以下班级还没有点名：\n" + "\n".join(f"• {c}" for c in classes)
 
 
 def closes(app: App) -> dict[str, ReminderStatus]:
@@ -202,7 +202,7 @@ def test_close_waits_while_the_attendance_domain_is_missing(
 
 
 def nudge_text(klass: str) -> str:
-    return f"⏰ {klass}今天还没有点名,请在截止时间前完成。"
+    return f"⏰ {klass}今天还没有点名，请在截止时间前完成。"
 
 
 def test_nudges_open_thirty_minutes_before_the_cutoff_and_go_once(
@@ -317,7 +317,7 @@ def test_escalation_runs_once_a_day_from_eight_and_moves_a_silent_case(
     assert (case.level, case.assignee_id) == (1, staff["红星小学"])
     alerts = queued(app, "attendance.escalation")
     assert alerts == [
-        (staff["红星小学"], f"🔺 已上报校长:{name}(红星小学)辍学风险,连续3个上课日缺勤。未按时记录处理情况。")
+        (staff["红星小学"], f"🔺 已上报校长：{name}（红星小学）辍学风险，连续3个上课日缺勤。未按时记录处理情况。")
     ]
     row = ledger(app, "escalate")[-1]
     assert (row.key, row.occurrence, row.recipient, row.status, row.due_at, row.created_at) == (
