@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chatbot.app import App
@@ -59,12 +59,6 @@ def test_a_region_encloses_itself_but_id_zero_is_nothing(empty_app: App, now: da
         assert can(s, odd, Act.REPORT, Target.region(0)) is False
 
 
-def _unordered_reads_come_backwards(s: Session) -> None:
-    """SQLite: whatever order a query does not ask for comes reversed, so only ORDER BY counts."""
-    if s.get_bind().dialect.name == "sqlite":
-        s.execute(text("PRAGMA reverse_unordered_selects = ON"))
-
-
 def _county(s: Session, now: datetime) -> tuple[Person, dict[str, int]]:
     """Two schools of one county, their classes inserted out of order, and the county's admin."""
     region = Region(code="order", name="排序县", timezone="Asia/Shanghai", settings={})
@@ -104,7 +98,6 @@ def _county(s: Session, now: datetime) -> tuple[Person, dict[str, int]]:
 def test_classes_in_scope_are_ordered_by_school_then_grade_then_name(empty_app: App, now: datetime) -> None:
     with transaction(empty_app.session_factory) as s:
         admin, ids = _county(s, now)
-        _unordered_reads_come_backwards(s)
         found = classes_in_scope(s, admin, Role.COUNTY_ADMIN)
         assert [c.id for c in found] == [ids["A1-1"], ids["A1-2"], ids["A2-1"], ids["B1"]]
         assert [(c.school.name, c.grade, c.name) for c in found] == [
@@ -148,7 +141,6 @@ def test_children_of_lists_active_children_by_id(app: App, demo: DemoPeople) -> 
             ]
         )
         s.flush()
-        _unordered_reads_come_backwards(s)
         after = children_of(s, parent)
         assert [c.id for c in after] == sorted([extra.id, *(c.id for c in before)])
         assert gone.id not in {c.id for c in after}

