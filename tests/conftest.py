@@ -297,3 +297,16 @@ def _logs_carry_no_personal_data(caplog: pytest.LogCaptureFixture) -> Iterator[N
         if any(p.search(text_out) for p in _PII_PATTERNS):
             leaks.append(f"{record.name}: {text_out[:200]}")
     assert not leaks, f"personal data reached the logs: {leaks}"
+
+
+@pytest.fixture(autouse=True)
+def _language_per_test() -> Iterator[None]:
+    """Each test starts in the default language, and a language a CLI command set dies with the test.
+
+    `chatbot.cli.main` sets the language of the context it runs in (a process runs one command); tests
+    call it in-process, so without this a test run in English would leave the next test in English.
+    """
+    from chatbot.i18n import use_locale
+
+    with use_locale(None):
+        yield
