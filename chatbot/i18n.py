@@ -7,6 +7,7 @@ Catalogs are split by domain (core.po, aid.po, ...) and merged per locale at loa
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -46,7 +47,9 @@ def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> int:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
+        # A temporary name of this process's own: several processes (test workers, a bot and its
+        # worker) may compile at once, and each replaces the .mo atomically with its own copy.
+        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
         with tmp.open("wb") as mo_file:
             write_mo(mo_file, catalog, use_fuzzy=False)
         tmp.replace(mo_path)
