@@ -151,7 +151,9 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     )
 
     approved = console.send(demo.teacher, payload=f"lva:{sick}:1", now=NOON)
-    assert _shown(approved) == [("已批准：潘佳涵的病假，11月23日 周一至11月24日 周二。已通知家长。", [], True)]
+    assert _shown(approved) == [
+        ("已批准：潘佳涵的病假，11月23日 周一至11月24日 周二。已通知家长。", [], True)
+    ]
     rejected = console.send(demo.teacher, payload=f"lva:{personal}:0", now=NOON)
     assert _shown(rejected) == [("已拒绝：潘佳涵的事假，11月25日 周三。已通知家长。", [], True)]
 

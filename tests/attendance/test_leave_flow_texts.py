@@ -163,7 +163,9 @@ def test_each_days_button_asks_the_rest_and_sends_the_teacher_an_exact_copy(
     [request] = console.pushed(demo.teacher, now=at(MONDAY, 7, 31))
     with app.session_factory() as s:
         leave_id = s.scalars(select(LeaveRequest.id)).one()
-    assert request.text == (f"📝 请假申请：潘佳涵（3年级1班），病假，{days_text}。申请人：王建国。\n原因：发烧38度")
+    assert request.text == (
+        f"📝 请假申请：潘佳涵（3年级1班），病假，{days_text}。申请人：王建国。\n原因：发烧38度"
+    )
     assert _rows(request) == [[("✅ 批准", f"lva:{leave_id}:1"), ("❌ 不批准", f"lva:{leave_id}:0")]]
 
 
@@ -412,7 +414,10 @@ def test_the_teachers_copy_row_and_the_audit_entry(
             at(MONDAY, 9),  # 07:00 in Urumqi
             asked,
         )
-        assert row.text == "📝 请假申请：潘佳涵（3年级1班），病假，11月23日 周一至11月24日 周二。申请人：王建国。"
+        assert (
+            row.text
+            == "📝 请假申请：潘佳涵（3年级1班），病假，11月23日 周一至11月24日 周二。申请人：王建国。"
+        )
         audits = [
             (a.at, a.actor_person_id, a.action, a.target, a.details)
             for a in s.scalars(select(AuditLog).where(AuditLog.action.like("attendance.leave%")))

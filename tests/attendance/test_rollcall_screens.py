@@ -224,7 +224,10 @@ def test_47_pupils_fit_on_one_page(console: ConsoleChannel, app, demo) -> None: 
     pupils = _pupils(app, class_id)
     opened = console.send(demo.teacher, "/rollcall", now=at(MONDAY, 8))[0]
     assert opened.text == f"{HEADER}\n{LEGEND}"
-    assert _rows(opened) == [*_pupil_rows(class_id, pupils, 1, 47), [("✔ 提交（实到47人）", f"rcs:{class_id}")]]
+    assert _rows(opened) == [
+        *_pupil_rows(class_id, pupils, 1, 47),
+        [("✔ 提交（实到47人）", f"rcs:{class_id}")],
+    ]
 
 
 def test_49_pupils_take_two_pages(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]

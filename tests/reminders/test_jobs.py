@@ -317,7 +317,10 @@ def test_escalation_runs_once_a_day_from_eight_and_moves_a_silent_case(
     assert (case.level, case.assignee_id) == (1, staff["红星小学"])
     alerts = queued(app, "attendance.escalation")
     assert alerts == [
-        (staff["红星小学"], f"🔺 已上报校长：{name}（红星小学）辍学风险，连续3个上课日缺勤。未按时记录处理情况。")
+        (
+            staff["红星小学"],
+            f"🔺 已上报校长：{name}（红星小学）辍学风险，连续3个上课日缺勤。未按时记录处理情况。",
+        )
     ]
     row = ledger(app, "escalate")[-1]
     assert (row.key, row.occurrence, row.recipient, row.status, row.due_at, row.created_at) == (
