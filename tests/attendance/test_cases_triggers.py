@@ -327,7 +327,8 @@ def test_the_close_opens_cases_logs_them_and_alerts_the_class_teacher_in_the_sch
         ]
         events = list(s.scalars(select(CaseEvent).order_by(CaseEvent.case_id)))
         assert [(e.case_id, e.at, e.actor_id, e.kind, e.level, e.note) for e in events] == [
-            (c.id, now, None, CaseEventKind.OPENED, 0, "consecutive") for c in cases
+            (c.id, now, None, CaseEventKind.OPENED, 0, "consecutive")
+            for c in sorted(cases, key=lambda c: c.id)
         ]
         case_id = cases[1].id
         rows = list(s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("att.case:%"))))
