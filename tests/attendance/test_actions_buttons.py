@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import warnings
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SAWarning
 
 from chatbot.channels.console import ConsoleChannel
-from db.models import AuditLog, ChannelIdentity, Guardian, OutboxMessage, Person, School, Student
+from db.models import Guardian, Person, School, Student
 from db.models.attendance import (
     AttendanceRecord,
     GuardianAnswer,
@@ -23,7 +22,16 @@ from db.models.attendance import (
     MarkSource,
 )
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import (
+    MONDAY,
+    absence,
+    at,
+    audit_rows,
+    buttons_of,
+    identity_of,
+    outbox_dicts,
+    teacher_class,
+)
 
 NOON = at(MONDAY, 12)
 TZ = "Asia/Urumqi"  # the school's own zone, unlike the region's Asia/Shanghai
@@ -55,56 +63,8 @@ def _leave(app, student_id: int, requested_by: int | None, kind: LeaveKind, firs
         return leave.id
 
 
-def _audits(app, action_prefix: str) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return [
-            (row.at, row.actor_person_id, row.action, row.target, row.details)
-            for row in s.scalars(
-                select(AuditLog).where(AuditLog.action.like(f"{action_prefix}%")).order_by(AuditLog.id)
-            )
-        ]
-
-
-def _all_audits(app) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return [
-            (row.actor_person_id, row.action, row.target, row.details)
-            for row in s.scalars(select(AuditLog).order_by(AuditLog.id))
-        ]
-
-
-def _outbox(app) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return [
-            {
-                "identity_id": row.identity_id,
-                "person_id": row.person_id,
-                "channel": row.channel,
-                "kind": row.kind,
-                "text": row.text,
-                "buttons": row.buttons,
-                "priority": row.priority,
-                "not_before": row.not_before,
-                "dedupe_key": row.dedupe_key,
-                "ref": (row.ref_type, row.ref_id),
-                "tz": row.tz,
-            }
-            for row in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        ]
-
-
-def _identity(app, person_id: int) -> int:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        found: int = s.scalars(
-            select(ChannelIdentity.id).where(
-                ChannelIdentity.channel == "console", ChannelIdentity.external_id == f"person-{person_id}"
-            )
-        ).one()
-        return found
-
-
 def _shown(replies) -> list[tuple[str, list[tuple[str, str]], bool]]:  # type: ignore[no-untyped-def]
-    return [(r.text, [(b.label, b.payload) for b in r.flat_buttons()], r.edit) for r in replies]
+    return [(r.text, buttons_of(r), r.edit) for r in replies]
 
 
 def _add_person(app, name: str, phone: str | None, links: list[tuple[int, str | None]]) -> int:  # type: ignore[no-untyped-def]
@@ -122,16 +82,7 @@ def _absent(app, student_id: int, teacher: int) -> int:  # type: ignore[no-untyp
     with transaction(app.session_factory) as s:
         student = s.get(Student, student_id)
         assert student is not None
-        record = AttendanceRecord(
-            student_id=student_id,
-            class_id=student.class_id,
-            school_id=student.school_id,
-            day=MONDAY,
-            status=Mark.ABSENT,
-            source=MarkSource.ROLLCALL,
-            reported_by=teacher,
-            at=at(MONDAY, 8),
-        )
+        record = absence(student, MONDAY, teacher)
         s.add(record)
         s.flush()
         return record.id
@@ -144,7 +95,7 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     child = pupils[0]  # the demo parent's child
     _school_in_urumqi(app, child)
     console.external_id(demo.parent)
-    parent_chat = _identity(app, demo.parent)
+    parent_chat = identity_of(app, demo.parent)
     sick = _leave(app, child, demo.parent, LeaveKind.SICK, MONDAY, MONDAY + timedelta(days=1))
     personal = _leave(
         app, child, demo.parent, LeaveKind.PERSONAL, MONDAY + timedelta(days=2), MONDAY + timedelta(days=2)
@@ -157,7 +108,7 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     rejected = console.send(demo.teacher, payload=f"lva:{personal}:0", now=NOON)
     assert _shown(rejected) == [("已拒绝：潘佳涵的事假，11月25日 周三。已通知家长。", [], True)]
 
-    assert _audits(app, "attendance.") == [
+    assert audit_rows(app, "attendance.") == [
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{sick}", {"approved": True}),
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{personal}", {"approved": False}),
     ]
@@ -171,7 +122,7 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
         "not_before": NOON,
         "tz": TZ,
     }
-    assert _outbox(app) == [
+    assert outbox_dicts(app, "channel") == [
         common
         | {
             "text": "✅ 老师已批准潘佳涵的病假：11月23日 周一至11月24日 周二。",
@@ -196,7 +147,7 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     for payload in (f"lva:{sick}:0", f"lva:{personal}:1"):
         again = console.send(demo.teacher, payload=payload, now=NOON + timedelta(minutes=5))
         assert _shown(again) == [("这个请假已经处理过了。", [], True)]
-    assert len(_audits(app, "attendance.")) == 2 and len(_outbox(app)) == 2
+    assert len(audit_rows(app, "attendance.")) == 2 and len(outbox_dicts(app, "channel")) == 2
 
 
 def test_decision_in_english(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
@@ -222,8 +173,8 @@ def test_a_request_whose_guardian_account_is_gone_is_decided_without_telling_any
         warnings.simplefilter("error", SAWarning)
         approved = console.send(demo.teacher, payload=f"lva:{leave}:1", now=NOON)
     assert _shown(approved) == [("已批准：潘佳涵的病假，11月23日 周一。已通知家长。", [], True)]
-    assert _outbox(app) == []
-    assert _audits(app, "attendance.") == [
+    assert outbox_dicts(app, "channel") == []
+    assert audit_rows(app, "attendance.") == [
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{leave}", {"approved": True})
     ]
 
@@ -236,7 +187,7 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
     _, pupils = teacher_class(app, demo.teacher)
     _school_in_urumqi(app, pupils[0])
     console.external_id(demo.teacher)
-    teacher_chat = _identity(app, demo.teacher)
+    teacher_chat = identity_of(app, demo.teacher)
     gran = _add_person(app, "赵桂英", "13812345678", [(pupils[2], "舅舅"), (pupils[5], "外婆")])
     other = _add_person(app, "钱多多", None, [(pupils[6], None)])
     with app.session_factory() as s:
@@ -271,7 +222,7 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
         "priority": 0,  # urgent
         "tz": TZ,
     }
-    assert _outbox(app) == [
+    assert outbox_dicts(app, "channel") == [
         common
         | {
             "text": "💬 赵桂英（外婆）回复邓洋轩（3年级1班，11月23日 周一）缺勤原因：已在路上",
@@ -287,7 +238,7 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
             "ref": ("attendance_record", record2),
         },
     ]
-    assert _audits(app, "attendance.") == [
+    assert audit_rows(app, "attendance.") == [
         (NOON, gran, "attendance.absence.answer", f"attendance_record:{record}", {"answer": "on_the_way"}),
         (later, other, "attendance.absence.answer", f"attendance_record:{record2}", {"answer": "sick"}),
     ]
@@ -305,7 +256,7 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
     assert _shown(console.send(other, payload=f"aba:{record2}:SICK", now=later, lang="en")) == [
         ("That button is not valid any more. Send /help to start again.", [], False)
     ]
-    assert len(_outbox(app)) == 2 and len(_audits(app, "attendance.")) == 2
+    assert len(outbox_dicts(app, "channel")) == 2 and len(audit_rows(app, "attendance.")) == 2
 
 
 def test_staff_see_a_guardians_phone_and_each_look_is_audited(  # type: ignore[no-untyped-def]
@@ -326,7 +277,7 @@ def test_staff_see_a_guardians_phone_and_each_look_is_audited(  # type: ignore[n
     assert _shown(console.send(demo.teacher, payload=f"abc:{pupils[2]}:{gran}", now=NOON, lang="en")) == [
         ("舅舅 of 杜然涛: 赵桂英, phone 13812345678", [], False)
     ]
-    assert _all_audits(app) == [
+    assert [row[1:] for row in audit_rows(app)] == [
         (demo.teacher, "attendance.contact_guardian", f"student:{pupils[5]}", {"guardian_id": gran}),
         (demo.teacher, "attendance.contact_guardian", f"student:{pupils[6]}", {"guardian_id": other}),
         (demo.principal, "attendance.contact_guardian", f"student:{pupils[6]}", {"guardian_id": other}),

@@ -13,20 +13,10 @@ from chatbot.channels.console import ConsoleChannel
 from db.models import Region
 from db.models.attendance import CaseEvent, CaseEventKind, CaseStatus, DropoutCase, NotDropoutReason
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, name_of, teacher_class, texts
+from tests.attendance.helpers import MONDAY, absent_three_days, at, name_of, teacher_class, texts
 
 TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in range(1, 5))
 NEXT_MONDAY, NEXT_TUESDAY = MONDAY + timedelta(days=7), MONDAY + timedelta(days=8)
-
-
-def _absent_three_days(console: ConsoleChannel, app, teacher: int) -> int:  # type: ignore[no-untyped-def]
-    """Mark roll number 3 absent Monday to Wednesday by quick text, closing each day."""
-    for day in (MONDAY, TUESDAY, WEDNESDAY):
-        reply = console.send(teacher, "缺 3", now=at(day, 8))
-        assert "3." in texts(reply)
-        with transaction(app.session_factory) as s:
-            close_day(s, day, at(day, 10, 30))
-    return teacher_class(app, teacher)[1][2]
 
 
 def _case(app, student_id: int) -> DropoutCase:  # type: ignore[no-untyped-def]
@@ -58,7 +48,7 @@ def test_three_absent_days_open_a_case_for_the_class_teacher(console: ConsoleCha
 def test_a_case_without_action_escalates_to_principal_then_county(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     for person in (demo.teacher, demo.principal, demo.admin):
         console.external_id(person)
-    pupil = _absent_three_days(console, app, demo.teacher)
+    pupil = absent_three_days(console, app, demo.teacher)
     with transaction(app.session_factory) as s:
         assert escalate_cases(s, THURSDAY, at(THURSDAY, 8)) == 0  # one school day of silence
         assert escalate_cases(s, FRIDAY, at(FRIDAY, 8)) == 1  # two
@@ -79,7 +69,7 @@ def test_logged_action_resets_the_clock_and_a_reason_closes_the_case(
     console: ConsoleChannel, app, demo
 ) -> None:  # type: ignore[no-untyped-def]
     console.external_id(demo.teacher)
-    pupil = _absent_three_days(console, app, demo.teacher)
+    pupil = absent_three_days(console, app, demo.teacher)
     case_id = _case(app, pupil).id
     listing = console.send(demo.teacher, "/cases", now=at(THURSDAY, 9))
     assert name_of(app, pupil) in listing[-1].flat_buttons()[0].label
@@ -117,7 +107,7 @@ def test_logged_action_resets_the_clock_and_a_reason_closes_the_case(
 
 
 def test_guardians_and_strangers_cannot_see_or_act_on_cases(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
-    pupil = _absent_three_days(console, app, demo.teacher)
+    pupil = absent_three_days(console, app, demo.teacher)
     case_id = _case(app, pupil).id
     for outsider in (demo.parent, "stranger"):
         refusal = texts(console.send(outsider, payload=f"cso:{case_id}"))

@@ -7,7 +7,8 @@ queued alert (kind, dedupe key, reference, the school's time zone, text and butt
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -15,22 +16,20 @@ from sqlalchemy import delete, select
 from chatbot.app import App
 from chatbot.attendance.cases import escalate_cases, people_with_role
 from chatbot.channels.console import ConsoleChannel
-from db.models import (
-    ChannelIdentity,
-    Membership,
-    OutboxMessage,
-    OutboxStatus,
-    Person,
-    Priority,
-    Region,
-    Role,
-    School,
-    ScopeType,
-    Student,
-)
-from db.models.attendance import CaseEvent, CaseEventKind, CaseStatus, CaseTrigger, DropoutCase
+from db.models import Membership, OutboxStatus, Priority, Region, Role, School, ScopeType
+from db.models.attendance import CaseEventKind, CaseStatus, CaseTrigger, DropoutCase
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import (
+    MONDAY,
+    add_case,
+    at,
+    case_events,
+    identity_of,
+    name_of,
+    new_person,
+    outbox_rows,
+    teacher_class,
+)
 
 WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in (2, 3, 4))
 RATE_DETAIL = {"days": 20, "absent": 5, "percent": 25, "tier": 2}
@@ -43,76 +42,18 @@ def _school_ids(app: App) -> tuple[int, int, int]:
         return schools[0].id, schools[1].id, schools[0].region_id
 
 
-def _add_case(
-    app: App,
-    student_id: int,
-    *,
-    level: int,
-    assignee: int | None,
-    status: CaseStatus = CaseStatus.OPEN,
-    trigger: CaseTrigger = CaseTrigger.CONSECUTIVE,
-    detail: dict[str, Any] | None = None,
-    last: date = WEDNESDAY,
-) -> int:
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        school = s.get(School, student.school_id)
-        assert school is not None
-        case = DropoutCase(
-            student_id=student_id,
-            class_id=student.class_id,
-            school_id=student.school_id,
-            region_id=school.region_id,
-            trigger=trigger,
-            detail=detail or {"days": 3},
-            status=status,
-            level=level,
-            assignee_id=assignee,
-            opened_on=MONDAY,
-            opened_at=at(MONDAY, 10, 30),
-            last_activity_on=last,
-            closed_at=at(last, 9) if status == CaseStatus.CLOSED else None,
-            outcome=CaseEventKind.RETURNED if status == CaseStatus.CLOSED else None,
-        )
-        s.add(case)
-        s.flush()
-        return case.id
-
-
-def _person(app: App, name: str, role: Role, scope_type: ScopeType, scope_id: int) -> int:
-    with transaction(app.session_factory) as s:
-        person = Person(name=name, created_at=at(MONDAY, 7))
-        s.add(person)
-        s.flush()
-        s.add(Membership(person_id=person.id, role=role, scope_type=scope_type, scope_id=scope_id))
-        return person.id
+# A case opened on Monday whose last action was on Wednesday.
+_add_case = partial(add_case, last=WEDNESDAY)
 
 
 def _noise(app: App) -> list[int]:
     """Memberships that share a role or a scope id with the ones escalation looks for, but not both."""
     school_a, _school_b, region_id = _school_ids(app)
     return [
-        _person(app, "某老师", Role.TEACHER, ScopeType.SCHOOL, school_a),
-        _person(app, "某校长", Role.PRINCIPAL, ScopeType.REGION, school_a),
-        _person(app, "某局长", Role.COUNTY_ADMIN, ScopeType.SCHOOL, region_id),
+        new_person(app, "某老师", (Role.TEACHER, ScopeType.SCHOOL, school_a)),
+        new_person(app, "某校长", (Role.PRINCIPAL, ScopeType.REGION, school_a)),
+        new_person(app, "某局长", (Role.COUNTY_ADMIN, ScopeType.SCHOOL, region_id)),
     ]
-
-
-def _identity(app: App, person_id: int) -> int:
-    with app.session_factory() as s:
-        return s.scalars(
-            select(ChannelIdentity.id).where(
-                ChannelIdentity.person_id == person_id, ChannelIdentity.channel == "console"
-            )
-        ).one()
-
-
-def _name(app: App, student_id: int) -> str:
-    with app.session_factory() as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        return student.name
 
 
 def _cases(app: App) -> dict[int, tuple[Any, ...]]:
@@ -124,33 +65,7 @@ def _cases(app: App) -> dict[int, tuple[Any, ...]]:
 
 
 def _events(app: App) -> list[tuple[Any, ...]]:
-    with app.session_factory() as s:
-        return [
-            (e.case_id, e.at, e.actor_id, e.kind, e.level, e.note)
-            for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id))
-        ]
-
-
-def _outbox(app: App) -> list[tuple[Any, ...]]:
-    with app.session_factory() as s:
-        return [
-            (
-                r.person_id,
-                r.identity_id,
-                r.channel,
-                r.kind,
-                r.dedupe_key,
-                r.ref_type,
-                r.ref_id,
-                r.tz,
-                r.priority,
-                r.status,
-                r.not_before,
-                r.text,
-                r.buttons,
-            )
-            for r in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        ]
+    return case_events(app, ("case_id", "at", "actor_id", "kind", "level", "note"))
 
 
 def test_silent_cases_move_one_level_up_and_alert_the_new_level(  # type: ignore[no-untyped-def]
@@ -188,9 +103,9 @@ def test_silent_cases_move_one_level_up_and_alert_the_new_level(  # type: ignore
         (at_teacher, now, None, CaseEventKind.ESCALATED, 1, None),
         (at_principal, now, None, CaseEventKind.ESCALATED, 2, None),
     ]
-    principal, admin = _identity(app, demo.principal), _identity(app, demo.admin)
+    principal, admin = identity_of(app, demo.principal), identity_of(app, demo.admin)
     common = ("console", "attendance.escalation")
-    assert _outbox(app) == [
+    assert outbox_rows(app) == [
         (
             demo.principal,
             principal,
@@ -202,7 +117,7 @@ def test_silent_cases_move_one_level_up_and_alert_the_new_level(  # type: ignore
             int(Priority.URGENT),
             OutboxStatus.QUEUED,
             now,
-            f"🔺 已上报校长：{_name(app, a)}（红星小学）辍学风险，连续3个上课日缺勤。未按时记录处理情况。",
+            f"🔺 已上报校长：{name_of(app, a)}（红星小学）辍学风险，连续3个上课日缺勤。未按时记录处理情况。",
             [[{"label": "打开台账", "payload": f"cso:{at_teacher}"}]],
         ),
         (
@@ -216,14 +131,14 @@ def test_silent_cases_move_one_level_up_and_alert_the_new_level(  # type: ignore
             int(Priority.URGENT),
             OutboxStatus.QUEUED,
             now,
-            f"🔺 已上报县教育局：{_name(app, d)}（红星小学）辍学风险，最近20个上课日缺勤率25%。未按时记录处理情况。",
+            f"🔺 已上报县教育局：{name_of(app, d)}（红星小学）辍学风险，最近20个上课日缺勤率25%。未按时记录处理情况。",
             [[{"label": "打开台账", "payload": f"cso:{at_principal}"}]],
         ),
     ]
     # The same day again moves nothing and queues nothing.
     with transaction(app.session_factory) as s:
         assert escalate_cases(s, FRIDAY, at(FRIDAY, 9)) == 0
-    assert len(_outbox(app)) == 2 and len(_events(app)) == 2
+    assert len(outbox_rows(app)) == 2 and len(_events(app)) == 2
 
 
 def test_the_region_sets_how_many_silent_school_days_escalate(app: App, demo) -> None:  # type: ignore[no-untyped-def]
@@ -260,7 +175,7 @@ def test_a_school_without_principal_still_escalates_and_keeps_the_assignee(  # t
         assert escalate_cases(s, FRIDAY, now) == 1
     assert _cases(app)[case_id] == (CaseStatus.OPEN, 1, demo.teacher, FRIDAY)
     assert _events(app) == [(case_id, now, None, CaseEventKind.ESCALATED, 1, None)]
-    assert _outbox(app) == []
+    assert outbox_rows(app) == []
 
 
 def test_people_with_role_matches_role_scope_type_and_scope_id_across_chunks(app: App, demo) -> None:  # type: ignore[no-untyped-def]

@@ -5,61 +5,36 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.attendance.cases import CaseClosed, act_on_case
 from chatbot.channels.console import ConsoleChannel
-from db.models import (
-    AuditLog,
-    ChannelIdentity,
-    OutboxMessage,
-    OutboxStatus,
-    Person,
-    Priority,
-    School,
-    Student,
-)
-from db.models.attendance import (
-    CaseEvent,
-    CaseEventKind,
-    CaseStatus,
-    CaseTrigger,
-    DropoutCase,
-    NotDropoutReason,
-)
+from db.models import OutboxStatus, Person, Priority, School, Student
+from db.models.attendance import CaseEventKind, CaseStatus, DropoutCase, NotDropoutReason
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import (
+    MONDAY,
+    OUTBOX_COLUMNS,
+    add_case,
+    at,
+    audit_rows,
+    case_events,
+    identity_of,
+    outbox_rows,
+    teacher_class,
+)
 
 WEDNESDAY, THURSDAY = MONDAY + timedelta(days=2), MONDAY + timedelta(days=3)
 
 
-def _add_case(app: App, student_id: int, level: int, assignee: int) -> int:
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        school = s.get(School, student.school_id)
-        assert school is not None
-        case = DropoutCase(
-            student_id=student_id,
-            class_id=student.class_id,
-            school_id=student.school_id,
-            region_id=school.region_id,
-            trigger=CaseTrigger.CONSECUTIVE,
-            detail={"days": 3},
-            status=CaseStatus.OPEN,
-            level=level,
-            assignee_id=assignee,
-            opened_on=MONDAY,
-            opened_at=at(MONDAY, 10, 30),
-            last_activity_on=WEDNESDAY,
-        )
-        s.add(case)
-        s.flush()
-        return case.id
+# A case opened on Monday whose last action was on Wednesday.
+_add_case = partial(add_case, last=WEDNESDAY)
+# Every column of a case alert but its channel.
+_outbox = partial(outbox_rows, columns=[c for c in OUTBOX_COLUMNS if c != "channel"])
 
 
 def _act(
@@ -95,42 +70,7 @@ def _case(app: App, case_id: int) -> tuple[Any, ...]:
 
 
 def _events(app: App, case_id: int) -> list[tuple[Any, ...]]:
-    with app.session_factory() as s:
-        return [
-            (e.case_id, e.at, e.actor_id, e.kind, e.note, e.level)
-            for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
-        ]
-
-
-def _audit(app: App) -> list[tuple[Any, ...]]:
-    with app.session_factory() as s:
-        return [
-            (a.at, a.actor_person_id, a.action, a.target, a.details)
-            for a in s.scalars(
-                select(AuditLog).where(AuditLog.action.like("attendance.case.%")).order_by(AuditLog.id)
-            )
-        ]
-
-
-def _outbox(app: App) -> list[tuple[Any, ...]]:
-    with app.session_factory() as s:
-        return [
-            (
-                r.person_id,
-                r.identity_id,
-                r.kind,
-                r.dedupe_key,
-                r.ref_type,
-                r.ref_id,
-                r.tz,
-                r.priority,
-                r.status,
-                r.not_before,
-                r.text,
-                r.buttons,
-            )
-            for r in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        ]
+    return case_events(app, ("case_id", "at", "actor_id", "kind", "note", "level"), case_id)
 
 
 def test_contact_and_visit_are_logged_at_the_case_level_and_keep_it_open(app: App, demo) -> None:  # type: ignore[no-untyped-def]
@@ -159,7 +99,7 @@ def test_contact_and_visit_are_logged_at_the_case_level_and_keep_it_open(app: Ap
         (case_id, second, demo.teacher, CaseEventKind.HOME_VISIT, None, 1),
     ]
     assert _case(app, case_id) == (CaseStatus.OPEN, 1, demo.principal, THURSDAY, None, None, None)
-    assert _audit(app) == [
+    assert audit_rows(app, "attendance.case.") == [
         (first, demo.principal, "attendance.case.contacted", f"case:{case_id}", {"reason": None}),
         (second, demo.teacher, "attendance.case.home_visit", f"case:{case_id}", {"reason": None}),
     ]
@@ -187,7 +127,7 @@ def test_a_reason_or_a_return_closes_the_case(app: App, demo) -> None:  # type: 
     assert _case(app, by_reason) == (*closed, CaseEventKind.NOT_DROPOUT, elsewhere)
     assert _case(app, with_note) == (*closed, CaseEventKind.NOT_DROPOUT, elsewhere)
     assert _case(app, returned) == (*closed, CaseEventKind.RETURNED, None)
-    assert _audit(app) == [
+    assert audit_rows(app, "attendance.case.") == [
         (
             now,
             demo.teacher,
@@ -258,11 +198,10 @@ def test_a_dropout_report_moves_the_case_to_the_county_and_alerts_the_bureau(  #
         CaseEventKind.DROPOUT_REPORTED,
         None,
     )
-    assert _audit(app) == [
+    assert audit_rows(app, "attendance.case.") == [
         (now, demo.teacher, "attendance.case.dropout_reported", f"case:{case_id}", {"reason": None})
     ]
-    with app.session_factory() as s:
-        identity = s.scalars(select(ChannelIdentity.id).where(ChannelIdentity.person_id == demo.admin)).one()
+    identity = identity_of(app, demo.admin)
     assert _outbox(app) == [
         (
             demo.admin,

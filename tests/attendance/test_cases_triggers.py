@@ -18,20 +18,10 @@ from chatbot.attendance.cases import SchoolRow, find_triggers, open_cases
 from chatbot.attendance.close import close_day
 from chatbot.attendance.rules import Rules
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority, School, SchoolClass, Student
-from db.models.attendance import (
-    AttendanceRecord,
-    CaseEvent,
-    CaseEventKind,
-    CaseStatus,
-    CaseTrigger,
-    DropoutCase,
-    Mark,
-    MarkSource,
-    RollCall,
-)
+from db.models import OutboxMessage, OutboxStatus, Priority, School, SchoolClass, Student
+from db.models.attendance import CaseEvent, CaseEventKind, CaseStatus, CaseTrigger, DropoutCase, Mark
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at
+from tests.attendance.helpers import MONDAY, add_case, add_marks, add_rollcalls, at, identity_of, name_of
 
 D = MONDAY  # the day being closed
 THURSDAY, FRIDAY = D - timedelta(days=4), D - timedelta(days=3)
@@ -55,60 +45,11 @@ def _class(app: App, school_index: int, grade: int) -> tuple[int, int, list[int]
         return klass.id, school_id, pupils
 
 
-def _rollcalls(app: App, class_id: int, days: Iterable[date]) -> None:
-    with transaction(app.session_factory) as s:
-        klass = s.get(SchoolClass, class_id)
-        assert klass is not None
-        for day in sorted(days):  # oldest first, as a school year fills the table
-            s.add(RollCall(class_id=class_id, school_id=klass.school_id, day=day, submitted_at=at(day, 8)))
-
-
 def _marks(
     app: App, student_id: int, days: Iterable[date], status: Mark = Mark.ABSENT, processed: bool = True
 ) -> None:
     """Records of one pupil; days before D count as closed already (alerted) unless said otherwise."""
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        for day in sorted(days):
-            closed = processed and day < D and status != Mark.LATE
-            s.add(
-                AttendanceRecord(
-                    student_id=student_id,
-                    class_id=student.class_id,
-                    school_id=student.school_id,
-                    day=day,
-                    status=status,
-                    source=MarkSource.ROLLCALL,
-                    at=at(day, 8),
-                    alerted_at=at(day, 10, 30) if closed else None,
-                )
-            )
-
-
-def _add_case(app: App, student_id: int, status: CaseStatus) -> None:
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        school = s.get(School, student.school_id)
-        assert school is not None
-        s.add(
-            DropoutCase(
-                student_id=student_id,
-                class_id=student.class_id,
-                school_id=student.school_id,
-                region_id=school.region_id,
-                trigger=CaseTrigger.CONSECUTIVE,
-                detail={"days": 3},
-                status=status,
-                level=0,
-                opened_on=ago(30),
-                opened_at=at(ago(30), 10, 30),
-                last_activity_on=ago(20),
-                closed_at=at(ago(20), 9) if status == CaseStatus.CLOSED else None,
-                outcome=CaseEventKind.RETURNED if status == CaseStatus.CLOSED else None,
-            )
-        )
+    add_marks(app, student_id, days, status, closed_through=ago(1) if processed else None)
 
 
 def _triggers(
@@ -121,7 +62,7 @@ def _triggers(
 def test_streak_and_rate_are_judged_on_the_newest_roll_call_days_of_the_class(app: App) -> None:
     class_id, _school, pupils = _class(app, 0, 3)
     # 27 roll-call days up to two days after D: the window is the 20 newest up to D (D-19 … D).
-    _rollcalls(app, class_id, [ago(n) for n in range(-2, 25)])
+    add_rollcalls(app, class_id, [ago(n) for n in range(-2, 25)])
     p0, p1, p2, p3, p4, p5, p6, p7 = pupils[:8]
     for pupil in (p0, p1):
         _marks(app, pupil, [ago(2), ago(1), D])  # three days in a row: a streak
@@ -132,27 +73,12 @@ def test_streak_and_rate_are_judged_on_the_newest_roll_call_days_of_the_class(ap
     _marks(app, p3, [D], Mark.LATE)
     _marks(app, p3, [ago(13), ago(10), ago(7), ago(4), ago(1)])
     # Today's absence was processed by an earlier close already.
-    _marks(app, p4, [ago(2), ago(1)])
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, p4)
-        assert student is not None
-        s.add(
-            AttendanceRecord(
-                student_id=p4,
-                class_id=class_id,
-                school_id=student.school_id,
-                day=D,
-                status=Mark.ABSENT,
-                source=MarkSource.ROLLCALL,
-                at=at(D, 8),
-                alerted_at=at(D, 10, 30),
-            )
-        )
+    add_marks(app, p4, [ago(2), ago(1), D], closed_through=D)
     # A closed case does not stop a new one; an open case does.
     for pupil in (p5, p6):
         _marks(app, pupil, [ago(2), ago(1), D])
-    _add_case(app, p5, CaseStatus.CLOSED)
-    _add_case(app, p6, CaseStatus.OPEN)
+    for pupil, status in ((p5, CaseStatus.CLOSED), (p6, CaseStatus.OPEN)):
+        add_case(app, pupil, status=status, opened_on=ago(30), last=ago(20))
     # Absent today and on D-10, late the six days before: late is not absent, 2 of 20 is only 10%.
     _marks(app, p7, [ago(10), D])
     _marks(app, p7, [ago(n) for n in range(1, 7)], Mark.LATE)
@@ -168,7 +94,7 @@ def test_streak_and_rate_are_judged_on_the_newest_roll_call_days_of_the_class(ap
 def test_only_the_days_absences_not_yet_processed_are_evaluated(app: App) -> None:
     class_id, _school, pupils = _class(app, 0, 3)
     # The class took no roll-call on D; the pupil missed the three roll-calls before it, unclosed.
-    _rollcalls(app, class_id, [ago(3), ago(2), ago(1)])
+    add_rollcalls(app, class_id, [ago(3), ago(2), ago(1)])
     _marks(app, pupils[2], [ago(3), ago(2), ago(1)], processed=False)
     assert _triggers(app, Rules()) == {}
     assert _triggers(app, Rules(), day=ago(1)) == {pupils[2]: CONSECUTIVE_3}
@@ -178,7 +104,7 @@ def test_a_close_for_some_schools_evaluates_only_their_pupils(app: App) -> None:
     class_a, school_a, pupils_a = _class(app, 0, 3)
     class_b, school_b, pupils_b = _class(app, 1, 7)
     for class_id, pupil in ((class_a, pupils_a[2]), (class_b, pupils_b[0])):
-        _rollcalls(app, class_id, [ago(2), ago(1), D])
+        add_rollcalls(app, class_id, [ago(2), ago(1), D])
         _marks(app, pupil, [ago(2), ago(1), D])
     assert _triggers(app, Rules(), [school_a]) == {pupils_a[2]: CONSECUTIVE_3}
     assert _triggers(app, Rules(), [school_b]) == {pupils_b[0]: CONSECUTIVE_3}
@@ -191,7 +117,7 @@ def test_each_class_keeps_its_own_newest_days(app: App) -> None:
     class_a, _school, pupils_a = _class(app, 0, 3)
     class_b, _school, pupils_b = _class(app, 0, 4)
     for class_id, pupil in ((class_a, pupils_a[2]), (class_b, pupils_b[0])):
-        _rollcalls(app, class_id, [ago(n) for n in range(5)])
+        add_rollcalls(app, class_id, [ago(n) for n in range(5)])
         _marks(app, pupil, [ago(2), ago(1), D])
     # Absent on the newest day and the two oldest: only 1 of the 3 newest days, 33%.
     _marks(app, pupils_a[3], [ago(4), ago(3), D])
@@ -205,8 +131,8 @@ def test_each_class_keeps_its_own_newest_days(app: App) -> None:
 def test_a_rate_needs_at_least_the_minimum_days_and_one_short_class_stops_nobody(app: App) -> None:
     class_a, _school, pupils_a = _class(app, 0, 3)
     class_b, _school, pupils_b = _class(app, 0, 4)
-    _rollcalls(app, class_a, [ago(n) for n in range(10)])  # exactly rate_min_days
-    _rollcalls(app, class_b, [ago(n) for n in range(9)])  # one day short
+    add_rollcalls(app, class_a, [ago(n) for n in range(10)])  # exactly rate_min_days
+    add_rollcalls(app, class_b, [ago(n) for n in range(9)])  # one day short
     # The short class's pupil is stored (and so read) first: 2 of 9 days would be 22%.
     _marks(app, pupils_b[0], [ago(4), D])
     _marks(app, pupils_a[2], [ago(6), ago(3), D])
@@ -217,28 +143,12 @@ def test_a_rate_needs_at_least_the_minimum_days_and_one_short_class_stops_nobody
 
 def test_history_reaches_back_75_calendar_days_exclusive(app: App) -> None:
     class_id, _school, pupils = _class(app, 0, 3)
-    _rollcalls(app, class_id, [ago(80), ago(75), ago(74), D])
+    add_rollcalls(app, class_id, [ago(80), ago(75), ago(74), D])
     _marks(app, pupils[2], [ago(80), ago(75), ago(74), D])
     # D-74 is inside the look-back, D-75 and D-80 are not: 2 of 2 days, 100%.
     assert _triggers(app, Rules(rate_min_days=1)) == {
         pupils[2]: (CaseTrigger.RATE, {"days": 2, "absent": 2, "percent": 100, "tier": 2}),
     }
-
-
-def _identity(app: App, person_id: int) -> int:
-    with app.session_factory() as s:
-        return s.scalars(
-            select(ChannelIdentity.id).where(
-                ChannelIdentity.person_id == person_id, ChannelIdentity.channel == "console"
-            )
-        ).one()
-
-
-def _name(app: App, student_id: int) -> str:
-    with app.session_factory() as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        return student.name
 
 
 def test_the_close_opens_cases_logs_them_and_alerts_the_class_teacher_in_the_school_time_zone(
@@ -263,7 +173,7 @@ def test_the_close_opens_cases_logs_them_and_alerts_the_class_teacher_in_the_sch
     lone, alerted = pupils31[2], pupils41[0]  # the grade-3 pupil has the smaller id: opened first
     assert lone < alerted
     for class_id, pupil in ((class31, lone), (class41, alerted)):
-        _rollcalls(app, class_id, days)
+        add_rollcalls(app, class_id, days)
         _marks(app, pupil, days)
 
     now = at(D, 12, 30)
@@ -332,7 +242,7 @@ def test_the_close_opens_cases_logs_them_and_alerts_the_class_teacher_in_the_sch
         ]
         case_id = cases[1].id
         rows = list(s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("att.case:%"))))
-    identity = _identity(app, teacher41)
+    identity = identity_of(app, teacher41)
     assert [
         (
             r.person_id,
@@ -365,7 +275,7 @@ def test_the_close_opens_cases_logs_them_and_alerts_the_class_teacher_in_the_sch
             OutboxStatus.QUEUED,
             now,
             now,
-            f"⚠️ 辍学风险：{_name(app, alerted)}（4年级1班），连续3个上课日缺勤。请联系家庭，并记录劝返情况。",
+            f"⚠️ 辍学风险：{name_of(app, alerted)}（4年级1班），连续3个上课日缺勤。请联系家庭，并记录劝返情况。",
             [[{"label": "打开台账", "payload": f"cso:{case_id}"}]],
         )
     ]
@@ -391,7 +301,7 @@ def _two_schools_absent(app: App, days: list[date]) -> tuple[int, int, int, int]
     class_a, school_a, pupils_a = _class(app, 0, 4)
     class_b, school_b, pupils_b = _class(app, 1, 7)
     for class_id, pupil in ((class_a, pupils_a[0]), (class_b, pupils_b[0])):
-        _rollcalls(app, class_id, days)
+        add_rollcalls(app, class_id, days)
         _marks(app, pupil, days)
     return school_a, pupils_a[0], school_b, pupils_b[0]
 

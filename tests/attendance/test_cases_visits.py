@@ -3,7 +3,6 @@ came back after a date, pinned on roll-calls and records written straight into t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,18 +11,9 @@ from sqlalchemy import select, update
 from chatbot.app import App
 from chatbot.attendance.cases import VisitEntry, home_visit_list, never_returned
 from db.models import Region, School, SchoolClass, Student
-from db.models.attendance import (
-    AttendanceRecord,
-    CaseEventKind,
-    CaseStatus,
-    CaseTrigger,
-    DropoutCase,
-    Mark,
-    MarkSource,
-    RollCall,
-)
+from db.models.attendance import CaseStatus, Mark
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at
+from tests.attendance.helpers import MONDAY, add_case, add_marks, add_rollcalls
 
 D = MONDAY
 
@@ -51,65 +41,12 @@ def _region_settings(app: App, settings: dict[str, Any]) -> None:
         s.execute(update(Student).values(household=[]))  # no household flags unless a test sets them
 
 
-def _rollcalls(app: App, class_id: int, days: Iterable[date]) -> None:
-    with transaction(app.session_factory) as s:
-        klass = s.get(SchoolClass, class_id)
-        assert klass is not None
-        for day in sorted(days):
-            s.add(RollCall(class_id=class_id, school_id=klass.school_id, day=day, submitted_at=at(day, 8)))
-
-
-def _marks(
-    app: App, student_id: int, days: Iterable[date], status: Mark = Mark.ABSENT, class_id: int | None = None
-) -> None:
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        for day in sorted(days):
-            s.add(
-                AttendanceRecord(
-                    student_id=student_id,
-                    class_id=class_id or student.class_id,
-                    school_id=student.school_id,
-                    day=day,
-                    status=status,
-                    source=MarkSource.ROLLCALL,
-                    at=at(day, 8),
-                )
-            )
-
-
 def _student(app: App, student_id: int, **values: Any) -> None:
     with transaction(app.session_factory) as s:
         student = s.get(Student, student_id)
         assert student is not None
         for key, value in values.items():
             setattr(student, key, value)
-
-
-def _add_case(app: App, student_id: int, status: CaseStatus, class_id: int | None = None) -> None:
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        school = s.get(School, student.school_id)
-        assert school is not None
-        s.add(
-            DropoutCase(
-                student_id=student_id,
-                class_id=class_id or student.class_id,
-                school_id=student.school_id,
-                region_id=school.region_id,
-                trigger=CaseTrigger.CONSECUTIVE,
-                detail={"days": 3},
-                status=status,
-                level=0,
-                opened_on=ago(20),
-                opened_at=at(ago(20), 10, 30),
-                last_activity_on=ago(10),
-                closed_at=at(ago(10), 9) if status == CaseStatus.CLOSED else None,
-                outcome=CaseEventKind.RETURNED if status == CaseStatus.CLOSED else None,
-            )
-        )
 
 
 def _names(app: App) -> dict[int, str]:
@@ -122,29 +59,29 @@ def test_home_visit_list_names_open_cases_poor_households_and_absence_tiers_in_r
     class_id, pupils = _class(app, 3)
     other_class, others = _class(app, 4)
     # Twelve roll-call days up to D in both classes, and one after D (a later day being recorded).
-    _rollcalls(app, class_id, [*(ago(n) for n in range(12)), ago(-1)])
-    _rollcalls(app, other_class, [ago(n) for n in range(12)])
+    add_rollcalls(app, class_id, [*(ago(n) for n in range(12)), ago(-1)])
+    add_rollcalls(app, other_class, [ago(n) for n in range(12)])
     a, b, c, late, poor, not_poor, gone, with_case, closed = pupils[2:11]
 
-    _marks(app, a, [D])
-    _marks(app, a, [ago(3)], Mark.SICK)
-    _marks(app, a, [ago(6)], Mark.PERSONAL)  # 3 of the last 10 days: 30%, over 20%
-    _marks(app, b, [ago(1), D])  # 2 of 10: 20%, over 10% only
-    _marks(app, b, [ago(10), ago(11)])  # before the window
-    _marks(app, c, [ago(5), ago(-1)])  # 1 of 10 (the later day is not counted): 10%, not over
-    _marks(app, late, [ago(n) for n in range(10)], Mark.LATE)
+    add_marks(app, a, [D])
+    add_marks(app, a, [ago(3)], Mark.SICK)
+    add_marks(app, a, [ago(6)], Mark.PERSONAL)  # 3 of the last 10 days: 30%, over 20%
+    add_marks(app, b, [ago(1), D])  # 2 of 10: 20%, over 10% only
+    add_marks(app, b, [ago(10), ago(11)])  # before the window
+    add_marks(app, c, [ago(5), ago(-1)])  # 1 of 10 (the later day is not counted): 10%, not over
+    add_marks(app, late, [ago(n) for n in range(10)], Mark.LATE)
     _student(app, a, household=["registered_poor"])
     _student(app, poor, household=["dibao", "registered_poor"])
     _student(app, not_poor, household=["dibao"])
     _student(app, gone, household=["registered_poor"], active=False)
     _student(app, with_case, student_no="000001")  # first in roll order, though its id is not
-    _add_case(app, with_case, CaseStatus.OPEN)
-    _add_case(app, closed, CaseStatus.CLOSED)
+    add_case(app, with_case, status=CaseStatus.OPEN, opened_on=ago(20), last=ago(10))
+    add_case(app, closed, status=CaseStatus.CLOSED, opened_on=ago(20), last=ago(10))
     _student(app, others[0], household=["registered_poor"])  # another class
     # Moved into this class from grade 4, with a case and absences recorded there.
     moved = others[1]
-    _add_case(app, moved, CaseStatus.OPEN)
-    _marks(app, moved, [ago(4), ago(2)])
+    add_case(app, moved, status=CaseStatus.OPEN, opened_on=ago(20), last=ago(10))
+    add_marks(app, moved, [ago(4), ago(2)])
     _student(app, moved, class_id=class_id)
 
     names = _names(app)
@@ -161,10 +98,10 @@ def test_home_visit_list_names_open_cases_poor_households_and_absence_tiers_in_r
 def test_home_visit_rates_look_back_75_calendar_days_exclusive(app: App) -> None:
     _region_settings(app, {"rate_min_days": 1})
     class_id, pupils = _class(app, 3)
-    _rollcalls(app, class_id, [ago(80), ago(75), ago(74), D])
+    add_rollcalls(app, class_id, [ago(80), ago(75), ago(74), D])
     old, recent = pupils[2], pupils[3]
-    _marks(app, old, [ago(80), ago(75)])  # both before the look-back: 0 of 2 days
-    _marks(app, recent, [D])  # 1 of 2 days: 50%
+    add_marks(app, old, [ago(80), ago(75)])  # both before the look-back: 0 of 2 days
+    add_marks(app, recent, [D])  # 1 of 2 days: 50%
     name = _names(app)[recent]
     with app.session_factory() as s:
         assert home_visit_list(s, class_id, D) == [VisitEntry(recent, name, ("absence_tier_2",))]
@@ -174,20 +111,20 @@ def test_never_returned_lists_pupils_absent_at_every_roll_call_of_their_class(ap
     class_id, pupils = _class(app, 3)
     other_class, others = _class(app, 4)
     span = [ago(2), ago(1), D]
-    _rollcalls(app, class_id, [*span, ago(-1)])
-    _rollcalls(app, other_class, span)
+    add_rollcalls(app, class_id, [*span, ago(-1)])
+    add_rollcalls(app, other_class, span)
     mixed, first, gone, late, came_back, two_of_three = pupils[2:8]
-    _marks(app, mixed, [ago(2)])
-    _marks(app, mixed, [ago(1)], Mark.SICK)
-    _marks(app, mixed, [D], Mark.PERSONAL)
-    _marks(app, first, span)
+    add_marks(app, mixed, [ago(2)])
+    add_marks(app, mixed, [ago(1)], Mark.SICK)
+    add_marks(app, mixed, [D], Mark.PERSONAL)
+    add_marks(app, first, span)
     _student(app, first, student_no="000001")
-    _marks(app, gone, span)
+    add_marks(app, gone, span)
     _student(app, gone, active=False)
-    _marks(app, late, span, Mark.LATE)
-    _marks(app, came_back, [ago(2), ago(1), ago(-1)])  # present on D; absent again after it
-    _marks(app, two_of_three, [ago(2), ago(1)])
-    _marks(app, others[0], span)  # absent throughout, but in another class
+    add_marks(app, late, span, Mark.LATE)
+    add_marks(app, came_back, [ago(2), ago(1), ago(-1)])  # present on D; absent again after it
+    add_marks(app, two_of_three, [ago(2), ago(1)])
+    add_marks(app, others[0], span)  # absent throughout, but in another class
     with app.session_factory() as s:
         assert [p.id for p in never_returned(s, class_id, ago(2), D)] == [first, mixed]
         assert [p.id for p in never_returned(s, other_class, ago(2), D)] == [others[0]]

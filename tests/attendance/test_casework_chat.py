@@ -3,51 +3,27 @@ with its ledger and buttons, and the home-visit and not-a-dropout steps."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, DialogState, Student
-from db.models.attendance import CaseEvent, CaseEventKind, CaseStatus, CaseTrigger, DropoutCase
+from db.models import Student
+from db.models.attendance import CaseEvent, CaseEventKind, CaseStatus, CaseTrigger
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import (
+    MONDAY,
+    add_case,
+    at,
+    case_events,
+    dialog_of,
+    put_dialog,
+    shown,
+    teacher_class,
+)
 
 NOON = at(MONDAY, 12)
-
-
-def _case(  # type: ignore[no-untyped-def]
-    app,
-    student_id: int,
-    *,
-    level: int = 0,
-    assignee: int | None = None,
-    opened_on: date = MONDAY,
-    status: CaseStatus = CaseStatus.OPEN,
-    trigger: CaseTrigger = CaseTrigger.CONSECUTIVE,
-    detail: dict[str, Any] | None = None,
-) -> int:
-    with transaction(app.session_factory) as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        case = DropoutCase(
-            student_id=student_id,
-            class_id=student.class_id,
-            school_id=student.school_id,
-            region_id=student.school_class.school.region_id,
-            trigger=trigger,
-            detail=detail if detail is not None else {"days": 3},
-            status=status,
-            level=level,
-            assignee_id=assignee,
-            opened_on=opened_on,
-            opened_at=at(opened_on, 10, 30),
-            last_activity_on=opened_on,
-        )
-        s.add(case)
-        s.flush()
-        return case.id
 
 
 def _event(
@@ -65,10 +41,6 @@ def _event(
         return event.id
 
 
-def _shown(replies) -> list[tuple[str, list[tuple[str, str]]]]:  # type: ignore[no-untyped-def]
-    return [(r.text, [(b.label, b.payload) for b in r.flat_buttons()]) for r in replies]
-
-
 def _other_class(app, teacher: int) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
     """The last class of the second school: its class teacher and three of its pupils, highest id first."""
     class_id, _ = teacher_class(app, teacher)
@@ -82,22 +54,8 @@ def _other_class(app, teacher: int) -> tuple[int, list[int]]:  # type: ignore[no
         return teacher_id, [st.id for st in students]
 
 
-def _dialog(app, person_id: int) -> tuple[str, str, dict[str, Any]] | None:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        row = s.execute(
-            select(DialogState.flow, DialogState.state, DialogState.data)
-            .join(ChannelIdentity, ChannelIdentity.id == DialogState.identity_id)
-            .where(ChannelIdentity.channel == "console", ChannelIdentity.external_id == f"person-{person_id}")
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
-
-
-def _events(app, case_id: int) -> list[tuple[CaseEventKind, int | None, str | None]]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return [
-            (e.kind, e.actor_id, e.note)
-            for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id))
-        ]
+def _events(app, case_id: int) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
+    return case_events(app, ("kind", "actor_id", "note"), case_id)
 
 
 def test_the_list_holds_the_class_and_the_assigned_cases_most_escalated_then_newest_first(  # type: ignore[no-untyped-def]
@@ -106,23 +64,26 @@ def test_the_list_holds_the_class_and_the_assigned_cases_most_escalated_then_new
     _, pupils = teacher_class(app, demo.teacher)
     other_teacher, others = _other_class(app, demo.teacher)
     assert console.send(demo.teacher, "/cases", now=NOON)[0].text == "目前没有未结的辍学风险台账。👍"
-    assert _shown(console.send(demo.teacher, "/cases", now=NOON, lang="en")) == [
+    assert shown(console.send(demo.teacher, "/cases", now=NOON, lang="en")) == [
         ("No open dropout-risk cases. 👍", [])
     ]
     # Opened more recently than the next one, but created first (a lower id).
-    newer = _case(app, pupils[0], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=1))
-    oldest = _case(app, pupils[1], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=7))
+    newer = add_case(app, pupils[0], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=1))
+    oldest = add_case(app, pupils[1], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=7))
     # Opened the same day: the later id first.
-    tie_first = _case(app, pupils[2], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=4))
-    tie_second = _case(app, pupils[3], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=4))
+    tie_first = add_case(app, pupils[2], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=4))
+    tie_second = add_case(app, pupils[3], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=4))
     # Escalated to the principal: still in the teacher's class, so still listed, and listed first.
-    escalated = _case(app, pupils[4], level=1, assignee=demo.principal, opened_on=MONDAY - timedelta(days=14))
-    _case(app, pupils[5], assignee=demo.teacher, status=CaseStatus.CLOSED)  # closed: not listed
-    _case(app, others[0], assignee=other_teacher)  # another school's pupil: not listed
+    escalated = add_case(
+        app, pupils[4], level=1, assignee=demo.principal, opened_on=MONDAY - timedelta(days=14)
+    )
+    # Closed: not listed.
+    add_case(app, pupils[5], assignee=demo.teacher, status=CaseStatus.CLOSED, closed_as=None)
+    add_case(app, others[0], assignee=other_teacher)  # another school's pupil: not listed
     # Another class's pupil, but assigned to this teacher by name: listed.
-    assigned = _case(app, others[1], level=2, assignee=demo.teacher, opened_on=MONDAY - timedelta(days=20))
+    assigned = add_case(app, others[1], level=2, assignee=demo.teacher, opened_on=MONDAY - timedelta(days=20))
     listing = console.send(demo.teacher, "/cases", now=NOON)
-    assert _shown(listing) == [
+    assert shown(listing) == [
         (
             "未结的辍学风险台账（6）：",
             [
@@ -135,7 +96,7 @@ def test_the_list_holds_the_class_and_the_assigned_cases_most_escalated_then_new
             ],
         )
     ]
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     english = console.send(demo.teacher, "/cases", now=NOON, lang="en")
     assert english[0].text == "Open dropout-risk cases (6):"
     assert english[0].flat_buttons()[0].label == "何怡思 · Grade 9 1班 · county bureau"
@@ -144,7 +105,7 @@ def test_the_list_holds_the_class_and_the_assigned_cases_most_escalated_then_new
 def test_the_list_shows_at_most_thirty_cases(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     _, pupils = teacher_class(app, demo.teacher)
     ids = [
-        _case(app, pupil, assignee=demo.teacher, opened_on=MONDAY - timedelta(days=index))
+        add_case(app, pupil, assignee=demo.teacher, opened_on=MONDAY - timedelta(days=index))
         for index, pupil in enumerate(pupils[:31])
     ]
     listing = console.send(demo.teacher, "/cases", now=NOON)
@@ -156,10 +117,15 @@ def test_the_case_card_shows_the_last_eight_events_and_buttons_only_while_open( 
     console: ConsoleChannel, app, demo
 ) -> None:
     _, pupils = teacher_class(app, demo.teacher)
-    closed = _case(
-        app, pupils[0], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=14), status=CaseStatus.CLOSED
+    closed = add_case(
+        app,
+        pupils[0],
+        assignee=demo.teacher,
+        opened_on=MONDAY - timedelta(days=14),
+        status=CaseStatus.CLOSED,
+        closed_as=None,
     )
-    still_open = _case(
+    still_open = add_case(
         app,
         pupils[1],
         level=1,
@@ -188,7 +154,7 @@ def test_the_case_card_shows_the_last_eight_events_and_buttons_only_while_open( 
     _event(app, still_open, CaseEventKind.ESCALATED, at(MONDAY, 8))
 
     card = console.send(demo.teacher, payload=f"cso:{closed}", now=NOON)
-    assert _shown(card) == [
+    assert shown(card) == [
         (
             f"台账 #{closed}：潘佳涵，红星小学 3年级1班\n"
             "原因：连续3个上课日缺勤。11月9日 周一建档。当前责任人：班主任。\n"
@@ -205,7 +171,7 @@ def test_the_case_card_shows_the_last_eight_events_and_buttons_only_while_open( 
         )
     ]
     card = console.send(demo.teacher, payload=f"cso:{still_open}", now=NOON)
-    assert _shown(card) == [
+    assert shown(card) == [
         (
             f"台账 #{still_open}：刘磊，红星小学 3年级1班\n"
             "原因：最近12个上课日缺勤率25%。11月16日 周一建档。当前责任人：校长。\n"
@@ -235,15 +201,15 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
     console: ConsoleChannel, app, demo
 ) -> None:
     _, pupils = teacher_class(app, demo.teacher)
-    case = _case(app, pupils[0], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=3))
+    case = add_case(app, pupils[0], assignee=demo.teacher, opened_on=MONDAY - timedelta(days=3))
     asked = console.send(demo.teacher, payload=f"csa:{case}:home_visit", now=NOON)
-    assert _shown(asked) == [("请写家访记录（见了谁，商定了什么）。", [])]
-    assert _dialog(app, demo.teacher) == ("cases", "note", {"case_id": case})
+    assert shown(asked) == [("请写家访记录（见了谁，商定了什么）。", [])]
+    assert dialog_of(app, demo.teacher) == ("cases", "note", {"case_id": case})
     # Nothing typed, or only blanks: asked again, still waiting for the note.
     for blank in ("", "   "):
         again = console.send(demo.teacher, blank, now=NOON)
-        assert _shown(again) == [("请简单写一下家访情况，或发送 /cancel。", [])]
-        assert _dialog(app, demo.teacher) == ("cases", "note", {"case_id": case})
+        assert shown(again) == [("请简单写一下家访情况，或发送 /cancel。", [])]
+        assert dialog_of(app, demo.teacher) == ("cases", "note", {"case_id": case})
     assert _events(app, case) == []
     logged = console.send(demo.teacher, "  见到爷爷,答应周一返校  ", now=NOON)
     assert [r.text for r in logged] == [
@@ -253,11 +219,11 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
         "• 11月23日 12:00 家访: 见到爷爷,答应周一返校",
     ]
     assert len(logged[1].flat_buttons()) == 5
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     assert _events(app, case) == [(CaseEventKind.HOME_VISIT, demo.teacher, "见到爷爷,答应周一返校")]
 
     reasons = console.send(demo.teacher, payload=f"csa:{case}:not_dropout", now=NOON)
-    assert _shown(reasons) == [
+    assert shown(reasons) == [
         (
             "属于哪种情形？（不计为辍学）",
             [
@@ -271,7 +237,7 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
             ],
         )
     ]
-    assert _shown(console.send(demo.teacher, payload=f"csr:{case}:bogus", now=NOON)) == [
+    assert shown(console.send(demo.teacher, payload=f"csr:{case}:bogus", now=NOON)) == [
         ("这个按钮已失效。请发送 /help 重新开始。", [])
     ]
     closed = console.send(demo.teacher, payload=f"csr:{case}:missing", now=NOON)
@@ -283,10 +249,10 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
     ]
     assert closed[1].buttons == []
     # A second reason button on the closed case changes nothing.
-    assert _shown(console.send(demo.teacher, payload=f"csr:{case}:missing", now=NOON)) == [
+    assert shown(console.send(demo.teacher, payload=f"csr:{case}:missing", now=NOON)) == [
         ("这个台账已经结案。", [])
     ]
-    assert _shown(console.send(demo.teacher, payload=f"csr:{case}:missing", now=NOON, lang="en")) == [
+    assert shown(console.send(demo.teacher, payload=f"csr:{case}:missing", now=NOON, lang="en")) == [
         ("This case is already closed.", [])
     ]
     assert len(_events(app, case)) == 2
@@ -294,7 +260,7 @@ def test_home_visit_note_and_not_a_dropout_reason_through_the_chat(  # type: ign
 
 def test_prompts_in_english(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     _, pupils = teacher_class(app, demo.teacher)
-    case = _case(app, pupils[0], assignee=demo.teacher)
+    case = add_case(app, pupils[0], assignee=demo.teacher)
     assert console.send(demo.teacher, payload=f"csa:{case}:home_visit", now=NOON, lang="en")[0].text == (
         "Type a short note about the home visit (who you met, what was agreed)."
     )
@@ -315,16 +281,9 @@ def test_a_note_step_without_a_case_in_its_data_is_refused(  # type: ignore[no-u
     """A dialog row that lost its case id (hand-edited, or written by an older version) must not log the
     note on some other case: here case #1, which the teacher may act on."""
     _, pupils = teacher_class(app, demo.teacher)
-    case = _case(app, pupils[0], assignee=demo.teacher)
+    case = add_case(app, pupils[0], assignee=demo.teacher)
     assert case == 1
-    identity = console.external_id(demo.teacher)
-    with transaction(app.session_factory) as s:
-        identity_id = s.scalars(
-            select(ChannelIdentity.id).where(
-                ChannelIdentity.channel == "console", ChannelIdentity.external_id == identity
-            )
-        ).one()
-        s.add(DialogState(identity_id=identity_id, flow="cases", state="note", data={}, updated_at=NOON))
+    put_dialog(console, app, demo.teacher, "cases", "note", {}, NOON)
     refused = console.send(demo.teacher, "见到爷爷", now=NOON)
-    assert _shown(refused) == [("抱歉，您没有权限进行此操作。", [])]
+    assert shown(refused) == [("抱歉，您没有权限进行此操作。", [])]
     assert _events(app, case) == []

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, DialogState, Membership, Role, School, SchoolClass, ScopeType, Student
+from db.models import Membership, Role, School, SchoolClass, ScopeType
 from db.models.attendance import AttendanceRecord, Mark, RollCall
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at
+from tests.attendance.helpers import MONDAY, at, buttons_of, dialog_of, pupils_of, recorded_marks, rename
 
 ASK = "哪个班？"
 CHOOSE = "请选择一个按钮。"
@@ -29,18 +29,6 @@ def _class(app: App, school: str, grade: int) -> int:
         ).one()
 
 
-def _pupils(app, class_id: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return [
-            (row[0], row[1])
-            for row in s.execute(
-                select(Student.id, Student.name)
-                .where(Student.class_id == class_id)
-                .order_by(Student.student_no, Student.id)
-            )
-        ]
-
-
 @pytest.fixture
 def classes(app, demo) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The demo teacher's own class, a second class (another school) she teaches, and one she does not."""
@@ -51,25 +39,6 @@ def classes(app, demo) -> dict[str, int]:  # type: ignore[no-untyped-def]
             Membership(person_id=demo.teacher, role=Role.TEACHER, scope_type=ScopeType.CLASS, scope_id=second)
         )
     return {"own": own, "second": second, "foreign": _class(app, "红星小学", 4)}
-
-
-def _dialog(app, person_id: int) -> tuple[str, str, dict[str, Any]] | None:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        row = s.execute(
-            select(DialogState.flow, DialogState.state, DialogState.data)
-            .join(ChannelIdentity, ChannelIdentity.id == DialogState.identity_id)
-            .where(ChannelIdentity.channel == "console", ChannelIdentity.external_id == f"person-{person_id}")
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
-
-
-def _buttons(reply) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return [(b.label, b.payload) for b in reply.flat_buttons()]
-
-
-def _records(app) -> dict[int, Mark]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return dict(s.execute(select(AttendanceRecord.student_id, AttendanceRecord.status)).all())
 
 
 def _rollcalls(app) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
@@ -86,15 +55,22 @@ def _nothing_recorded(app) -> None:  # type: ignore[no-untyped-def]
 # --- /rollcall -------------------------------------------------------------------------------
 
 
-def _ask_rollcall(console: ConsoleChannel, app, teacher: int, classes: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
-    asked = console.send(teacher, "/rollcall", now=at(MONDAY, 8))
+def _ask_class(  # type: ignore[no-untyped-def]
+    console: ConsoleChannel, app, teacher: int, classes: dict[str, int], text: str, prefix: str
+) -> tuple[str, str, dict[str, Any]] | None:
+    """`text` asks the teacher which class, offering exactly her two (payloads `prefix:ID`). → her dialog."""
+    asked = console.send(teacher, text, now=at(MONDAY, 8))
     assert len(asked) == 1
     assert asked[0].text == ASK
-    assert _buttons(asked[0]) == [
-        ("红星小学 3年级1班", f"rck:{classes['own']}"),
-        ("东乡第一初级中学 7年级1班", f"rck:{classes['second']}"),
+    assert buttons_of(asked[0]) == [
+        ("红星小学 3年级1班", f"{prefix}:{classes['own']}"),
+        ("东乡第一初级中学 7年级1班", f"{prefix}:{classes['second']}"),
     ]
-    assert _dialog(app, teacher) == ("rollcall", "pick", {})
+    return dialog_of(app, teacher)
+
+
+def _ask_rollcall(console: ConsoleChannel, app, teacher: int, classes: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    assert _ask_class(console, app, teacher, classes, "/rollcall", "rck") == ("rollcall", "pick", {})
 
 
 def test_rollcall_asks_which_class_and_a_button_opens_it(  # type: ignore[no-untyped-def]
@@ -106,12 +82,12 @@ def test_rollcall_asks_which_class_and_a_button_opens_it(  # type: ignore[no-unt
     assert opened[0].text == (
         f"点名 7年级1班，{DAY}。默认全部出勤，只点有变化的学生。\n点一下切换：❌缺勤 → 🤒病假 → 📝事假 → ⏰迟到 → ✅出勤"
     )
-    pupils = _pupils(app, classes["second"])
-    buttons = _buttons(opened[0])
+    pupils = pupils_of(app, classes["second"])
+    buttons = buttons_of(opened[0])
     assert len(buttons) == len(pupils) + 1 == 46
     assert buttons[0] == (f"1.{pupils[0][1]}✅", f"rct:{classes['second']}:{pupils[0][0]}")
     assert buttons[-1] == ("✔ 提交（实到45人）", f"rcs:{classes['second']}")
-    assert _dialog(app, demo.teacher) == (
+    assert dialog_of(app, demo.teacher) == (
         "rollcall",
         "marking",
         {"class_id": classes["second"], "day": "2026-11-23", "page": 0, "marks": {}, "opened": {}},
@@ -122,8 +98,8 @@ def test_rollcall_asks_which_class_and_a_button_opens_it(  # type: ignore[no-unt
         f"点名已记录：7年级1班，{DAY}。应到45人，实到44人。\n缺勤 1\n截止时间到后会询问缺勤学生的家长。"
     )
     assert _rollcalls(app) == [(classes["second"], demo.teacher)]
-    assert _records(app) == {pupils[2][0]: Mark.ABSENT}
-    assert _dialog(app, demo.teacher) is None
+    assert recorded_marks(app) == {pupils[2][0]: Mark.ABSENT}
+    assert dialog_of(app, demo.teacher) is None
 
 
 def test_rollcall_pick_by_button_payload_opens_the_first_class(  # type: ignore[no-untyped-def]
@@ -132,8 +108,8 @@ def test_rollcall_pick_by_button_payload_opens_the_first_class(  # type: ignore[
     _ask_rollcall(console, app, demo.teacher, classes)
     opened = console.send(demo.teacher, payload=f"rck:{classes['own']}", now=at(MONDAY, 8, 1))
     assert opened[0].text.startswith(f"点名 3年级1班，{DAY}。")
-    assert _buttons(opened[0])[-1] == ("✔ 提交（实到38人）", f"rcs:{classes['own']}")
-    state = _dialog(app, demo.teacher)
+    assert buttons_of(opened[0])[-1] == ("✔ 提交（实到38人）", f"rcs:{classes['own']}")
+    state = dialog_of(app, demo.teacher)
     assert state is not None and state[:2] == ("rollcall", "marking")
     assert state[2]["class_id"] == classes["own"]
 
@@ -146,7 +122,7 @@ def test_rollcall_pick_asks_again_for_text_and_stays_in_the_question(  # type: i
         again = console.send(demo.teacher, typed, now=at(MONDAY, 8, 1))
         assert len(again) == 1
         assert again[0].text == CHOOSE and again[0].buttons == []
-        assert _dialog(app, demo.teacher) == ("rollcall", "pick", {})
+        assert dialog_of(app, demo.teacher) == ("rollcall", "pick", {})
     _nothing_recorded(app)
     # The question is still open: the class buttons still work.
     opened = console.send(demo.teacher, "1", now=at(MONDAY, 8, 2))
@@ -162,7 +138,7 @@ def test_rollcall_pick_refuses_a_forged_class(  # type: ignore[no-untyped-def]
     refused = console.send(demo.teacher, payload=f"rck:{class_id}", now=at(MONDAY, 8, 1))
     assert len(refused) == 1
     assert refused[0].text == REFUSED and refused[0].buttons == []
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     # Nothing was opened for that class: a tap or a submit for it is not taken either.
     assert console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 8, 2))[0].text == (
         "这个按钮已过期。发送 /help 重新开始。"
@@ -174,14 +150,7 @@ def test_rollcall_pick_refuses_a_forged_class(  # type: ignore[no-untyped-def]
 
 
 def _ask_quick(console: ConsoleChannel, app, teacher: int, classes: dict[str, int], text: str) -> None:  # type: ignore[no-untyped-def]
-    asked = console.send(teacher, text, now=at(MONDAY, 8))
-    assert len(asked) == 1
-    assert asked[0].text == ASK
-    assert _buttons(asked[0]) == [
-        ("红星小学 3年级1班", f"rcq:{classes['own']}"),
-        ("东乡第一初级中学 7年级1班", f"rcq:{classes['second']}"),
-    ]
-    state = _dialog(app, teacher)
+    state = _ask_class(console, app, teacher, classes, text, "rcq")
     assert state is not None and state[:2] == ("quickmark", "pick")
 
 
@@ -189,19 +158,19 @@ def test_quick_mark_asks_which_class_and_a_button_records_there(  # type: ignore
     console: ConsoleChannel, app, demo, classes
 ) -> None:
     _ask_quick(console, app, demo.teacher, classes, "缺 3 5")
-    assert _dialog(app, demo.teacher) == (
+    assert dialog_of(app, demo.teacher) == (
         "quickmark",
         "pick",
         {"mark": "absent", "tokens": ["3", "5"], "chosen": {}},
     )
     done = console.send(demo.teacher, "2", now=at(MONDAY, 8, 1))
-    pupils = _pupils(app, classes["second"])
+    pupils = pupils_of(app, classes["second"])
     assert len(done) == 1
     assert done[0].text == (
         f"已记录7年级1班：缺勤：3.{pupils[2][1]}、5.{pupils[4][1]}。其他学生保持原记录（默认出勤）。发送 /rollcall 查看。"
     )
-    assert _records(app) == {pupils[2][0]: Mark.ABSENT, pupils[4][0]: Mark.ABSENT}
-    assert _dialog(app, demo.teacher) is None
+    assert recorded_marks(app) == {pupils[2][0]: Mark.ABSENT, pupils[4][0]: Mark.ABSENT}
+    assert dialog_of(app, demo.teacher) is None
 
 
 def test_quick_mark_pick_by_payload_records_in_the_first_class(  # type: ignore[no-untyped-def]
@@ -209,9 +178,9 @@ def test_quick_mark_pick_by_payload_records_in_the_first_class(  # type: ignore[
 ) -> None:
     _ask_quick(console, app, demo.teacher, classes, "迟到 1")
     done = console.send(demo.teacher, payload=f"rcq:{classes['own']}", now=at(MONDAY, 8, 1))
-    pupils = _pupils(app, classes["own"])
+    pupils = pupils_of(app, classes["own"])
     assert done[0].text.startswith(f"已记录3年级1班：迟到：1.{pupils[0][1]}。")
-    assert _records(app) == {pupils[0][0]: Mark.LATE}
+    assert recorded_marks(app) == {pupils[0][0]: Mark.LATE}
 
 
 def test_quick_mark_pick_asks_again_for_text_and_keeps_the_marks(  # type: ignore[no-untyped-def]
@@ -222,16 +191,16 @@ def test_quick_mark_pick_asks_again_for_text_and_keeps_the_marks(  # type: ignor
         again = console.send(demo.teacher, typed, now=at(MONDAY, 8, 1))
         assert len(again) == 1
         assert again[0].text == CHOOSE and again[0].buttons == []
-        assert _dialog(app, demo.teacher) == (
+        assert dialog_of(app, demo.teacher) == (
             "quickmark",
             "pick",
             {"mark": "sick", "tokens": ["4"], "chosen": {}},
         )
     _nothing_recorded(app)
     done = console.send(demo.teacher, "2", now=at(MONDAY, 8, 2))
-    pupils = _pupils(app, classes["second"])
+    pupils = pupils_of(app, classes["second"])
     assert done[0].text.startswith(f"已记录7年级1班：病假：4.{pupils[3][1]}。")
-    assert _records(app) == {pupils[3][0]: Mark.SICK}
+    assert recorded_marks(app) == {pupils[3][0]: Mark.SICK}
 
 
 @pytest.mark.parametrize("which", ["foreign", "missing"])
@@ -243,7 +212,7 @@ def test_quick_mark_pick_refuses_a_forged_class(  # type: ignore[no-untyped-def]
     refused = console.send(demo.teacher, payload=f"rcq:{class_id}", now=at(MONDAY, 8, 1))
     assert len(refused) == 1
     assert refused[0].text == REFUSED and refused[0].buttons == []
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     _nothing_recorded(app)
 
 
@@ -252,39 +221,31 @@ def test_quick_mark_pick_of_a_forged_class_reveals_nothing_about_it(  # type: ig
     console: ConsoleChannel, app, demo, classes, text: str
 ) -> None:
     """Refused before the pupils are looked up: no "no number 99 in …", no pupils of that class to choose."""
-    foreign = _pupils(app, classes["foreign"])
-    with transaction(app.session_factory) as s:
-        for student_id in (foreign[5][0], foreign[9][0]):
-            student = s.get(Student, student_id)
-            assert student is not None
-            student.name = "马小龙"
+    foreign = pupils_of(app, classes["foreign"])
+    rename(app, [foreign[5][0], foreign[9][0]], "马小龙")
     _ask_quick(console, app, demo.teacher, classes, text)
     refused = console.send(demo.teacher, payload=f"rcq:{classes['foreign']}", now=at(MONDAY, 8, 1))
     assert len(refused) == 1
     assert refused[0].text == REFUSED and refused[0].buttons == []
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     _nothing_recorded(app)
 
 
 def test_quick_mark_pick_remembers_the_class_for_an_ambiguous_name(  # type: ignore[no-untyped-def]
     console: ConsoleChannel, app, demo, classes
 ) -> None:
-    pupils = _pupils(app, classes["second"])
-    with transaction(app.session_factory) as s:
-        for student_id in (pupils[5][0], pupils[9][0]):
-            student = s.get(Student, student_id)
-            assert student is not None
-            student.name = "马小龙"
+    pupils = pupils_of(app, classes["second"])
+    rename(app, [pupils[5][0], pupils[9][0]], "马小龙")
     _ask_quick(console, app, demo.teacher, classes, "病假 马小龙")
     which = console.send(demo.teacher, "2", now=at(MONDAY, 8, 1))
     assert which[0].text == "有2个学生叫马小龙，是哪一个？"
-    assert _buttons(which[0]) == [
+    assert buttons_of(which[0]) == [
         ("6.马小龙 (070106)", f"rcw:{classes['second']}:{pupils[5][0]}"),
         ("10.马小龙 (070110)", f"rcw:{classes['second']}:{pupils[9][0]}"),
     ]
-    state = _dialog(app, demo.teacher)
+    state = dialog_of(app, demo.teacher)
     assert state is not None and state[:2] == ("quickmark", "which")
     assert state[2]["class_id"] == classes["second"]
     done = console.send(demo.teacher, "2", now=at(MONDAY, 8, 2))
     assert done[0].text.startswith("已记录7年级1班：病假：10.马小龙。")
-    assert _records(app) == {pupils[9][0]: Mark.SICK}
+    assert recorded_marks(app) == {pupils[9][0]: Mark.SICK}

@@ -18,9 +18,9 @@ from chatbot.attendance.texts import trigger_text
 from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import main
 from chatbot.i18n import use_locale
-from db.models import AuditLog, SchoolClass
+from db.models import SchoolClass
 from db.models.attendance import CaseTrigger, DropoutCase
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import MONDAY, at, audit_rows, cli_environment, teacher_class
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
 NOON = at(WEDNESDAY, 12)  # the default process clock of `cli`
@@ -31,12 +31,8 @@ Run = Callable[..., int]
 @pytest.fixture
 def cli(app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
     """`bot.py ARGS` on the test database, with the process clock `now` (never the wall clock)."""
-    monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    cli_environment(app, monkeypatch, tmp_path)
     monkeypatch.setenv("COLUMNS", "120")  # argparse wraps help at the terminal's width
-    for name in ("TIMEZONE", "DEFAULT_LOCALE", "LOG_FILE", "TELEGRAM_TOKEN", "WECHAT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
 
     def run(*argv: str, now: datetime = NOON) -> int:
         with use_locale("zh_Hans"):  # main sets the locale itself; this only keeps tests apart
@@ -62,16 +58,6 @@ def _refused(cli: Run, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     out, err = capsys.readouterr()
     assert out == ""
     return err
-
-
-def _exports(app: App) -> list[tuple[datetime, int | None, str, str | None, dict[str, object]]]:
-    with app.session_factory() as s:
-        return [
-            (a.at, a.actor_person_id, a.action, a.target, a.details)
-            for a in s.scalars(
-                select(AuditLog).where(AuditLog.action.like("attendance.%")).order_by(AuditLog.id)
-            )
-        ]
 
 
 def _absent_three_days(console: ConsoleChannel, teacher: int) -> None:
@@ -255,7 +241,7 @@ def test_report_writes_the_workbook_prints_its_counts_and_audits_the_export(  # 
     # A single day is a valid period (--to equal to --from).
     assert _report(cli, f"school:{school}", MONDAY, MONDAY, "monday.xlsx") == 0
     assert capsys.readouterr() == ("已写入 monday.xlsx：4个班，缺勤1条，台账0个。\n", "")
-    assert _exports(app) == [
+    assert audit_rows(app, "attendance.") == [
         (
             NOON,
             None,
@@ -313,7 +299,7 @@ def test_report_refuses_bad_input_with_one_line(  # type: ignore[no-untyped-def]
     argv = ["report", "attendance", "--scope", scope, "--from", first, "--to", last, "--out", out]
     assert cli(*argv) == 2
     assert capsys.readouterr() == ("", error + "\n")
-    assert _exports(app) == []
+    assert audit_rows(app, "attendance.") == []
     assert list(tmp_path.iterdir()) == []
 
 
@@ -326,7 +312,7 @@ def test_report_names_a_write_error_without_an_errno(  # type: ignore[no-untyped
     monkeypatch.setattr(Path, "write_bytes", refuse)
     assert _report(cli, "school:1", MONDAY, WEDNESDAY, "r.xlsx") == 2
     assert capsys.readouterr() == ("", "无法写入 r.xlsx：quota exceeded\n")
-    assert _exports(app) == []
+    assert audit_rows(app, "attendance.") == []
 
 
 REPORT_USAGE = "用法：bot.py report [-h] --scope SCOPE --from FIRST --to LAST --out OUT {attendance}\n"

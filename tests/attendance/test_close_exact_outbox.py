@@ -10,7 +10,7 @@ import os
 import time as time_module
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import delete, select
@@ -19,10 +19,13 @@ from chatbot.app import App
 from chatbot.attendance.close import CloseSummary, close_day, nudge_missing_rollcalls
 from chatbot.attendance.service import submit_rollcall
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, Guardian, OutboxMessage, Person, School, SchoolClass, Student
+from db.models import ChannelIdentity, Guardian, Person, School, SchoolClass, Student
 from db.models.attendance import AttendanceRecord, DropoutCase, Mark, MarkSource, RollCall
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at
+from tests.attendance.helpers import MONDAY, absence, at, name_of, outbox_dicts
+
+if TYPE_CHECKING:
+    from tests.conftest import DemoPeople
 
 URUMQI = "Asia/Urumqi"  # UTC+6: ten o'clock there is noon in Shanghai
 THURSDAY, FRIDAY = MONDAY - timedelta(days=4), MONDAY - timedelta(days=3)
@@ -54,26 +57,6 @@ def _identity(app: App, person_id: int, locale: str | None = None) -> int:
             assert found is not None
             found.locale = locale
         return s.scalars(select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id)).one()
-
-
-def _outbox(app: App) -> list[dict[str, Any]]:
-    with app.session_factory() as s:
-        return [
-            {
-                "identity_id": m.identity_id,
-                "person_id": m.person_id,
-                "kind": m.kind,
-                "text": m.text,
-                "buttons": m.buttons,
-                "priority": m.priority,
-                "not_before": m.not_before,
-                "dedupe_key": m.dedupe_key,
-                "ref": (m.ref_type, m.ref_id),
-                "tz": m.tz,
-                "created_at": m.created_at,
-            }
-            for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        ]
 
 
 def _row(
@@ -111,13 +94,6 @@ def _answer_buttons(record_id: int, labels: tuple[tuple[str, str], ...]) -> list
 def _pupils(app: App, class_id: int) -> list[int]:
     with app.session_factory() as s:
         return list(s.scalars(select(Student.id).where(Student.class_id == class_id).order_by(Student.id)))
-
-
-def _name(app: App, student_id: int) -> str:
-    with app.session_factory() as s:
-        student = s.get(Student, student_id)
-        assert student is not None
-        return student.name
 
 
 def _guardian(app: App, student_id: int) -> tuple[int, str | None]:
@@ -265,13 +241,13 @@ def test_a_full_close_queues_exactly_these_messages(app, demo) -> None:  # type:
         cases_opened=1,
         messages_queued=9,
     )
-    n_mother, n_kin, n_orphan = _name(app, with_mother), _name(app, kin_unknown), _name(app, orphan)
-    n_moved, n_far = _name(app, moved), _name(app, far)
+    n_mother, n_kin, n_orphan = name_of(app, with_mother), name_of(app, kin_unknown), name_of(app, orphan)
+    n_moved, n_far = name_of(app, moved), name_of(app, far)
     with app.session_factory() as s:
         case_id = s.scalars(select(DropoutCase.id)).one()
     shanghai, normal, urgent = "Asia/Shanghai", 10, 0
     key_day = MONDAY.isoformat()
-    assert _outbox(app) == [
+    assert outbox_dicts(app, "created_at") == [
         _row(
             ident[demo.principal],
             demo.principal,
@@ -408,11 +384,11 @@ def test_a_full_close_queues_exactly_these_messages(app, demo) -> None:  # type:
         day=MONDAY, schools_closed=2, classes_missing=5, principal_notices=2, messages_queued=0
     )
     assert _alerted(app) == processed
-    assert len(_outbox(app)) == 9
+    assert len(outbox_dicts(app, "created_at")) == 9
 
 
 def _persons_messaged(app: App) -> list[int]:
-    return [row["person_id"] for row in _outbox(app)]
+    return [row["person_id"] for row in outbox_dicts(app, "created_at")]
 
 
 def _second_school_at_risk(app: App) -> int:
@@ -424,7 +400,9 @@ def _second_school_at_risk(app: App) -> int:
     return far
 
 
-def test_a_close_for_one_school_leaves_the_other_alone(app, demo) -> None:  # type: ignore[no-untyped-def]
+def _one_absent_in_each_school(app: App, demo: DemoPeople) -> tuple[int, int, int]:
+    """A first-school pupil absent today and the second school's pupil at risk, everyone concerned with a
+    console account. → (the absent pupil, the far pupil, the absent pupil's mother)."""
     absent = _pupils(app, A1)[1]
     _rollcall(app, A1, MONDAY, {absent: Mark.ABSENT}, at(MONDAY, 8))
     far = _second_school_at_risk(app)
@@ -432,13 +410,15 @@ def test_a_close_for_one_school_leaves_the_other_alone(app, demo) -> None:  # ty
     mother, _relation = _guardian(app, absent)
     for person_id in (demo.principal, PRINCIPAL_B, demo.teacher, TEACHER[B1], mother, far_guardian):
         _identity(app, person_id)
-    close_at = at(MONDAY, 10, 30)
-    with transaction(app.session_factory) as s:
-        summary = close_day(s, MONDAY, close_at, school_ids=[SCHOOL_A])
-    assert summary == CloseSummary(
+    return absent, far, mother
+
+
+def _first_school_closed(schools_skipped: int) -> CloseSummary:
+    """The summary of a close of the first school alone: its one absence, its missing roll-calls."""
+    return CloseSummary(
         day=MONDAY,
         schools_closed=1,
-        schools_skipped=0,
+        schools_skipped=schools_skipped,
         classes_missing=3,
         absences_alerted=1,
         teacher_alerts=1,
@@ -447,6 +427,14 @@ def test_a_close_for_one_school_leaves_the_other_alone(app, demo) -> None:  # ty
         cases_opened=0,
         messages_queued=3,
     )
+
+
+def test_a_close_for_one_school_leaves_the_other_alone(app, demo) -> None:  # type: ignore[no-untyped-def]
+    absent, far, mother = _one_absent_in_each_school(app, demo)
+    close_at = at(MONDAY, 10, 30)
+    with transaction(app.session_factory) as s:
+        summary = close_day(s, MONDAY, close_at, school_ids=[SCHOOL_A])
+    assert summary == _first_school_closed(schools_skipped=0)
     assert _persons_messaged(app) == [demo.principal, demo.teacher, mother]
     assert _alerted(app) == {
         (absent, MONDAY): close_at,
@@ -460,28 +448,11 @@ def test_a_close_for_one_school_leaves_the_other_alone(app, demo) -> None:  # ty
 
 def test_a_school_before_its_own_earlier_cutoff_is_skipped_by_the_county_close(app, demo) -> None:  # type: ignore[no-untyped-def]
     _set_school(app, SCHOOL_A, cutoff=time(9, 30))  # the primary school closes half an hour early
-    absent = _pupils(app, A1)[1]
-    _rollcall(app, A1, MONDAY, {absent: Mark.ABSENT}, at(MONDAY, 8))
-    far = _second_school_at_risk(app)
-    far_guardian, _relation = _guardian(app, far)
-    mother, _relation = _guardian(app, absent)
-    for person_id in (demo.principal, PRINCIPAL_B, demo.teacher, TEACHER[B1], mother, far_guardian):
-        _identity(app, person_id)
+    _absent, far, mother = _one_absent_in_each_school(app, demo)
     close_at = at(MONDAY, 9, 45)
     with transaction(app.session_factory) as s:
         summary = close_day(s, MONDAY, close_at)
-    assert summary == CloseSummary(
-        day=MONDAY,
-        schools_closed=1,
-        schools_skipped=1,
-        classes_missing=3,
-        absences_alerted=1,
-        teacher_alerts=1,
-        guardian_questions=1,
-        principal_notices=1,
-        cases_opened=0,
-        messages_queued=3,
-    )
+    assert summary == _first_school_closed(schools_skipped=1)
     assert _persons_messaged(app) == [demo.principal, demo.teacher, mother]
     assert _alerted(app)[(far, MONDAY)] is None
     with transaction(app.session_factory) as s:
@@ -516,12 +487,12 @@ def test_nudge_exact_messages_in_the_half_hour_before_the_cutoff(app, demo, mach
     with transaction(app.session_factory) as s:
         assert nudge_missing_rollcalls(s, utc(MONDAY, 4, 0)) == 0  # the cutoff itself: too late
         assert nudge_missing_rollcalls(s, utc(MONDAY, 3, 29)) == 0  # 31 minutes before: too early
-    assert _outbox(app) == []
+    assert outbox_dicts(app, "created_at") == []
     start = utc(MONDAY, 3, 30)
     with transaction(app.session_factory) as s:
         assert nudge_missing_rollcalls(s, start) == 2
     key_day = MONDAY.isoformat()
-    assert _outbox(app) == [
+    assert outbox_dicts(app, "created_at") == [
         _row(
             ident[demo.teacher],
             demo.teacher,
@@ -558,7 +529,9 @@ def test_nudge_scheduled_for_one_school_hours_before_its_cutoff(app, demo) -> No
         assert nudge_missing_rollcalls(s, at(MONDAY, 7), school_ids=[SCHOOL_A]) == 1
         assert nudge_missing_rollcalls(s, at(MONDAY, 10), school_ids=[SCHOOL_A, SCHOOL_B]) == 0
     assert _persons_messaged(app) == [demo.teacher]
-    assert _outbox(app)[0]["dedupe_key"].startswith(f"att.nudge:{A1}:{MONDAY.isoformat()}|")
+    assert outbox_dicts(app, "created_at")[0]["dedupe_key"].startswith(
+        f"att.nudge:{A1}:{MONDAY.isoformat()}|"
+    )
 
 
 def test_a_county_of_more_than_900_schools_is_alerted_in_class_order(app, demo) -> None:  # type: ignore[no-untyped-def]
@@ -591,16 +564,7 @@ def test_a_county_of_more_than_900_schools_is_alerted_in_class_order(app, demo) 
             s.add(pupil)
             s.flush()
             s.add(Guardian(person_id=parent.id, student_id=pupil.id, relation="父亲"))
-            record = AttendanceRecord(
-                student_id=pupil.id,
-                class_id=klass.id,
-                school_id=klass.school_id,
-                day=MONDAY,
-                status=Mark.ABSENT,
-                source=MarkSource.ROLLCALL,
-                reported_by=demo.teacher,
-                at=at(MONDAY, 8),
-            )
+            record = absence(pupil, MONDAY, demo.teacher)
             s.add(record)
             s.flush()
             records.append(record.id)
@@ -612,7 +576,7 @@ def test_a_county_of_more_than_900_schools_is_alerted_in_class_order(app, demo) 
     with transaction(app.session_factory) as s:
         summary = close_day(s, MONDAY, at(MONDAY, 10, 30))
     assert (summary.schools_closed, summary.schools_skipped, summary.absences_alerted) == (902, 0, 2)
-    assert [(row["person_id"], row["kind"], row["ref"]) for row in _outbox(app)] == [
+    assert [(row["person_id"], row["kind"], row["ref"]) for row in outbox_dicts(app, "created_at")] == [
         (demo.teacher, "attendance.absence_alert", ("school_class", class_ids[0])),
         (parent_id, "attendance.absence_question", ("attendance_record", records[0])),
         (demo.teacher, "attendance.absence_alert", ("school_class", class_ids[1])),

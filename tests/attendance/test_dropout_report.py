@@ -11,81 +11,36 @@ from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.attendance.cases import escalate_cases
-from chatbot.attendance.close import close_day
 from chatbot.channels.console import ConsoleChannel
-from db.models import (
-    AuditLog,
-    ChannelIdentity,
-    Membership,
-    OutboxMessage,
-    OutboxStatus,
-    Person,
-    Priority,
-    Region,
-    Role,
-    School,
-    ScopeType,
-)
+from db.models import AuditLog, OutboxMessage, OutboxStatus, Priority, Region, Role, School, ScopeType
 from db.models.attendance import CaseEvent, CaseEventKind, CaseLevel, CaseStatus, DropoutCase
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, name_of, teacher_class, texts
+from tests.attendance.helpers import (
+    MONDAY,
+    at,
+    identity_of,
+    name_of,
+    new_person,
+    new_region,
+    open_case,
+    texts,
+)
 
-TUESDAY, WEDNESDAY, THURSDAY = (MONDAY + timedelta(days=n) for n in range(1, 4))
+THURSDAY = MONDAY + timedelta(days=3)
 NEXT_TUESDAY = MONDAY + timedelta(days=8)
 REPORT_KIND = "attendance.dropout_report"
 # The school's own time zone (not the default Asia/Shanghai), so the outbox row's tz is seen to be the school's.
 SCHOOL_TZ = "Asia/Urumqi"
 
 
-def _open_case(console: ConsoleChannel, app, teacher: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """Roll number 3 absent Monday to Wednesday, each day closed: a case is open. → (case id, pupil id)."""
-    for day in (MONDAY, TUESDAY, WEDNESDAY):
-        console.send(teacher, "缺 3", now=at(day, 8))
-        with transaction(app.session_factory) as s:
-            close_day(s, day, at(day, 10, 30))
-    pupil = teacher_class(app, teacher)[1][2]
-    with app.session_factory() as s:
-        case = s.scalars(select(DropoutCase).where(DropoutCase.student_id == pupil)).one()
-        assert case.status == CaseStatus.OPEN and case.level == CaseLevel.CLASS_TEACHER
-        return case.id, pupil
-
-
 def _people(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """A second county admin of the demo region (reading English), and the admin of another region."""
-    with transaction(app.session_factory) as s:
-        region = s.scalars(select(Region).where(Region.code == "linxia-demo")).one()
-        other_region = Region(code="other-county", name="别县", timezone="Asia/Shanghai", settings={})
-        s.add(other_region)
-        second = Person(name="韩副局长", locale="en", created_at=at(MONDAY, 7))
-        outsider = Person(name="外县局长", created_at=at(MONDAY, 7))
-        s.add_all([second, outsider])
-        s.flush()
-        s.add_all(
-            [
-                Membership(
-                    person_id=second.id,
-                    role=Role.COUNTY_ADMIN,
-                    scope_type=ScopeType.REGION,
-                    scope_id=region.id,
-                ),
-                Membership(
-                    person_id=outsider.id,
-                    role=Role.COUNTY_ADMIN,
-                    scope_type=ScopeType.REGION,
-                    scope_id=other_region.id,
-                ),
-            ]
-        )
-        return {"second": second.id, "outsider": outsider.id}
-
-
-def _identity(app: App, person_id: int) -> int:
     with app.session_factory() as s:
-        return s.scalars(
-            select(ChannelIdentity.id).where(
-                ChannelIdentity.person_id == person_id, ChannelIdentity.channel == "console"
-            )
-        ).one()
+        region = s.scalars(select(Region.id).where(Region.code == "linxia-demo")).one()
+    other_region = new_region(app, "别县")
+    second = new_person(app, "韩副局长", (Role.COUNTY_ADMIN, ScopeType.REGION, region), locale="en")
+    outsider = new_person(app, "外县局长", (Role.COUNTY_ADMIN, ScopeType.REGION, other_region))
+    return {"second": second, "outsider": outsider}
 
 
 def _reports(app) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
@@ -115,7 +70,7 @@ def test_dropout_report_keeps_the_case_open_at_county_level_and_alerts_every_cou
     extra = _people(app)
     for person_id in (demo.teacher, demo.principal, demo.admin, extra["second"], extra["outsider"]):
         console.external_id(person_id)
-    case_id, pupil = _open_case(console, app, demo.teacher)
+    case_id, pupil = open_case(console, app, demo.teacher)
     school = _school_of(app, case_id)
     assert school.name == "红星小学"
     with transaction(app.session_factory) as s:
@@ -179,7 +134,7 @@ def test_dropout_report_keeps_the_case_open_at_county_level_and_alerts_every_cou
     assert sorted(row.person_id or 0 for row in rows) == sorted(expected)
     for row in rows:
         assert row.person_id is not None
-        identity = _identity(app, row.person_id)
+        identity = identity_of(app, row.person_id)
         assert row.identity_id == identity
         assert row.channel == "console"
         assert row.kind == REPORT_KIND
@@ -207,11 +162,11 @@ def test_a_repeated_dropout_report_is_logged_but_queues_nothing_new_and_the_case
     console: ConsoleChannel, app, demo
 ) -> None:
     console.external_id(demo.admin)
-    case_id, _pupil = _open_case(console, app, demo.teacher)
+    case_id, _pupil = open_case(console, app, demo.teacher)
     first = console.send(demo.teacher, payload=f"csa:{case_id}:dropout_reported", now=at(THURSDAY, 9))
     assert texts(first).startswith("已记录：已作辍学报告。")
     assert [(row.person_id, row.dedupe_key) for row in _reports(app)] == [
-        (demo.admin, f"att.case:{case_id}:reported|{_identity(app, demo.admin)}")
+        (demo.admin, f"att.case:{case_id}:reported|{identity_of(app, demo.admin)}")
     ]
     again = console.send(demo.teacher, payload=f"csa:{case_id}:dropout_reported", now=at(THURSDAY, 15))
     assert again[0].text == "已记录：已作辍学报告。"
@@ -246,7 +201,7 @@ def test_a_principal_can_report_and_the_bureau_is_told_even_without_escalation( 
     console: ConsoleChannel, app, demo
 ) -> None:
     console.external_id(demo.admin)
-    case_id, pupil = _open_case(console, app, demo.teacher)
+    case_id, pupil = open_case(console, app, demo.teacher)
     now = at(THURSDAY, 11)
     replies = console.send(demo.principal, payload=f"csa:{case_id}:dropout_reported", now=now)
     assert replies[0].text == "已记录：已作辍学报告。"

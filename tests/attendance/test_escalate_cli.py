@@ -12,42 +12,26 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.attendance.close import close_day
 from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import main
 from chatbot.i18n import use_locale
 from db.models.attendance import CaseEvent, CaseEventKind, DropoutCase
-from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import MONDAY, at, cli_environment, open_case
 
-TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = (MONDAY + timedelta(days=n) for n in range(1, 5))
+THURSDAY, FRIDAY = MONDAY + timedelta(days=3), MONDAY + timedelta(days=4)
 NEXT_MONDAY, NEXT_TUESDAY = MONDAY + timedelta(days=7), MONDAY + timedelta(days=8)
 
 
 @pytest.fixture
 def cli(app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[list[str], datetime], int]:
     """`bot.py ARGS` on the test database with the given process clock (never the wall clock)."""
-    monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    for name in ("TIMEZONE", "DEFAULT_LOCALE", "LOG_FILE", "TELEGRAM_TOKEN", "WECHAT_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    cli_environment(app, monkeypatch, tmp_path)
 
     def run(argv: list[str], clock: datetime) -> int:
         with use_locale("zh_Hans"):  # main sets the locale itself; this only keeps tests apart
             return main(argv, clock=lambda: clock)
 
     return run
-
-
-def _open_case(console: ConsoleChannel, app: App, teacher: int) -> int:
-    for day in (MONDAY, TUESDAY, WEDNESDAY):
-        console.send(teacher, "缺 3", now=at(day, 8))
-        with transaction(app.session_factory) as s:
-            close_day(s, day, at(day, 10, 30))
-    pupil = teacher_class(app, teacher)[1][2]
-    with app.session_factory() as s:
-        return s.scalars(select(DropoutCase.id).where(DropoutCase.student_id == pupil)).one()
 
 
 def _case(app: App, case_id: int) -> tuple[int, int | None]:
@@ -72,7 +56,7 @@ def _escalations(app: App, case_id: int) -> list[tuple[datetime, int]]:
 def test_escalate_cases_prints_the_real_count_for_the_given_day(  # type: ignore[no-untyped-def]
     cli, console: ConsoleChannel, app: App, demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    case_id = _open_case(console, app, demo.teacher)
+    case_id, _pupil = open_case(console, app, demo.teacher)
     capsys.readouterr()
 
     # One school day of silence: nothing moves.
@@ -95,7 +79,7 @@ def test_escalate_cases_prints_the_real_count_for_the_given_day(  # type: ignore
 def test_escalate_cases_without_a_date_uses_the_clocks_local_day(  # type: ignore[no-untyped-def]
     cli, console: ConsoleChannel, app: App, demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    case_id = _open_case(console, app, demo.teacher)
+    case_id, _pupil = open_case(console, app, demo.teacher)
     assert cli(["escalate-cases", "--date", FRIDAY.isoformat()], at(FRIDAY, 8)) == 0
     assert _case(app, case_id)[0] == 1
     capsys.readouterr()
@@ -112,7 +96,7 @@ def test_escalate_cases_without_a_date_uses_the_clocks_local_day(  # type: ignor
 def test_escalate_cases_without_a_date_reaches_two_days_on_friday_morning(  # type: ignore[no-untyped-def]
     cli, console: ConsoleChannel, app: App, demo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    case_id = _open_case(console, app, demo.teacher)
+    case_id, _pupil = open_case(console, app, demo.teacher)
     capsys.readouterr()
     # 07:00 on Friday in Shanghai: Thursday in UTC would be one day of silence; Friday is two.
     assert cli(["escalate-cases"], at(FRIDAY, 7)) == 0
@@ -128,7 +112,7 @@ def test_escalate_cases_without_a_date_reaches_two_days_on_friday_morning(  # ty
 def test_escalate_cases_refuses_a_bad_date(  # type: ignore[no-untyped-def]
     cli, console: ConsoleChannel, app: App, demo, capsys: pytest.CaptureFixture[str], value: str
 ) -> None:
-    case_id = _open_case(console, app, demo.teacher)
+    case_id, _pupil = open_case(console, app, demo.teacher)
     capsys.readouterr()
     assert cli(["escalate-cases", "--date", value], at(NEXT_TUESDAY, 8)) == 2
     assert capsys.readouterr() == ("", f"不是日期：{value}。请用 YYYY-MM-DD 格式。\n")

@@ -14,12 +14,11 @@ from sqlalchemy import select
 
 from chatbot.attendance.leave import parse_dates
 from chatbot.channels.console import ConsoleChannel, person_external_id
-from chatbot.core.messages import Reply
 from db.models import AuditLog, ChannelIdentity, OutboxMessage, SchoolClass, Student
 from db.models.attendance import LeaveKind, LeaveRequest, LeaveStatus
 from db.models.core import DialogState
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at
+from tests.attendance.helpers import MONDAY, at, button_rows, shown
 
 if TYPE_CHECKING:
     from chatbot.app import App
@@ -42,15 +41,6 @@ TYPE_DATES: Shown = ("请输入日期，或起止日期，例如 11-25 或 11-25
 BAD_RANGE: Shown = ("请填写最近一周以后的日期，最多连续31天。", [])
 CHOOSE_BUTTON: Shown = ("请选择一个按钮。", [])
 NOT_ALLOWED: Shown = ("抱歉，您没有权限这样做。", [])
-
-
-def _shown(replies: list[Reply]) -> list[Shown]:
-    """Each reply as its text and its buttons (label, payload), row breaks dropped."""
-    return [(r.text, [(b.label, b.payload) for b in r.flat_buttons()]) for r in replies]
-
-
-def _rows(reply: Reply) -> list[list[tuple[str, str]]]:
-    return [[(b.label, b.payload) for b in row] for row in reply.buttons]
 
 
 def _dialog(app: App, person_id: int) -> tuple[str, str] | None:
@@ -92,7 +82,7 @@ def test_only_leave_words_from_a_guardian_open_the_dialog(
     assert chatter[0].text == "抱歉，我没有看懂。"
     assert "为哪个孩子请假？" not in "\n".join(r.text for r in chatter)
     assert _dialog(app, demo.parent) is None
-    assert _shown(console.send(demo.parent, "孩子发烧了", now=at(MONDAY, 7))) == [WHICH_CHILD]
+    assert shown(console.send(demo.parent, "孩子发烧了", now=at(MONDAY, 7))) == [WHICH_CHILD]
     assert _dialog(app, demo.parent) == ("leave", "child")
 
 
@@ -114,12 +104,12 @@ def test_the_day_said_in_the_opening_skips_the_days_question(
     day: date,
 ) -> None:
     console.external_id(demo.teacher)
-    assert _shown(console.send(demo.parent, opening, now=at(MONDAY, 7))) == [WHICH_CHILD]
-    assert _shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [WHICH_KIND]
-    assert _shown(console.send(demo.parent, "2", now=at(MONDAY, 7))) == [ANY_REASON]
+    assert shown(console.send(demo.parent, opening, now=at(MONDAY, 7))) == [WHICH_CHILD]
+    assert shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [WHICH_KIND]
+    assert shown(console.send(demo.parent, "2", now=at(MONDAY, 7))) == [ANY_REASON]
     done = console.send(demo.parent, "1", now=at(MONDAY, 7))  # skip the reason
     shown_day = "11月23日 周一" if day == MONDAY else "11月24日 周二"
-    assert _shown(done) == [(f"已发给班主任：潘佳涵事假，{shown_day}。老师的答复会发到这里。", [])]
+    assert shown(done) == [(f"已发给班主任：潘佳涵事假，{shown_day}。老师的答复会发到这里。", [])]
     assert _dialog(app, demo.parent) is None
     assert _leaves(app) == [(CHILD, demo.parent, LeaveKind.PERSONAL, day, day, None, LeaveStatus.PENDING)]
 
@@ -143,20 +133,20 @@ def test_each_days_button_asks_the_rest_and_sends_the_teacher_an_exact_copy(
     days_text: str,
 ) -> None:
     console.external_id(demo.teacher)
-    assert _shown(console.send(demo.parent, "/leave", now=at(MONDAY, 7))) == [WHICH_CHILD]
+    assert shown(console.send(demo.parent, "/leave", now=at(MONDAY, 7))) == [WHICH_CHILD]
     days = console.send(demo.parent, "1", now=at(MONDAY, 7))
-    assert _shown(days) == [WHICH_DAYS]
-    assert _rows(days[0]) == [
+    assert shown(days) == [WHICH_DAYS]
+    assert button_rows(days[0]) == [
         [("今天", "lvs:today"), ("明天", "lvs:tomorrow")],
         [("今天和明天", "lvs:two"), ("其他日期…", "lvs:other")],
     ]
     assert _dialog(app, demo.parent) == ("leave", "span")
-    assert _shown(console.send(demo.parent, button, now=at(MONDAY, 7))) == [WHICH_KIND]
+    assert shown(console.send(demo.parent, button, now=at(MONDAY, 7))) == [WHICH_KIND]
     assert _dialog(app, demo.parent) == ("leave", "kind")
-    assert _shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [ANY_REASON]
+    assert shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [ANY_REASON]
     assert _dialog(app, demo.parent) == ("leave", "reason")
     done = console.send(demo.parent, "  发烧38度  ", now=at(MONDAY, 7, 30))
-    assert _shown(done) == [(f"已发给班主任：潘佳涵病假，{days_text}。老师的答复会发到这里。", [])]
+    assert shown(done) == [(f"已发给班主任：潘佳涵病假，{days_text}。老师的答复会发到这里。", [])]
     assert _leaves(app) == [
         (CHILD, demo.parent, LeaveKind.SICK, first, last, "发烧38度", LeaveStatus.PENDING)
     ]
@@ -166,14 +156,14 @@ def test_each_days_button_asks_the_rest_and_sends_the_teacher_an_exact_copy(
     assert request.text == (
         f"📝 请假申请：潘佳涵（3年级1班），病假，{days_text}。申请人：王建国。\n原因：发烧38度"
     )
-    assert _rows(request) == [[("✅ 批准", f"lva:{leave_id}:1"), ("❌ 不批准", f"lva:{leave_id}:0")]]
+    assert button_rows(request) == [[("✅ 批准", f"lva:{leave_id}:1"), ("❌ 不批准", f"lva:{leave_id}:0")]]
 
 
 def test_the_dialog_in_english(console: ConsoleChannel, app: App, demo: DemoPeople) -> None:
     console.external_id(demo.teacher)
 
     def say(text: str) -> list[Shown]:
-        return _shown(console.send(demo.parent, text, now=at(MONDAY, 7), lang="en"))
+        return shown(console.send(demo.parent, text, now=at(MONDAY, 7), lang="en"))
 
     assert say("/leave") == [("For which child?", [("潘佳涵", "lvk:1"), ("郭轩", "lvk:143")])]
     assert say("maybe") == [("Please choose one of the buttons.", [])]
@@ -219,16 +209,16 @@ def test_typing_instead_of_choosing_a_child_or_a_kind_keeps_the_question_open(
     demo: DemoPeople,
 ) -> None:
     console.send(demo.parent, "/leave", now=at(MONDAY, 7))
-    assert _shown(console.send(demo.parent, "老大", now=at(MONDAY, 7))) == [CHOOSE_BUTTON]
+    assert shown(console.send(demo.parent, "老大", now=at(MONDAY, 7))) == [CHOOSE_BUTTON]
     assert _dialog(app, demo.parent) == ("leave", "child")
-    assert _shown(console.send(demo.parent, payload="lvk:1", now=at(MONDAY, 7))) == [WHICH_DAYS]
-    assert _shown(console.send(demo.parent, payload="lvs:today", now=at(MONDAY, 7))) == [WHICH_KIND]
-    assert _shown(console.send(demo.parent, "病假吧", now=at(MONDAY, 7))) == [CHOOSE_BUTTON]
+    assert shown(console.send(demo.parent, payload="lvk:1", now=at(MONDAY, 7))) == [WHICH_DAYS]
+    assert shown(console.send(demo.parent, payload="lvs:today", now=at(MONDAY, 7))) == [WHICH_KIND]
+    assert shown(console.send(demo.parent, "病假吧", now=at(MONDAY, 7))) == [CHOOSE_BUTTON]
     assert _dialog(app, demo.parent) == ("leave", "kind")
     # A kind that is neither sick nor personal (an old or forged button) is refused the same way.
-    assert _shown(console.send(demo.parent, payload="lvt:holiday", now=at(MONDAY, 7))) == [CHOOSE_BUTTON]
+    assert shown(console.send(demo.parent, payload="lvt:holiday", now=at(MONDAY, 7))) == [CHOOSE_BUTTON]
     assert _dialog(app, demo.parent) == ("leave", "kind")
-    assert _shown(console.send(demo.parent, payload="lvt:sick", now=at(MONDAY, 7))) == [ANY_REASON]
+    assert shown(console.send(demo.parent, payload="lvt:sick", now=at(MONDAY, 7))) == [ANY_REASON]
 
 
 @pytest.mark.parametrize(
@@ -253,12 +243,12 @@ def test_typed_days_from_a_week_ago_and_at_most_31_in_a_row(
 ) -> None:
     console.send(demo.parent, "/leave", now=at(MONDAY, 7))
     console.send(demo.parent, "1", now=at(MONDAY, 7))
-    assert _shown(console.send(demo.parent, "4", now=at(MONDAY, 7))) == [TYPE_DATES]
+    assert shown(console.send(demo.parent, "4", now=at(MONDAY, 7))) == [TYPE_DATES]
     assert _dialog(app, demo.parent) == ("leave", "dates")
-    assert _shown(console.send(demo.parent, typed, now=at(MONDAY, 7))) == [reply]
+    assert shown(console.send(demo.parent, typed, now=at(MONDAY, 7))) == [reply]
     assert _dialog(app, demo.parent) == ("leave", state)
     if state == "dates":  # the question stays open: a good answer now goes on
-        assert _shown(console.send(demo.parent, "11-24", now=at(MONDAY, 7))) == [WHICH_KIND]
+        assert shown(console.send(demo.parent, "11-24", now=at(MONDAY, 7))) == [WHICH_KIND]
 
 
 @pytest.mark.parametrize(
@@ -275,7 +265,7 @@ def test_no_leave_for_days_without_school(
     console.send(demo.parent, "/leave", now=at(MONDAY, 7))
     console.send(demo.parent, "1", now=at(MONDAY, 7))
     reply = console.send(demo.parent, typed, now=at(MONDAY, 7))  # typed straight at the days question
-    assert _shown(reply) == [(f"{said}不上课，不需要请假。", [])]
+    assert shown(reply) == [(f"{said}不上课，不需要请假。", [])]
     assert _dialog(app, demo.parent) is None
     assert _leaves(app) == []
 
@@ -308,7 +298,7 @@ def test_a_guardian_whose_children_left_school_is_told_so(
     _set_active(app, CHILD, False)
     _set_active(app, OTHER_CHILD, False)
     reply = console.send(demo.parent, "/leave", now=at(MONDAY, 7))
-    assert _shown(reply) == [("请假只限学生家长使用。请向学校索取邀请码。", [])]
+    assert shown(reply) == [("请假只限学生家长使用。请向学校索取邀请码。", [])]
     assert _dialog(app, demo.parent) is None
 
 
@@ -316,7 +306,7 @@ def test_a_guardian_of_one_child_goes_straight_to_the_days(
     console: ConsoleChannel, app: App, demo: DemoPeople
 ) -> None:
     _set_active(app, OTHER_CHILD, False)
-    assert _shown(console.send(demo.parent, "/leave", now=at(MONDAY, 7))) == [WHICH_DAYS]
+    assert shown(console.send(demo.parent, "/leave", now=at(MONDAY, 7))) == [WHICH_DAYS]
     assert _dialog(app, demo.parent) == ("leave", "span")
 
 
@@ -324,7 +314,7 @@ def test_a_stale_child_in_the_dialog_is_refused(console: ConsoleChannel, app: Ap
     console.send(demo.parent, "/leave", now=at(MONDAY, 7))
     console.send(demo.parent, "1", now=at(MONDAY, 7))
     _tamper_dialog(app, demo.parent, student_id=999999)
-    assert _shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [NOT_ALLOWED]
+    assert shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [NOT_ALLOWED]
     assert _dialog(app, demo.parent) is None
 
 
@@ -339,9 +329,9 @@ def test_a_child_changed_before_the_reason_is_refused(
     console.send(demo.parent, "/leave", now=at(MONDAY, 7))
     console.send(demo.parent, "1", now=at(MONDAY, 7))
     console.send(demo.parent, "1", now=at(MONDAY, 7))
-    assert _shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [ANY_REASON]
+    assert shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [ANY_REASON]
     _tamper_dialog(app, demo.parent, student_id=student_id)
-    assert _shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [NOT_ALLOWED]
+    assert shown(console.send(demo.parent, "1", now=at(MONDAY, 7))) == [NOT_ALLOWED]
     assert _leaves(app) == []
     assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
 
@@ -359,7 +349,7 @@ def test_a_class_without_class_teacher_is_told_to_phone(
     for text in ("/leave", "1", "1", "1"):
         console.send(demo.parent, text, now=at(MONDAY, 7))
     reply = console.send(demo.parent, "1", now=at(MONDAY, 7))
-    assert _shown(reply) == [("孩子的班级还没有登记班主任，请打电话给学校。", [])]
+    assert shown(reply) == [("孩子的班级还没有登记班主任，请打电话给学校。", [])]
     assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
     # Nobody could answer it, so no request is left pending.
     assert _leaves(app) == []
@@ -377,7 +367,7 @@ def test_the_teachers_copy_row_and_the_audit_entry(
     asked = at(MONDAY, 7, 30)  # 05:30 in Urumqi, inside the quiet hours there
     for text in ("孩子发烧了", "1"):
         console.send(demo.parent, text, now=asked)
-    assert _shown(console.send(demo.parent, "3", now=asked)) == [ANY_REASON]  # today and tomorrow, sick
+    assert shown(console.send(demo.parent, "3", now=asked)) == [ANY_REASON]  # today and tomorrow, sick
     console.send(demo.parent, "   ", now=asked)  # an empty message: no reason
     with app.session_factory() as s:
         leave = s.scalars(select(LeaveRequest)).one()

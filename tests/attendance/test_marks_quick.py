@@ -4,29 +4,17 @@ number and not beyond), unknown and unique names, and a chosen name followed by 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.attendance.quickmark import parse
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, DialogState, Membership, Role, ScopeType, Student
+from db.models import Membership, Role, ScopeType, Student
 from db.models.attendance import AttendanceRecord, Mark, MarkSource
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import MONDAY, at, dialog_of, rename, teacher_class
 
 REVIEW_ZH = "其他学生保持原记录（默认出勤）。发送 /rollcall 查看。"
-
-
-def _dialog(app: App, person_id: int) -> tuple[str, str, dict[str, Any]] | None:
-    with app.session_factory() as s:
-        row = s.execute(
-            select(DialogState.flow, DialogState.state, DialogState.data)
-            .join(ChannelIdentity, ChannelIdentity.id == DialogState.identity_id)
-            .where(ChannelIdentity.channel == "console", ChannelIdentity.external_id == f"person-{person_id}")
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
 
 
 def _shown(replies) -> list[tuple[str, list[list[tuple[str, str]]]]]:  # type: ignore[no-untyped-def]
@@ -86,17 +74,17 @@ def test_a_teacher_of_two_classes_is_asked_which_class(console: ConsoleChannel, 
     asked = console.send(demo.teacher, "缺 2 40", now=at(MONDAY, 8))
     assert _shown(asked) == [("哪个班？", buttons)]
     waiting = ("quickmark", "pick", {"mark": "absent", "tokens": ["2", "40"], "chosen": {}})
-    assert _dialog(app, demo.teacher) == waiting
+    assert dialog_of(app, demo.teacher) == waiting
 
     # Text instead of a button: asked to choose, still waiting in the same state.
     again = console.send(demo.teacher, "4年级", now=at(MONDAY, 8, 1))
     assert _shown(again) == [("请选择一个按钮。", [])]
-    assert _dialog(app, demo.teacher) == waiting
+    assert dialog_of(app, demo.teacher) == waiting
 
     done = console.send(demo.teacher, payload=f"rcq:{other}", now=at(MONDAY, 8, 2))
     names = _names(app, [other_ids[1], other_ids[39]])
     assert _shown(done) == [(f"已记录4年级1班：缺勤：2.{names[0]}、40.{names[1]}。{REVIEW_ZH}", [])]
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     assert _records(app) == {
         other_ids[1]: (other, Mark.ABSENT, MarkSource.ROLLCALL),
         other_ids[39]: (other, Mark.ABSENT, MarkSource.ROLLCALL),
@@ -104,7 +92,7 @@ def test_a_teacher_of_two_classes_is_asked_which_class(console: ConsoleChannel, 
 
     english = console.send(demo.teacher, "late 3", lang="en", now=at(MONDAY, 8, 3))
     assert [r.text for r in english] == ["Which class?"]
-    assert _dialog(app, demo.teacher) == (
+    assert dialog_of(app, demo.teacher) == (
         "quickmark",
         "pick",
         {"mark": "late", "tokens": ["3"], "chosen": {}},
@@ -136,7 +124,7 @@ def test_numbers_follow_the_roll_order_of_active_pupils_up_to_the_last(
     assert _shown(done) == [
         (f"已记录3年级1班：缺勤：1.{names[0]}、2.{names[1]}、37.{names[36]}。{REVIEW_ZH}", [])
     ]
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     assert _records(app) == {
         roll[0]: (class_id, Mark.ABSENT, MarkSource.ROLLCALL),
         roll[1]: (class_id, Mark.ABSENT, MarkSource.ROLLCALL),
@@ -156,17 +144,13 @@ def test_unknown_and_unique_names(console: ConsoleChannel, app: App, demo) -> No
 
     done = console.send(demo.teacher, f"事假 {unique}", now=at(MONDAY, 8, 1))
     assert _shown(done) == [(f"已记录3年级1班：事假：2.{unique}。{REVIEW_ZH}", [])]
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     assert _records(app) == {ids[1]: (class_id, Mark.PERSONAL, MarkSource.ROLLCALL)}
 
 
 def test_a_chosen_name_is_followed_by_the_other_names(console: ConsoleChannel, app: App, demo) -> None:  # type: ignore[no-untyped-def]
     class_id, ids = teacher_class(app, demo.teacher)
-    with transaction(app.session_factory) as s:
-        for student_id in (ids[4], ids[8]):
-            student = s.get(Student, student_id)
-            assert student is not None
-            student.name = "马小龙"
+    rename(app, [ids[4], ids[8]], "马小龙")
     unique = _names(app, [ids[1]])[0]
 
     asked = console.send(demo.teacher, f"迟到 马小龙 {unique} 12", now=at(MONDAY, 8))
@@ -182,7 +166,7 @@ def test_a_chosen_name_is_followed_by_the_other_names(console: ConsoleChannel, a
     done = console.send(demo.teacher, payload=f"rcw:{class_id}:{ids[8]}", now=at(MONDAY, 8, 1))
     twelve = _names(app, [ids[11]])[0]
     assert _shown(done) == [(f"已记录3年级1班：迟到：9.马小龙、2.{unique}、12.{twelve}。{REVIEW_ZH}", [])]
-    assert _dialog(app, demo.teacher) is None
+    assert dialog_of(app, demo.teacher) is None
     assert _records(app) == {
         ids[8]: (class_id, Mark.LATE, MarkSource.ROLLCALL),
         ids[1]: (class_id, Mark.LATE, MarkSource.ROLLCALL),

@@ -11,17 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.attendance.service import (
-    RollCallRefused,
-    check_rollcall_allowed,
-    cutoff_at,
-    submit_rollcall,
-)
+from chatbot.attendance.service import RollCallRefused, check_rollcall_allowed, cutoff_at, submit_rollcall
 from chatbot.channels.console import ConsoleChannel
-from db.models import AuditLog, Membership, Person, Role, SchoolClass, ScopeType, Student
+from db.models import AuditLog, Person, SchoolClass, Student
 from db.models.attendance import AttendanceRecord, Mark, MarkSource, RollCall
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import MONDAY, absence, at, subject_teacher, teacher_class
 
 FRIDAY_BEFORE = MONDAY - timedelta(days=3)
 
@@ -31,18 +26,6 @@ def _load(s, person_id: int, class_id: int) -> tuple[Person, SchoolClass]:  # ty
     klass = s.get(SchoolClass, class_id)
     assert person is not None and klass is not None
     return person, klass
-
-
-def _subject_teacher(app: App, class_id: int) -> int:
-    """A (non-class) teacher of the class: may take the roll-call until the cutoff only."""
-    with transaction(app.session_factory) as s:
-        subject = Person(name="赵老师", created_at=at(MONDAY, 7))
-        s.add(subject)
-        s.flush()
-        s.add(
-            Membership(person_id=subject.id, role=Role.TEACHER, scope_type=ScopeType.CLASS, scope_id=class_id)
-        )
-        return subject.id
 
 
 def _pupil_elsewhere(s, class_id: int, *, other_school: bool) -> Student:  # type: ignore[no-untyped-def]
@@ -58,16 +41,7 @@ def _pupil_elsewhere(s, class_id: int, *, other_school: bool) -> Student:  # typ
 
 
 def _absent(s, pupil: Student, day, reporter: int | None) -> AttendanceRecord:  # type: ignore[no-untyped-def]
-    record = AttendanceRecord(
-        student_id=pupil.id,
-        class_id=pupil.class_id,
-        school_id=pupil.school_id,
-        day=day,
-        status=Mark.ABSENT,
-        source=MarkSource.ROLLCALL,
-        reported_by=reporter,
-        at=at(day, 7),
-    )
+    record = absence(pupil, day, reporter, hour=7)
     s.add(record)
     return record
 
@@ -105,7 +79,7 @@ def test_refusal_codes(app: App, demo) -> None:  # type: ignore[no-untyped-def]
 
 def test_the_cutoff_is_the_schools_own_and_starts_on_its_minute(app: App, demo) -> None:  # type: ignore[no-untyped-def]
     class_id, _ids = teacher_class(app, demo.teacher)
-    subject_id = _subject_teacher(app, class_id)
+    subject_id = subject_teacher(app, class_id)
     with transaction(app.session_factory) as s:
         teacher, klass = _load(s, demo.teacher, class_id)
         subject, _same = _load(s, subject_id, class_id)
@@ -132,7 +106,7 @@ def test_a_subject_teacher_at_the_cutoff_minute_is_refused_in_chat(
     console: ConsoleChannel, app: App, demo
 ) -> None:  # type: ignore[no-untyped-def]
     class_id, ids = teacher_class(app, demo.teacher)
-    subject_id = _subject_teacher(app, class_id)
+    subject_id = subject_teacher(app, class_id)
     with transaction(app.session_factory) as s:
         school = s.get(SchoolClass, class_id).school  # type: ignore[union-attr]
         school.rollcall_cutoff = time(9, 0)
@@ -155,7 +129,7 @@ def test_a_submission_may_name_every_pupil(app: App, demo) -> None:  # type: ign
 
 def test_rows_written_and_only_this_class_and_day_read_or_replaced(app: App, demo) -> None:  # type: ignore[no-untyped-def]
     class_id, ids = teacher_class(app, demo.teacher)
-    subject_id = _subject_teacher(app, class_id)
+    subject_id = subject_teacher(app, class_id)
     with transaction(app.session_factory) as s:
         neighbour = _pupil_elsewhere(s, class_id, other_school=False)  # same school, another class
         _absent(s, neighbour, MONDAY, None)

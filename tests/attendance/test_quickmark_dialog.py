@@ -4,54 +4,20 @@ instead of a button asking again, before the pupils are recorded."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
-
-from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, DialogState, Student
-from db.models.attendance import AttendanceRecord, Mark
-from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from db.models.attendance import Mark
+from tests.attendance.helpers import MONDAY, at, button_rows, dialog_of, recorded_marks, rename, teacher_class
 
 CHOOSE = "请选择一个按钮。"
-
-
-def _dialog(app: App, person_id: int) -> tuple[str, str, dict[str, Any]] | None:
-    with app.session_factory() as s:
-        row = s.execute(
-            select(DialogState.flow, DialogState.state, DialogState.data)
-            .join(ChannelIdentity, ChannelIdentity.id == DialogState.identity_id)
-            .where(ChannelIdentity.channel == "console", ChannelIdentity.external_id == f"person-{person_id}")
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
-
-
-def _rows(reply) -> list[list[tuple[str, str]]]:  # type: ignore[no-untyped-def]
-    return [[(b.label, b.payload) for b in row] for row in reply.buttons]
-
-
-def _records(app: App) -> dict[int, Mark]:
-    with app.session_factory() as s:
-        return dict(s.execute(select(AttendanceRecord.student_id, AttendanceRecord.status)).all())
-
-
-def _rename(app: App, student_ids: list[int], name: str) -> None:
-    with transaction(app.session_factory) as s:
-        for student_id in student_ids:
-            student = s.get(Student, student_id)
-            assert student is not None
-            student.name = name
 
 
 def test_ordinary_text_from_a_teacher_is_not_a_quick_mark(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     replies = console.send(demo.teacher, "今天天气很好", now=at(MONDAY, 8))
     assert replies[0].text == "抱歉，我没有看懂。"
     assert not any("缺 3 7 12" in r.text for r in replies)
-    state = _dialog(app, demo.teacher)
+    state = dialog_of(app, demo.teacher)
     assert state is None or state[0] != "quickmark"
-    assert _records(app) == {}
+    assert recorded_marks(app) == {}
 
 
 def test_started_without_text_it_shows_an_example(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
@@ -61,17 +27,17 @@ def test_started_without_text_it_shows_an_example(console: ConsoleChannel, app, 
     ):
         replies = console.send(demo.teacher, payload="go:quickmark", lang=lang, now=at(MONDAY, 8))
         assert [(r.text, r.buttons) for r in replies] == [(expected, [])]
-        assert _dialog(app, demo.teacher) is None
-    assert _records(app) == {}
+        assert dialog_of(app, demo.teacher) is None
+    assert recorded_marks(app) == {}
 
 
 def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     class_id, ids = teacher_class(app, demo.teacher)
-    _rename(app, [ids[5], ids[9]], "马小龙")
-    _rename(app, [ids[2], ids[7]], "李小花")
+    rename(app, [ids[5], ids[9]], "马小龙")
+    rename(app, [ids[2], ids[7]], "李小花")
 
     asked = console.send(demo.teacher, "病假 马小龙 李小花", now=at(MONDAY, 8))
-    assert [(r.text, _rows(r)) for r in asked] == [
+    assert [(r.text, button_rows(r)) for r in asked] == [
         (
             "有2个学生叫马小龙，是哪一个？",
             [
@@ -91,19 +57,19 @@ def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChann
             "pending": "马小龙",
         },
     )
-    assert _dialog(app, demo.teacher) == waiting
+    assert dialog_of(app, demo.teacher) == waiting
 
     # Text instead of a button: asked again, the question stays open.
     for typed in ("马小龙", "十"):
         again = console.send(demo.teacher, typed, now=at(MONDAY, 8, 1))
         assert [(r.text, r.buttons) for r in again] == [(CHOOSE, [])]
-        assert _dialog(app, demo.teacher) == waiting
+        assert dialog_of(app, demo.teacher) == waiting
     again = console.send(demo.teacher, "which one", lang="en", now=at(MONDAY, 8, 1))
     assert [r.text for r in again] == ["Please choose one of the buttons."]
-    assert _records(app) == {}
+    assert recorded_marks(app) == {}
 
     second = console.send(demo.teacher, "2", now=at(MONDAY, 8, 2))
-    assert [(r.text, _rows(r)) for r in second] == [
+    assert [(r.text, button_rows(r)) for r in second] == [
         (
             "有2个学生叫李小花，是哪一个？",
             [
@@ -112,7 +78,7 @@ def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChann
             ],
         )
     ]
-    state = _dialog(app, demo.teacher)
+    state = dialog_of(app, demo.teacher)
     assert state is not None and state[:2] == ("quickmark", "which")
     assert state[2]["chosen"] == {"马小龙": ids[9]} and state[2]["pending"] == "李小花"
 
@@ -123,5 +89,5 @@ def test_two_ambiguous_names_are_asked_one_after_the_other(console: ConsoleChann
             [],
         )
     ]
-    assert _dialog(app, demo.teacher) is None
-    assert _records(app) == {ids[9]: Mark.SICK, ids[2]: Mark.SICK}
+    assert dialog_of(app, demo.teacher) is None
+    assert recorded_marks(app) == {ids[9]: Mark.SICK, ids[2]: Mark.SICK}

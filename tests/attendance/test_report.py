@@ -11,28 +11,22 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from chatbot.attendance.close import close_day
 from chatbot.attendance.report import Scope, build_report, chart_png, cjk_font_name
 from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import build_parser
 from db.models import AuditLog, SchoolClass
-from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, name_of, teacher_class, texts
+from tests.attendance.helpers import MONDAY, absent_three_days, at, name_of, teacher_class, texts
 
 WEDNESDAY = MONDAY + timedelta(days=2)
 
 
 def _three_days(console: ConsoleChannel, app, teacher: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
-    for offset in range(3):
-        day = MONDAY + timedelta(days=offset)
-        console.send(teacher, "缺 3", now=at(day, 8))
-        with transaction(app.session_factory) as s:
-            close_day(s, day, at(day, 10, 30))
-    class_id, pupils = teacher_class(app, teacher)
+    pupil = absent_three_days(console, app, teacher)
+    class_id, _pupils = teacher_class(app, teacher)
     with app.session_factory() as s:
         klass = s.get(SchoolClass, class_id)
         assert klass is not None
-        return klass.school_id, class_id, pupils[2]
+        return klass.school_id, class_id, pupil
 
 
 def _cli(app, *argv: str) -> int:  # type: ignore[no-untyped-def]

@@ -54,6 +54,18 @@ class World:
     cases: dict[str, int] = field(default_factory=dict)
 
 
+def _returned_at(closed_at: datetime) -> dict[str, Any]:
+    """The fields of a three-days-in-a-row case opened a week before MONDAY, closed as returned at `closed_at`."""
+    return {
+        "trigger": CaseTrigger.CONSECUTIVE,
+        "detail": {"days": 3},
+        "opened_on": MONDAY - timedelta(days=7),
+        "status": CaseStatus.CLOSED,
+        "closed_at": closed_at,
+        "outcome": CaseEventKind.RETURNED,
+    }
+
+
 def make_world(app: App) -> World:
     """东山县 with 东山一小 (grades 5, 3-2, 3-1, 4, in that insertion order) and 东山二中 (grade 1);
     西河县 with 西河小学, whose rows must never show in a report of 东山县."""
@@ -187,19 +199,7 @@ def make_world(app: App) -> World:
                     "level": 2,
                 },
             ),
-            (
-                "k_closed_at_first",
-                "moved",
-                "c31",
-                {
-                    "trigger": CaseTrigger.CONSECUTIVE,
-                    "detail": {"days": 3},
-                    "opened_on": MONDAY - timedelta(days=7),
-                    "status": CaseStatus.CLOSED,
-                    "closed_at": first_midnight,
-                    "outcome": CaseEventKind.RETURNED,
-                },
-            ),
+            ("k_closed_at_first", "moved", "c31", _returned_at(first_midnight)),
             (
                 "k_closed_in_period",
                 "p0102",
@@ -222,19 +222,7 @@ def make_world(app: App) -> World:
                 "c32",
                 {"trigger": CaseTrigger.CONSECUTIVE, "detail": {"days": 3}, "opened_on": FRIDAY},
             ),
-            (
-                "k_closed_before",
-                "p0312",
-                "c32",
-                {
-                    "trigger": CaseTrigger.CONSECUTIVE,
-                    "detail": {"days": 3},
-                    "opened_on": MONDAY - timedelta(days=7),
-                    "status": CaseStatus.CLOSED,
-                    "closed_at": first_midnight - timedelta(microseconds=1),
-                    "outcome": CaseEventKind.RETURNED,
-                },
-            ),
+            ("k_closed_before", "p0312", "c32", _returned_at(first_midnight - timedelta(microseconds=1))),
             (
                 "k_west",
                 "p0301",
@@ -260,9 +248,16 @@ def make_world(app: App) -> World:
     return w
 
 
-def region_report(app: App, w: World) -> report_module.AttendanceReport:
+def report_of(
+    app: App, scope: Scope, first: date = FIRST, last: date = LAST
+) -> report_module.AttendanceReport:
+    """build_report of the scope over the period (FIRST to LAST unless given)."""
     with app.session_factory() as s:
-        return build_report(s, Scope("region", w.region), FIRST, LAST)
+        return build_report(s, scope, first, last)
+
+
+def region_report(app: App, w: World) -> report_module.AttendanceReport:
+    return report_of(app, Scope("region", w.region))
 
 
 # --- Scope.parse and scope_title ---------------------------------------------------------------
@@ -349,8 +344,7 @@ def test_region_report_daily_rates(empty_app: App) -> None:
 
 def test_daily_schools_on_the_same_first_day_come_by_school(empty_app: App) -> None:
     w = make_world(empty_app)
-    with empty_app.session_factory() as s:
-        report = build_report(s, Scope("region", w.region), WEDNESDAY, THURSDAY)
+    report = report_of(empty_app, Scope("region", w.region), WEDNESDAY, THURSDAY)
     # Both schools called the roll on Wednesday: the school with the smaller id comes first.
     assert list(report.daily.items()) == [
         ("东山一小", [(WEDNESDAY, 1 - 4 / 10), (THURSDAY, 1 - 3 / 7)]),
@@ -402,8 +396,7 @@ def test_absences_stop_at_the_row_limit(empty_app: App, monkeypatch: pytest.Monk
 
 def test_class_report_holds_only_that_class(empty_app: App) -> None:
     w = make_world(empty_app)
-    with empty_app.session_factory() as s:
-        report = build_report(s, Scope("class", w.classes["c31"]), FIRST, LAST)
+    report = report_of(empty_app, Scope("class", w.classes["c31"]))
     assert report.title == "东山一小 3年级1班"
     assert report.classes == [ClassRow("东山一小", "3年级1班", 4, 2, 4, 1)]
     assert report.schools == [ClassRow("东山一小", "", 8, 1, 4, 1)]
@@ -421,8 +414,7 @@ def test_class_report_holds_only_that_class(empty_app: App) -> None:
 
 def test_school_report_holds_only_that_school(empty_app: App) -> None:
     w = make_world(empty_app)
-    with empty_app.session_factory() as s:
-        report = build_report(s, Scope("school", w.schools["s2"]), FIRST, LAST)
+    report = report_of(empty_app, Scope("school", w.schools["s2"]))
     assert report.title == "东山二中"
     assert report.classes == [ClassRow("东山二中", "1年级1班", 2, 3, 2, 0)]
     assert report.schools == [ClassRow("东山二中", "", 6, 1, 2, 0)]
@@ -434,8 +426,7 @@ def test_school_report_holds_only_that_school(empty_app: App) -> None:
 
 def test_other_region_report_sees_only_its_own_rows(empty_app: App) -> None:
     w = make_world(empty_app)
-    with empty_app.session_factory() as s:
-        report = build_report(s, Scope("region", w.other_region), FIRST, LAST)
+    report = report_of(empty_app, Scope("region", w.other_region))
     assert report.title == "西河县"
     assert report.classes == [ClassRow("西河小学", "3年级1班", 2, 3, 1, 1)]
     assert report.daily == {"西河小学": [(TUESDAY, 1 - 1 / 2), (WEDNESDAY, 1.0), (THURSDAY, 1.0)]}

@@ -33,7 +33,10 @@ RED = to_rgba("#c0504d")
 MONDAY_BEFORE = TUESDAY - timedelta(days=1)
 
 
-def _draw(report: AttendanceReport, monkeypatch: pytest.MonkeyPatch) -> tuple[Figure, bytes]:
+def _draw(
+    report: AttendanceReport, monkeypatch: pytest.MonkeyPatch, locale: str = "zh_Hans"
+) -> tuple[Figure, bytes]:
+    """The figure chart_png draws (caught as it is saved, exactly once) and the PNG it returns."""
     captured: list[Figure] = []
     save = Figure.savefig
 
@@ -42,7 +45,7 @@ def _draw(report: AttendanceReport, monkeypatch: pytest.MonkeyPatch) -> tuple[Fi
         save(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Figure, "savefig", spy)
-    with use_locale("zh_Hans"):
+    with use_locale(locale):
         png = chart_png(report)
     [figure] = captured
     return figure, png
@@ -186,17 +189,8 @@ def test_chart_bar_axis_counts_whole_cases(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_chart_titles_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
     report = _report(daily={f"S{n}": [(date(2026, 11, 24), 0.9)] for n in range(9)})
-    captured: list[Figure] = []
-    save = Figure.savefig
-
-    def spy(self: Figure, *args: object, **kwargs: object) -> None:
-        captured.append(self)
-        save(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Figure, "savefig", spy)
-    with use_locale("en"):
-        chart_png(report)
-    rates, bars = captured[0].axes
+    figure, _png = _draw(report, monkeypatch, "en")
+    rates, bars = figure.axes
     assert rates.get_title() == "Daily attendance rate — 大县"
     assert [line.get_label() for line in rates.get_lines()] == ["Mean of 9 schools"]
     assert bars.get_title() == "Open dropout-risk cases"

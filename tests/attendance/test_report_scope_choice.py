@@ -4,25 +4,13 @@ moves on to the period, and the report is then built for the chosen scope."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from chatbot.channels.console import ConsoleChannel
-from db.models import (
-    AuditLog,
-    ChannelIdentity,
-    DialogState,
-    Membership,
-    Region,
-    Role,
-    School,
-    ScopeType,
-    Stage,
-)
+from db.models import AuditLog, Region, Role, School, ScopeType, Stage
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at
+from tests.attendance.helpers import MONDAY, at, buttons_of, dialog_of, grant
 
 ASK_SCOPE = "要哪个学校或地区的报告？"
 CHOOSE = "请选择一个按钮。"
@@ -36,25 +24,6 @@ def _ids(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
         region = s.scalars(select(Region.id).where(Region.code == "linxia-demo")).one()
         schools = dict(s.execute(select(School.name, School.id)).all())
         return {"region": region, "red": schools["红星小学"], "east": schools["东乡第一初级中学"]}
-
-
-def _grant(app, person_id: int, role: Role, scope_type: ScopeType, scope_id: int) -> None:  # type: ignore[no-untyped-def]
-    with transaction(app.session_factory) as s:
-        s.add(Membership(person_id=person_id, role=role, scope_type=scope_type, scope_id=scope_id))
-
-
-def _dialog(app, person_id: int) -> tuple[str, str, dict[str, Any]] | None:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        row = s.execute(
-            select(DialogState.flow, DialogState.state, DialogState.data)
-            .join(ChannelIdentity, ChannelIdentity.id == DialogState.identity_id)
-            .where(ChannelIdentity.channel == "console", ChannelIdentity.external_id == f"person-{person_id}")
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
-
-
-def _buttons(reply) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return [(b.label, b.payload) for b in reply.flat_buttons()]
 
 
 def _exports(app) -> list[tuple[int | None, str]]:  # type: ignore[no-untyped-def]
@@ -73,7 +42,7 @@ def _exports(app) -> list[tuple[int | None, str]]:  # type: ignore[no-untyped-de
 def principal_of_two(app, demo) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The demo principal also heads the second school; a third school of the region is not hers."""
     ids = _ids(app)
-    _grant(app, demo.principal, Role.PRINCIPAL, ScopeType.SCHOOL, ids["east"])
+    grant(app, demo.principal, Role.PRINCIPAL, ScopeType.SCHOOL, ids["east"])
     with transaction(app.session_factory) as s:
         third = School(region_id=ids["region"], name="西乡小学", stage=Stage.PRIMARY)
         s.add(third)
@@ -82,15 +51,18 @@ def principal_of_two(app, demo) -> dict[str, int]:  # type: ignore[no-untyped-de
     return ids
 
 
-def _ask_principal(console: ConsoleChannel, app, principal: int, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
-    asked = console.send(principal, "/report", now=NOON)
+def _ask_scope(console: ConsoleChannel, app, person: int, choices: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    """/report asks the person which scope, offering exactly `choices`, and waits for the answer."""
+    asked = console.send(person, "/report", now=NOON)
     assert len(asked) == 1
     assert asked[0].text == ASK_SCOPE
-    assert _buttons(asked[0]) == [
-        ("红星小学", f"rps:school:{ids['red']}"),
-        ("东乡第一初级中学", f"rps:school:{ids['east']}"),
-    ]
-    assert _dialog(app, principal) == ("report", "scope", {})
+    assert buttons_of(asked[0]) == choices
+    assert dialog_of(app, person) == ("report", "scope", {})
+
+
+def _ask_principal(console: ConsoleChannel, app, principal: int, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    schools = [("红星小学", f"rps:school:{ids['red']}"), ("东乡第一初级中学", f"rps:school:{ids['east']}")]
+    _ask_scope(console, app, principal, schools)
 
 
 def test_a_principal_of_two_schools_chooses_one_then_the_period(  # type: ignore[no-untyped-def]
@@ -101,9 +73,9 @@ def test_a_principal_of_two_schools_chooses_one_then_the_period(  # type: ignore
     period = console.send(demo.principal, "2", now=NOON)
     assert len(period) == 1
     assert period[0].text == "哪个时间段？"
-    assert _buttons(period[0]) == PERIODS
+    assert buttons_of(period[0]) == PERIODS
     assert len(period[0].buttons) == 1  # one row of three
-    assert _dialog(app, demo.principal) == ("report", "period", {"kind": "school", "id": ids["east"]})
+    assert dialog_of(app, demo.principal) == ("report", "period", {"kind": "school", "id": ids["east"]})
     assert _exports(app) == []
     # The report is then built for the school chosen.
     replies = console.send(demo.principal, "1", now=NOON)
@@ -111,7 +83,7 @@ def test_a_principal_of_two_schools_chooses_one_then_the_period(  # type: ignore
     assert replies[0].attachment is not None
     assert replies[0].attachment.filename == f"attendance-school{ids['east']}-2026-11-17-2026-11-23.png"
     assert _exports(app) == [(demo.principal, f"school:{ids['east']}")]
-    assert _dialog(app, demo.principal) is None
+    assert dialog_of(app, demo.principal) is None
 
 
 def test_text_instead_of_a_button_asks_again_and_keeps_the_question_open(  # type: ignore[no-untyped-def]
@@ -123,10 +95,10 @@ def test_text_instead_of_a_button_asks_again_and_keeps_the_question_open(  # typ
         again = console.send(demo.principal, typed, now=NOON)
         assert len(again) == 1
         assert again[0].text == CHOOSE and again[0].buttons == []
-        assert _dialog(app, demo.principal) == ("report", "scope", {})
+        assert dialog_of(app, demo.principal) == ("report", "scope", {})
     period = console.send(demo.principal, payload=f"rps:school:{ids['red']}", now=NOON)
     assert period[0].text == "哪个时间段？"
-    assert _dialog(app, demo.principal) == ("report", "period", {"kind": "school", "id": ids["red"]})
+    assert dialog_of(app, demo.principal) == ("report", "period", {"kind": "school", "id": ids["red"]})
 
 
 @pytest.mark.parametrize("forged", ["region", "third", "missing"])
@@ -143,7 +115,7 @@ def test_a_scope_she_has_no_right_to_is_denied(  # type: ignore[no-untyped-def]
     denied = console.send(demo.principal, payload=payload, now=NOON)
     assert len(denied) == 1
     assert denied[0].text == DENIED and denied[0].buttons == []
-    assert _dialog(app, demo.principal) is None
+    assert dialog_of(app, demo.principal) is None
     # No period was offered: a period button now leads nowhere.
     assert (
         console.send(demo.principal, payload="rpp:7", now=NOON)[0].text
@@ -156,18 +128,13 @@ def test_a_scope_she_has_no_right_to_is_denied(  # type: ignore[no-untyped-def]
 def admin_and_principal(app, demo) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The demo county admin also heads the first school: a region and a school in scope."""
     ids = _ids(app)
-    _grant(app, demo.admin, Role.PRINCIPAL, ScopeType.SCHOOL, ids["red"])
+    grant(app, demo.admin, Role.PRINCIPAL, ScopeType.SCHOOL, ids["red"])
     return ids
 
 
 def _ask_admin(console: ConsoleChannel, app, admin: int, ids: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
-    asked = console.send(admin, "/report", now=NOON)
-    assert asked[0].text == ASK_SCOPE
-    assert _buttons(asked[0]) == [
-        ("临夏县(演示)", f"rps:region:{ids['region']}"),
-        ("红星小学", f"rps:school:{ids['red']}"),
-    ]
-    assert _dialog(app, admin) == ("report", "scope", {})
+    scopes = [("临夏县(演示)", f"rps:region:{ids['region']}"), ("红星小学", f"rps:school:{ids['red']}")]
+    _ask_scope(console, app, admin, scopes)
 
 
 @pytest.mark.parametrize("kind", ["class", "county", "School"])
@@ -180,7 +147,7 @@ def test_a_forged_scope_kind_is_denied_even_with_a_matching_region_id(  # type: 
     denied = console.send(demo.admin, payload=f"rps:{kind}:{ids['region']}", now=NOON)
     assert len(denied) == 1
     assert denied[0].text == DENIED and denied[0].buttons == []
-    assert _dialog(app, demo.admin) is None
+    assert dialog_of(app, demo.admin) is None
     assert _exports(app) == []
 
 
@@ -191,8 +158,8 @@ def test_an_admin_chooses_her_region(  # type: ignore[no-untyped-def]
     _ask_admin(console, app, demo.admin, ids)
     period = console.send(demo.admin, "1", now=NOON)
     assert period[0].text == "哪个时间段？"
-    assert _buttons(period[0]) == PERIODS
-    assert _dialog(app, demo.admin) == ("report", "period", {"kind": "region", "id": ids["region"]})
+    assert buttons_of(period[0]) == PERIODS
+    assert dialog_of(app, demo.admin) == ("report", "period", {"kind": "region", "id": ids["region"]})
     replies = console.send(demo.admin, payload="rpp:7", now=NOON)
     assert replies[0].text.split("\n")[0] == "出勤报告 临夏县(演示)，2026-11-17 – 2026-11-23"
     assert _exports(app) == [(demo.admin, f"region:{ids['region']}")]

@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from chatbot.app import App
-from chatbot.attendance.report import AttendanceReport, ClassRow, Scope, build_report, percent, summary_text
+from chatbot.attendance.report import AttendanceReport, ClassRow, Scope, percent, summary_text
 from chatbot.i18n import use_locale
-from tests.attendance.test_report_build import FIRST, LAST, make_world, region_report
+from tests.attendance.test_report_build import FIRST, LAST, make_world, region_report, report_of
+
+
+def _summary(report: AttendanceReport, locale: str = "zh_Hans") -> list[str]:
+    """The report's chat summary in `locale`, line by line."""
+    with use_locale(locale):
+        return summary_text(report).split("\n")
 
 
 def test_percent_has_one_decimal_and_a_dash_for_no_rate() -> None:
@@ -20,68 +26,50 @@ def test_percent_has_one_decimal_and_a_dash_for_no_rate() -> None:
 def test_summary_of_a_region_counts_schools_not_classes(empty_app: App) -> None:
     w = make_world(empty_app)
     report = region_report(empty_app, w)
-    with use_locale("zh_Hans"):
-        text = summary_text(report)
     # 9 absences of 23 expected pupil-days; two schools; 3 open cases and 2 closed in the period.
-    assert text == "\n".join(
-        [
-            "出勤报告 东山县，2026-11-24 – 2026-11-26",
-            "总出勤率：60.9%",
-            "学校数：2",
-            "辍学风险台账：未结3个，本期结案2个。",
-            "本期缺勤人次：9",
-        ]
-    )
-    with use_locale("en"):
-        english = summary_text(report)
-    assert english == "\n".join(
-        [
-            "Attendance 东山县, 2026-11-24 – 2026-11-26",
-            "Overall attendance rate: 60.9%",
-            "Schools: 2",
-            "Dropout-risk cases: 3 open, 2 closed in the period.",
-            "Absences in the period: 9",
-        ]
-    )
+    assert _summary(report) == [
+        "出勤报告 东山县，2026-11-24 – 2026-11-26",
+        "总出勤率：60.9%",
+        "学校数：2",
+        "辍学风险台账：未结3个，本期结案2个。",
+        "本期缺勤人次：9",
+    ]
+    assert _summary(report, "en") == [
+        "Attendance 东山县, 2026-11-24 – 2026-11-26",
+        "Overall attendance rate: 60.9%",
+        "Schools: 2",
+        "Dropout-risk cases: 3 open, 2 closed in the period.",
+        "Absences in the period: 9",
+    ]
 
 
 def test_summary_of_one_school_lists_its_classes(empty_app: App) -> None:
     w = make_world(empty_app)
-    with empty_app.session_factory() as s:
-        report = build_report(s, Scope("school", w.schools["s1"]), FIRST, LAST)
-    with use_locale("zh_Hans"):
-        text = summary_text(report)
-    assert text == "\n".join(
-        [
-            "出勤报告 东山一小，2026-11-24 – 2026-11-26",
-            "总出勤率：58.8%",  # 1 - 7/17
-            "• 3年级1班: 50.0%",
-            "• 3年级2班: 66.7%",
-            "• 4年级1班: —",  # no active pupil: no rate
-            "• 5年级1班: 66.7%",
-            "辍学风险台账：未结2个，本期结案1个。",
-            "本期缺勤人次：7",
-        ]
-    )
+    report = report_of(empty_app, Scope("school", w.schools["s1"]))
+    assert _summary(report) == [
+        "出勤报告 东山一小，2026-11-24 – 2026-11-26",
+        "总出勤率：58.8%",  # 1 - 7/17
+        "• 3年级1班: 50.0%",
+        "• 3年级2班: 66.7%",
+        "• 4年级1班: —",  # no active pupil: no rate
+        "• 5年级1班: 66.7%",
+        "辍学风险台账：未结2个，本期结案1个。",
+        "本期缺勤人次：7",
+    ]
 
 
 def test_summary_without_any_roll_call_has_no_rate(empty_app: App) -> None:
     w = make_world(empty_app)
     saturday = date(2026, 11, 28)
-    with empty_app.session_factory() as s:
-        report = build_report(s, Scope("school", w.schools["s2"]), saturday, saturday)
+    report = report_of(empty_app, Scope("school", w.schools["s2"]), saturday, saturday)
     assert report.overall_rate() is None
-    with use_locale("zh_Hans"):
-        text = summary_text(report)
-    assert text == "\n".join(
-        [
-            "出勤报告 东山二中，2026-11-28 – 2026-11-28",
-            "总出勤率：—",
-            "• 1年级1班: —",
-            "辍学风险台账：未结1个，本期结案0个。",
-            "本期缺勤人次：0",
-        ]
-    )
+    assert _summary(report) == [
+        "出勤报告 东山二中，2026-11-28 – 2026-11-28",
+        "总出勤率：—",
+        "• 1年级1班: —",
+        "辍学风险台账：未结1个，本期结案0个。",
+        "本期缺勤人次：0",
+    ]
 
 
 def test_summary_lists_at_most_40_classes() -> None:
@@ -94,9 +82,7 @@ def test_summary_lists_at_most_40_classes() -> None:
         classes=classes,
         schools=[ClassRow("大校", "", 410, 1, 41, 0)],
     )
-    with use_locale("zh_Hans"):
-        lines = summary_text(report).split("\n")
-    assert lines[2:] == [f"• {n}班: 90.0%" for n in range(1, 41)] + [
+    assert _summary(report)[2:] == [f"• {n}班: 90.0%" for n in range(1, 41)] + [
         "辍学风险台账：未结0个，本期结案0个。",
         "本期缺勤人次：0",
     ]

@@ -12,14 +12,9 @@ from chatbot.channels.console import ConsoleChannel
 from db.models import AuditLog, Membership, Person, Role, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, Mark, RollCall
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class, texts
+from tests.attendance.helpers import MONDAY, at, grow_class, recorded_marks, rename, teacher_class, texts
 
 SATURDAY = MONDAY + timedelta(days=5)
-
-
-def _records(app) -> dict[int, Mark]:  # type: ignore[no-untyped-def]
-    with app.session_factory() as s:
-        return dict(s.execute(select(AttendanceRecord.student_id, AttendanceRecord.status)).all())
 
 
 def _other_class(app, class_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -80,11 +75,7 @@ def test_forged_payloads_for_another_class_are_refused(console: ConsoleChannel, 
 
 def test_quick_text_names_and_ambiguity(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     _class_id, pupils = teacher_class(app, demo.teacher)
-    with transaction(app.session_factory) as s:
-        for student_id in (pupils[5], pupils[9]):
-            student = s.get(Student, student_id)
-            assert student is not None
-            student.name = "马小龙"
+    rename(app, [pupils[5], pupils[9]], "马小龙")
     asked = console.send(demo.teacher, "病假 马小龙", now=at(MONDAY, 8))
     assert "2个学生叫马小龙" in texts(asked)
     assert [b.label.split(".")[0] for b in asked[-1].flat_buttons()] == ["6", "10"]
@@ -93,7 +84,7 @@ def test_quick_text_names_and_ambiguity(console: ConsoleChannel, app, demo) -> N
     assert "没有叫" in texts(console.send(demo.teacher, "缺 赵无名", now=at(MONDAY, 8, 2)))
     assert "没有99号" in texts(console.send(demo.teacher, "缺 99", now=at(MONDAY, 8, 2)))
     console.send(demo.teacher, "absent 1, 2", now=at(MONDAY, 8, 3))
-    assert _records(app) == {pupils[9]: Mark.SICK, pupils[0]: Mark.ABSENT, pupils[1]: Mark.ABSENT}
+    assert recorded_marks(app) == {pupils[9]: Mark.SICK, pupils[0]: Mark.ABSENT, pupils[1]: Mark.ABSENT}
 
 
 def test_resubmission_replaces_until_cutoff_then_only_class_teacher_with_audit(
@@ -113,7 +104,7 @@ def test_resubmission_replaces_until_cutoff_then_only_class_teacher_with_audit(
     assert "❌" in first[-1].flat_buttons()[0].label  # the earlier marks are shown
     console.send(demo.teacher, "1", now=at(MONDAY, 9, 1))  # absent → sick
     console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 9, 2))
-    assert _records(app) == {pupils[0]: Mark.SICK, pupils[1]: Mark.ABSENT}
+    assert recorded_marks(app) == {pupils[0]: Mark.SICK, pupils[1]: Mark.ABSENT}
     refused = console.send(subject_id, "缺 3", now=at(MONDAY, 10, 5))
     assert "只有班主任" in texts(refused)
     console.send(demo.teacher, "/rollcall", now=at(MONDAY, 11))
@@ -121,7 +112,7 @@ def test_resubmission_replaces_until_cutoff_then_only_class_teacher_with_audit(
         console.send(demo.teacher, "2", now=at(MONDAY, 11))
     updated = console.send(demo.teacher, payload=f"rcs:{class_id}", now=at(MONDAY, 11, 1))
     assert "点名已更新" in texts(updated)
-    assert _records(app) == {pupils[0]: Mark.SICK}
+    assert recorded_marks(app) == {pupils[0]: Mark.SICK}
     with app.session_factory() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "attendance.rollcall.after_cutoff")).one()
         assert audit.actor_person_id == demo.teacher
@@ -129,21 +120,8 @@ def test_resubmission_replaces_until_cutoff_then_only_class_teacher_with_audit(
 
 
 def test_large_class_is_paged_and_edited_in_place(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
-    class_id, pupils = teacher_class(app, demo.teacher)
-    with transaction(app.session_factory) as s:
-        klass = s.get(SchoolClass, class_id)
-        assert klass is not None
-        for number in range(len(pupils) + 1, 61):
-            s.add(
-                Student(
-                    school_id=klass.school_id,
-                    class_id=class_id,
-                    student_no=f"03019{number:02d}",
-                    name=f"新生{number}",
-                    household=[],
-                    active=True,
-                )
-            )
+    class_id, _pupils = teacher_class(app, demo.teacher)
+    grow_class(app, class_id, 60, "03019")
     first = console.send(demo.teacher, "/rollcall", now=at(MONDAY, 8))[-1]
     assert "第1/2页" in first.text and first.flat_buttons()[-2].payload == f"rcp:{class_id}:1"
     second = console.send(demo.teacher, payload=f"rcp:{class_id}:1", now=at(MONDAY, 8))[-1]

@@ -18,22 +18,12 @@ from chatbot.attendance.service import (
     school_groups,
     submit_rollcall,
 )
-from db.models import AuditLog, Membership, Person, Role, SchoolClass, ScopeType, Student
+from db.models import AuditLog, Person, Role, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, LeaveKind, LeaveRequest, LeaveStatus, Mark, MarkSource
 from db.session import transaction
-from tests.attendance.helpers import MONDAY, at, teacher_class
+from tests.attendance.helpers import MONDAY, at, new_person, subject_teacher, teacher_class
 
 TUESDAY, WEDNESDAY = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
-
-
-def _new_person(app: App, name: str, *memberships: tuple[Role, ScopeType, int]) -> int:
-    with transaction(app.session_factory) as s:
-        person = Person(name=name, created_at=at(MONDAY, 7))
-        s.add(person)
-        s.flush()
-        for role, scope_type, scope_id in memberships:
-            s.add(Membership(person_id=person.id, role=role, scope_type=scope_type, scope_id=scope_id))
-        return person.id
 
 
 def test_who_counts_as_class_teacher(app, demo) -> None:  # type: ignore[no-untyped-def]
@@ -45,10 +35,10 @@ def test_who_counts_as_class_teacher(app, demo) -> None:  # type: ignore[no-unty
         assert other is not None and other.class_teacher_id not in (None, demo.teacher)
         other_id = other.id
     # A second class teacher of the other class, by membership only (not the class's own teacher).
-    deputy = _new_person(app, "副班主任", (Role.CLASS_TEACHER, ScopeType.CLASS, other_id))
+    deputy = new_person(app, "副班主任", (Role.CLASS_TEACHER, ScopeType.CLASS, other_id))
     # The same number as the class, but a school scope: not a class-teacher membership of it.
-    school_scoped = _new_person(app, "学校范围", (Role.CLASS_TEACHER, ScopeType.SCHOOL, other_id))
-    subject = _new_person(app, "科任老师", (Role.TEACHER, ScopeType.CLASS, other_id))
+    school_scoped = new_person(app, "学校范围", (Role.CLASS_TEACHER, ScopeType.SCHOOL, other_id))
+    subject = new_person(app, "科任老师", (Role.TEACHER, ScopeType.CLASS, other_id))
     with app.session_factory() as s:
         other = s.get(SchoolClass, other_id)
         assert other is not None
@@ -68,7 +58,7 @@ def test_who_counts_as_class_teacher(app, demo) -> None:  # type: ignore[no-unty
 
 def test_late_roll_call_refused_to_subject_teacher_audited_for_class_teacher(app, demo) -> None:  # type: ignore[no-untyped-def]
     class_id, pupils = teacher_class(app, demo.teacher)
-    subject = _new_person(app, "赵老师", (Role.TEACHER, ScopeType.CLASS, class_id))
+    subject = subject_teacher(app, class_id)
     late = at(MONDAY, 10, 15)
     with transaction(app.session_factory) as s:
         klass = s.get(SchoolClass, class_id)
