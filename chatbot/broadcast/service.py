@@ -155,7 +155,12 @@ def notice_text(
     body = broadcast.texts.get(locale) or broadcast.texts[broadcast.base_locale]
     lines = [
         _("📢 Reminder: please confirm this notice") if reminder else _("📢 Notice"),
-        _("From: {sender}, {place}").format(sender=sender_name, place=place),
+        (
+            _("From: {sender}, {place}").format(sender=sender_name, place=place)
+            if sender_name
+            # The sender's account was removed: name the place only, not an empty "From: , …".
+            else _("From: {place}").format(place=place)
+        ),
         "",
         body,
     ]
@@ -180,7 +185,7 @@ def _queue_to(
     now: datetime,
     default_locale: str,
     sender_name: str,
-    place: str,
+    target: NoticeTarget,
 ) -> int:
     """One outbox row per active chat account of `recipients` (a select of person ids), in SQL.
 
@@ -210,6 +215,8 @@ def _queue_to(
     ]
     for locale in LOCALES:
         with use_locale(locale):
+            # The place is named in the reader's language too ("grade 3" / "3年级"), not the sender's.
+            place = target_label(session, target, with_audience=False)
             text = notice_text(broadcast, sender_name, place, locale, reminder=kind == REMINDER_KIND)
             buttons = ack_buttons(broadcast)
         rows = (
@@ -312,7 +319,6 @@ def create_broadcast(
         )
     )
     not_before = after_quiet_hours(scheduled, tz, settings.quiet_hours_start, settings.quiet_hours_end)
-    place = target_label(session, target, with_audience=False)
     broadcast.message_count = _queue_to(
         session,
         broadcast,
@@ -322,7 +328,7 @@ def create_broadcast(
         now=now,
         default_locale=settings.default_locale,
         sender_name=sender.name,
-        place=place,
+        target=target,
     )
     session.add(
         AuditLog(
@@ -525,7 +531,7 @@ def send_reminder(
         now=now,
         default_locale=settings.default_locale,
         sender_name=sender.name if sender else "",
-        place=target_label(session, target, with_audience=False),
+        target=target,
     )
     broadcast.reminded_at = now
     assert person is not None

@@ -37,13 +37,13 @@ from tests.broadcast.bc_service_helpers import (
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)  # 红星小学 grade 3 1班
 SHANGHAI = "Asia/Shanghai"
 
-# The place is named once, in the language the notice is created in (here simplified Chinese).
+# The place is named in each reader's language, like the fixed phrases around it.
 EN_NOTICE = (
-    "📢 Notice\nFrom: 张校长, 红星小学 3年级1班\n\nParents' meeting on Friday afternoon.\n\n"
+    "📢 Notice\nFrom: 张校长, 红星小学 grade 3 1班\n\nParents' meeting on Friday afternoon.\n\n"
     "Please press “Got it” to confirm you have read it."
 )
 ZH_HANS_NOTICE = "📢 通知\n发自：张校长，红星小学 3年级1班\n\n周五下午家长会。\n\n看完请点“收到”。"
-ZH_HANT_NOTICE = "📢 通知\n發自：张校长，红星小学 3年级1班\n\n周五下午家长会。\n\n看完請點「收到」。"
+ZH_HANT_NOTICE = "📢 通知\n發自：张校长，红星小学 3年級1班\n\n周五下午家长会。\n\n看完請點「收到」。"
 
 
 def test_a_notice_is_queued_once_per_active_account_in_each_recipients_language(
@@ -183,7 +183,7 @@ def test_a_notice_without_confirmation_has_no_button_and_a_grade_notice_names_th
             demo.teacher,
             "console",
             "notice",
-            "📢 Notice\nFrom: 张校长, 红星小学 3年级\n\nSports day is moved to Friday.",
+            "📢 Notice\nFrom: 张校长, 红星小学 grade 3\n\nSports day is moved to Friday.",
             [],
         ),
     ]

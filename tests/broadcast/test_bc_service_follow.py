@@ -349,7 +349,7 @@ def test_the_reminder_in_english_and_its_refusals(app: App, demo, now: datetime)
     assert [r for r in outbox(app, ref_id=notice, kind="notice_reminder")] == [
         (
             chinese, parents[1], "console", "notice_reminder",
-            "📢 提醒：请确认这条通知\n发自：张校长，红星小学 grade 3 1班\n\n家长会\n\n看完请点“收到”。",
+            "📢 提醒：请确认这条通知\n发自：张校长，红星小学 3年级1班\n\n家长会\n\n看完请点“收到”。",
             [[{"label": "收到", "payload": f"bcack:{notice}"}]], int(Priority.BULK), in_an_hour,
             OutboxStatus.QUEUED, 0, None, None, None, None, "broadcast", notice, "Asia/Shanghai", in_an_hour,
         ),

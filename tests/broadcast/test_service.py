@@ -206,7 +206,7 @@ def test_a_reminder_waits_for_the_end_of_the_configured_quiet_hours(app: App, de
     assert {row.not_before for row in reminder_rows(app, notice)} == {next_morning}
 
 
-def test_a_reminder_of_a_notice_whose_sender_was_deleted_names_no_sender(
+def test_a_reminder_of_a_notice_whose_sender_was_deleted_names_only_the_place(
     app: App, demo, now: datetime
 ) -> None:  # type: ignore[no-untyped-def]
     link(app, parents_of_class(app, 1)[:2], now)
@@ -220,7 +220,7 @@ def test_a_reminder_of_a_notice_whose_sender_was_deleted_names_no_sender(
         assert remind(app, demo.admin, notice, now) == len(parents_of_class(app, 1))
 
     assert {row.text for row in reminder_rows(app, notice)} == {
-        "📢 提醒：请确认这条通知\n发自：，红星小学 3年级1班\n\n周五下午家长会。\n\n看完请点“收到”。"
+        "📢 提醒：请确认这条通知\n发自：红星小学 3年级1班\n\n周五下午家长会。\n\n看完请点“收到”。"
     }
 
 
