@@ -379,16 +379,18 @@ class Report:
     unreachable: int
     acknowledged: int
     cancelled: bool
+    stopped: int  # people whose every message was withdrawn by "Cancel the rest", not failed
 
 
 def report(session: Session, broadcast: Broadcast) -> Report:
-    """People delivered / pending / failed / unreachable and acknowledged (set-based, any size)."""
+    """People delivered / pending / stopped / failed / unreachable and acknowledged (set-based)."""
     sent = func.max(case((OutboxMessage.status == OutboxStatus.SENT, 1), else_=0)).label("sent")
     pending = func.max(
         case((OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)), 1), else_=0)
     ).label("pending")
+    live = func.max(case((OutboxMessage.status == OutboxStatus.CANCELLED, 0), else_=1)).label("live")
     per_person = (
-        select(OutboxMessage.person_id, sent, pending)
+        select(OutboxMessage.person_id, sent, pending, live)
         .where(
             OutboxMessage.ref_type == REF_TYPE,
             OutboxMessage.ref_id == broadcast.id,
@@ -397,11 +399,12 @@ def report(session: Session, broadcast: Broadcast) -> Report:
         .group_by(OutboxMessage.person_id)
         .subquery()
     )
-    with_rows, delivered, waiting = session.execute(
+    with_rows, delivered, waiting, stopped = session.execute(
         select(
             func.count(),
             func.count().filter(per_person.c.sent == 1),
             func.count().filter(per_person.c.sent == 0, per_person.c.pending == 1),
+            func.count().filter(per_person.c.live == 0),
         ).select_from(per_person)
     ).one()
     acknowledged = session.scalar(
@@ -414,10 +417,11 @@ def report(session: Session, broadcast: Broadcast) -> Report:
         messages=broadcast.message_count,
         delivered=int(delivered),
         pending=int(waiting),
-        failed=int(with_rows) - int(delivered) - int(waiting),
+        failed=int(with_rows) - int(delivered) - int(waiting) - int(stopped),
         unreachable=broadcast.recipient_count - int(with_rows),
         acknowledged=int(acknowledged or 0),
         cancelled=broadcast.status == BroadcastStatus.CANCELLED,
+        stopped=int(stopped),
     )
 
 

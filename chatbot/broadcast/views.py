@@ -24,7 +24,8 @@ def state_label(broadcast: Broadcast, pending: int, now: datetime) -> str:
 
 def summary_line(session: Session, broadcast: Broadcast, now: datetime) -> str:
     counts = report(session, broadcast)
-    first_line = (broadcast.texts.get(broadcast.base_locale) or "").splitlines()[0][:24]
+    # A row written outside the bot may lack its base text: show an empty quote, do not crash.
+    first_line = next(iter((broadcast.texts.get(broadcast.base_locale) or "").splitlines()), "")[:24]
     return _("#{id} {target}: {state} — “{text}”").format(
         id=broadcast.id,
         target=target_label(session, target_of(broadcast)),
@@ -48,6 +49,12 @@ def status_text(session: Session, broadcast: Broadcast, now: datetime) -> str:
             failed=format_number(counts.failed),
         ),
     ]
+    if counts.stopped:
+        lines.append(
+            _("{count} recipients were not sent it because the rest was cancelled.").format(
+                count=format_number(counts.stopped)
+            )
+        )
     if counts.unreachable:
         lines.append(
             _("{count} recipients have not linked a chat account yet and cannot receive it.").format(

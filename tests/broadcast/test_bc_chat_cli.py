@@ -303,6 +303,7 @@ def test_notices_lists_shows_reminds_and_cancels(
         "unreachable": 140,
         "acknowledged": 0,
         "cancelled": False,
+        "stopped": 0,
     }
     assert bot_cli("notices", "--as", "principal", "--remind", str(notice)) == CliResult(
         0, f"Reminder queued for 142 people who have not confirmed notice #{notice}.\n", ""

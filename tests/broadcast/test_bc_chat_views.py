@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from chatbot.app import App
 from chatbot.broadcast.targets import NoticeTarget
 from chatbot.channels.console import ConsoleChannel
 from db.models import ChannelIdentity, Guardian, Person, Student
-from db.models.broadcast import Audience, BroadcastRecipient, BroadcastScope
+from db.models.broadcast import Audience, Broadcast, BroadcastRecipient, BroadcastScope
+from db.session import transaction
 from tests.broadcast.bc_chat_helpers import make_notice, set_locale_of, shown
 from tests.broadcast.helpers import deliver, link
 from tests.conftest import DemoPeople
@@ -206,3 +207,38 @@ def test_notices_lists_the_latest_first_with_a_button_each(
     assert len([m for m in deliver(app, now) if m.external_id != f"person-{demo.teacher}"]) == 4
     lines = shown(console.send(demo.teacher, "/notices", now=now + timedelta(days=3)))[0][0].splitlines()
     assert lines[-1] == f"#{first} 红星小学 grade 3 1班 · parents: delivered — “Parents' meeting on Frid”"
+
+
+def test_messages_withdrawn_by_cancel_are_counted_as_not_sent_not_as_failed(
+    app: App, console: ConsoleChannel, demo: DemoPeople, now: datetime
+) -> None:
+    set_locale_of(app, "en", demo.teacher)
+    parents = guardians_of_class(app, 1)
+    link(app, parents[:3], now)
+    notice = make_notice(app, demo.teacher, CLASS_ONE, {"en": MEETING}, now, base="en", ack=False)
+    assert shown(console.send(demo.teacher, payload=f"bccan:{notice}")) == [
+        (f"Notice #{notice} cancelled: 3 messages will not be sent.", [])
+    ]
+
+    [(text, rows)] = shown(console.send(demo.teacher, payload=f"bcst:{notice}"))
+    assert text.splitlines() == [
+        f"Notice #{notice} to 红星小学 grade 3 1班 · parents",
+        "Status: cancelled",
+        "Recipients: 38; delivered 0, waiting 0, failed 0.",
+        "3 recipients were not sent it because the rest was cancelled.",
+        "35 recipients have not linked a chat account yet and cannot receive it.",
+    ]
+    assert rows == [[("Refresh", f"bcst:{notice}")]]
+
+
+def test_a_notice_row_without_its_base_text_is_listed_with_an_empty_quote(
+    app: App, console: ConsoleChannel, demo: DemoPeople, now: datetime
+) -> None:
+    set_locale_of(app, "en", demo.teacher)
+    notice = make_notice(app, demo.teacher, CLASS_ONE, {"en": "Hi"}, now, base="en")
+    with transaction(app.session_factory) as s:  # a row written outside the bot, by hand or a script
+        s.execute(update(Broadcast).where(Broadcast.id == notice).values(texts={"en": ""}))
+    assert shown(console.send(demo.teacher, "/notices"))[0][0].splitlines() == [
+        "Your recent notices:",
+        f"#{notice} 红星小学 grade 3 1班 · parents: nobody could be reached on a chat account — “”",
+    ]

@@ -159,20 +159,20 @@ def test_the_report_counts_people_once_by_their_best_outcome(app: App, demo, now
     # parents[0] and [5] delivered; [1] queued and [2] sending; [3] and [4] failed; the rest unreachable.
     assert counts(notice) == Report(
         recipients=len(parents), messages=8, delivered=2, pending=2, failed=2,
-        unreachable=len(parents) - 6, acknowledged=3, cancelled=False,
+        unreachable=len(parents) - 6, acknowledged=3, cancelled=False, stopped=0,
     )  # fmt: skip
     assert counts(other) == Report(
         recipients=len(parents), messages=8, delivered=6, pending=0, failed=0,
-        unreachable=len(parents) - 6, acknowledged=4, cancelled=False,
+        unreachable=len(parents) - 6, acknowledged=4, cancelled=False, stopped=0,
     )  # fmt: skip
 
     with transaction(app.session_factory) as s:
         assert cancel_broadcast(s, s.get(Person, demo.principal), notice, later) == 2
-    # The queued messages of parents[1] and [5] are cancelled: [1] is no longer waiting, counted with
-    # the failures; [5] stays delivered.
+    # The queued messages of parents[1] and [5] are cancelled: [1] is no longer waiting and counted
+    # as stopped, not failed; [5] stays delivered.
     assert counts(notice) == Report(
-        recipients=len(parents), messages=8, delivered=2, pending=1, failed=3,
-        unreachable=len(parents) - 6, acknowledged=3, cancelled=True,
+        recipients=len(parents), messages=8, delivered=2, pending=1, failed=2,
+        unreachable=len(parents) - 6, acknowledged=3, cancelled=True, stopped=1,
     )  # fmt: skip
 
 
