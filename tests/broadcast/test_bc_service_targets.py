@@ -192,7 +192,7 @@ def _person(s, name: str) -> int:  # type: ignore[no-untyped-def]
 def extra_people(app: App, demo) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Staff the demo lacks (a subject teacher, school-level teachers) and a second county."""
     with transaction(app.session_factory) as s:
-        ids = {name: _person(s, name) for name in ("Tom", "Sue", "Lee", "Ann", "Bob", "Pat", "Max")}
+        ids = {name: _person(s, name) for name in ("Tom", "Sue", "Lee", "Ann", "Bob", "Pat", "Max", "Zed")}
         region = Region(code="other", name="Other County", timezone="Asia/Shanghai")
         s.add(region)
         s.flush()
@@ -212,6 +212,8 @@ def extra_people(app: App, demo) -> dict[str, int]:  # type: ignore[no-untyped-d
             (ids["Sue"], Role.TEACHER, ScopeType.SCHOOL, 1),
             (ids["Lee"], Role.CLASS_TEACHER, ScopeType.SCHOOL, 1),
             (ids["Max"], Role.COUNTY_ADMIN, ScopeType.SCHOOL, 1),
+            # A principal's membership put on a class by hand: only teaching roles count in a class.
+            (ids["Zed"], Role.PRINCIPAL, ScopeType.CLASS, 1),
             (ids["Ann"], Role.CLASS_TEACHER, ScopeType.CLASS, klass.id),
             (ids["Bob"], Role.PRINCIPAL, ScopeType.SCHOOL, school.id),
         ]:
@@ -273,6 +275,8 @@ def test_each_scope_and_audience_addresses_exactly_its_people(app: App, demo) ->
     # A teacher who is also a parent is addressed once, as a teacher.
     assert named(app, NoticeTarget(SCHOOL, 1, B)) == guardians(app, [1, 2, 3, 4]) | RED_STAR
     assert named(app, NoticeTarget(GRADE, 1, P, 4)) == guardians(app, [2])
+    # Grade 3 of 红星小学 only: Hill School's grade 3 (Ann, Pat) is another school's.
+    assert named(app, NoticeTarget(GRADE, 1, B, 3)) == class_1 | {"李芳": "teacher"}
     assert named(app, NoticeTarget(REGION, ids["region"], B)) == {
         "Ann": "teacher",
         "Bob": "teacher",
