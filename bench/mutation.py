@@ -197,9 +197,13 @@ def report(statuses: dict[str, str]) -> int:
     equivalent = load_equivalent()
     by_package: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
+    stale: list[str] = []
     for name, status in sorted(statuses.items()):
         package = package_of(name)
-        if name in equivalent:
+        if name in equivalent and status in KILLED:
+            # A caught mutant is not equivalent: the entry is out of date (its function changed).
+            stale.append(f"{name}: {status}")
+        elif name in equivalent:
             by_package[package]["equivalent"] += 1
             continue
         by_package[package][status] += 1
@@ -220,6 +224,10 @@ def report(statuses: dict[str, str]) -> int:
     for package, lines in sorted(survivors.items()):
         print(f"\nsurvivors in {package} ({len(lines)}):")
         for line in lines:
+            print("  " + line)
+    if stale:
+        print(f"\nlisted as equivalent but caught, remove from bench/equivalent ({len(stale)}):")
+        for line in stale:
             print("  " + line)
     print("\nstatuses: " + ", ".join(f"{s}={n}" for s, n in Counter(statuses.values()).most_common()))
     return 0 if worst >= 90.0 else 1
