@@ -56,9 +56,8 @@ def load_equivalent() -> dict[str, str]:
     return found
 
 
-# A mutant that makes a test hang is caught: CI would fail on it. mutmut counts it so too. (The roster
-# import's progress bar hangs mutmut's forked test processes; run outside a fork, those mutants fail
-# tests in tests/people, so "timeout" there is not a loop the suite misses.)
+# A mutant that makes a test hang (an endless loop) is caught: CI fails on it, and mutmut counts it
+# so too. --recheck runs timeouts again, in case the machine was only slow.
 KILLED = {"killed", "caught by type check", "timeout"}
 _NAME = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+)$")
 
@@ -186,7 +185,7 @@ def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
         survivors = [
             name
             for name, status in statuses_in(work).items()
-            if status in ("survived", "no tests") and name not in equivalent
+            if status in ("survived", "timeout", "no tests") and name not in equivalent
         ]
         if survivors:
             mutmut_run(work, max_children, survivors)

@@ -9,15 +9,20 @@
 - It keeps the shared demo-county template (tests/conftest.py, JIAXIAO_SHARED_TEMPLATES) away from
   a mutant of a function that runs while the county is seeded: bench/mutation.py lists those
   functions in seeding.txt beside the templates, and such a mutant seeds a county of its own.
+- It gives tqdm (the roster import's progress bar) a new write lock in each mutant's session: the
+  lock inherited through mutmut's fork can be held by a thread that did not come along, and every
+  roster import then waited on it until the timeout.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+import tqdm
 
 SHARED = "JIAXIAO_SHARED_TEMPLATES"
 
@@ -43,6 +48,7 @@ def _mutant_runs_while_seeding(mutant: str, folder: Path) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     _clear_caches()
+    tqdm.tqdm.set_lock(threading.RLock())
     folder = os.environ.get(SHARED)
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if folder and "__mutmut_" in mutant and _mutant_runs_while_seeding(mutant, Path(folder)):
