@@ -15,7 +15,7 @@ from chatbot.broadcast.service import BroadcastError, NoticeDraft, create_broadc
 from chatbot.broadcast.targets import NoticeTarget, TargetError
 from chatbot.config import Settings
 from chatbot.i18n import use_locale
-from db.models import AuditLog, ChannelIdentity, Guardian, OutboxMessage, Person, Student
+from db.models import AuditLog, ChannelIdentity, OutboxMessage, Person
 from db.session import transaction
 
 # Every column of an outbox row a notice writes, in one tuple.
@@ -73,20 +73,6 @@ def set_person_locale(app: App, person_id: int, locale: str | None) -> None:
         person = s.get(Person, person_id)
         assert person is not None
         person.locale = locale
-
-
-def class_parents(app: App, class_id: int) -> list[int]:
-    """Person ids of the guardians of the class's active pupils, ascending."""
-    with app.session_factory() as s:
-        return sorted(
-            set(
-                s.scalars(
-                    select(Guardian.person_id)
-                    .join(Student, Student.id == Guardian.student_id)
-                    .where(Student.class_id == class_id, Student.active.is_(True))
-                )
-            )
-        )
 
 
 def notify(

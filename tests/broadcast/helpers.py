@@ -33,6 +33,20 @@ def parents_of_school(app: App, school: int) -> list[int]:
         )
 
 
+def parents_of_class(app: App, class_id: int) -> list[int]:
+    """Person ids of the guardians of the class's active pupils, ascending."""
+    with app.session_factory() as s:
+        return sorted(
+            set(
+                s.scalars(
+                    select(Guardian.person_id)
+                    .join(Student, Student.id == Guardian.student_id)
+                    .where(Student.class_id == class_id, Student.active.is_(True))
+                )
+            )
+        )
+
+
 def link(
     app: App,
     person_ids: list[int],

@@ -10,28 +10,15 @@ from sqlalchemy import select, update
 from chatbot.app import App
 from chatbot.broadcast.targets import NoticeTarget
 from chatbot.channels.console import ConsoleChannel
-from db.models import ChannelIdentity, Guardian, Person, Student
+from db.models import ChannelIdentity, Person
 from db.models.broadcast import Audience, Broadcast, BroadcastRecipient, BroadcastScope
 from db.session import transaction
 from tests.broadcast.bc_chat_helpers import make_notice, set_locale_of, shown
-from tests.broadcast.helpers import deliver, link
+from tests.broadcast.helpers import deliver, link, parents_of_class
 from tests.conftest import DemoPeople
 
 CLASS_ONE = NoticeTarget(BroadcastScope.CLASS, 1)  # 红星小学 grade 3 1班, the demo teacher's class
 MEETING = "Parents' meeting on Friday at 16:00 in room 3\nPlease come on time."
-
-
-def guardians_of_class(app: App, class_id: int) -> list[int]:
-    with app.session_factory() as s:
-        return sorted(
-            set(
-                s.scalars(
-                    select(Guardian.person_id)
-                    .join(Student)
-                    .where(Student.class_id == class_id, Student.active)
-                )
-            )
-        )
 
 
 def waiting_names(app: App, notice: int) -> tuple[str, int]:
@@ -52,7 +39,7 @@ def test_the_status_text_through_the_life_of_a_notice(
     app: App, console: ConsoleChannel, demo: DemoPeople, now: datetime
 ) -> None:
     set_locale_of(app, "en", demo.teacher)
-    parents = guardians_of_class(app, 1)
+    parents = parents_of_class(app, 1)
     assert len(parents) == 38
     link(app, parents[:5], now)
     notice = make_notice(
@@ -179,7 +166,7 @@ def test_notices_lists_the_latest_first_with_a_button_each(
     assert shown(console.send(demo.teacher, "/notices")) == [
         ("You have not sent any notices yet. Send /notice to write one.", [])
     ]
-    link(app, guardians_of_class(app, 1)[:2], now)
+    link(app, parents_of_class(app, 1)[:2], now)
     first = make_notice(app, demo.teacher, CLASS_ONE, {"en": MEETING}, now, base="en", ack=True)
     second = make_notice(
         app,
@@ -213,7 +200,7 @@ def test_messages_withdrawn_by_cancel_are_counted_as_not_sent_not_as_failed(
     app: App, console: ConsoleChannel, demo: DemoPeople, now: datetime
 ) -> None:
     set_locale_of(app, "en", demo.teacher)
-    parents = guardians_of_class(app, 1)
+    parents = parents_of_class(app, 1)
     link(app, parents[:3], now)
     notice = make_notice(app, demo.teacher, CLASS_ONE, {"en": MEETING}, now, base="en", ack=False)
     assert shown(console.send(demo.teacher, payload=f"bccan:{notice}")) == [

@@ -27,12 +27,12 @@ from db.session import transaction
 from tests.broadcast.bc_service_helpers import (
     add_account,
     audits,
-    class_parents,
     notify,
     outbox,
     refusal_en,
     set_person_locale,
 )
+from tests.broadcast.helpers import parents_of_class
 
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)  # 红星小学 grade 3 1班
 SHANGHAI = "Asia/Shanghai"
@@ -51,7 +51,7 @@ def test_a_notice_is_queued_once_per_active_account_in_each_recipients_language(
     demo,
     now: datetime,  # type: ignore[no-untyped-def]
 ) -> None:
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     # Accounts opened in no particular order of the people: rows follow the accounts.
     set_person_locale(app, parents[4], "en")
     account_wins = add_account(app, parents[4], now, locale="zh_Hant")
@@ -163,7 +163,7 @@ def test_a_notice_without_confirmation_has_no_button_and_a_grade_notice_names_th
 ) -> None:
     grade_3 = NoticeTarget(BroadcastScope.GRADE, 1, Audience.BOTH, 3)
     account = add_account(app, demo.teacher, now, locale="en")
-    parent = class_parents(app, 1)[0]
+    parent = parents_of_class(app, 1)[0]
     add_account(app, parent, now)
 
     notice = notify(app, demo.principal, grade_3, {"en": "Sports day is moved to Friday."}, now, base="en")
@@ -224,7 +224,7 @@ def test_a_scheduled_notice_waits_and_night_time_moves_to_the_morning_in_the_sch
 ) -> None:
     with transaction(app.session_factory) as s:
         s.execute(update(School).where(School.id == 1).values(timezone="Asia/Urumqi"))  # UTC+6
-    parent = class_parents(app, 1)[0]
+    parent = parents_of_class(app, 1)[0]
     add_account(app, parent, now)
     settings = app.settings.model_copy(
         update={"quiet_hours_start": time(20, 0), "quiet_hours_end": time(6, 30)}
@@ -274,7 +274,7 @@ def test_a_repeated_request_key_is_refused_in_english_and_another_key_sends_agai
     demo,
     now: datetime,  # type: ignore[no-untyped-def]
 ) -> None:
-    add_account(app, class_parents(app, 1)[0], now)
+    add_account(app, parents_of_class(app, 1)[0], now)
     first = notify(app, demo.principal, CLASS_1, {"zh_Hans": "通知"}, now, request_key="key-1")
     second = notify(app, demo.principal, CLASS_1, {"zh_Hans": "通知"}, now, request_key="key-2")
 
@@ -437,7 +437,7 @@ def test_validating_a_draft_cleans_every_text_in_place(app: App, demo, now: date
 def test_times_given_in_another_zone_are_stored_as_the_same_instants(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
-    parent = class_parents(app, 1)[0]
+    parent = parents_of_class(app, 1)[0]
     add_account(app, parent, now)
     local_now = now.astimezone(ZoneInfo(SHANGHAI))  # 08:00 in Shanghai, the same instant
     local_at = (now + timedelta(hours=3)).astimezone(ZoneInfo(SHANGHAI))

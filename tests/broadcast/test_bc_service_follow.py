@@ -25,11 +25,11 @@ from db.session import transaction
 from tests.broadcast.bc_service_helpers import (
     add_account,
     audits,
-    class_parents,
     notify,
     outbox,
     refusal_en,
 )
+from tests.broadcast.helpers import parents_of_class
 
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)  # 红星小学 grade 3 1班
 CLASS_2 = NoticeTarget(BroadcastScope.CLASS, 2)
@@ -77,7 +77,7 @@ def test_a_notice_is_visible_to_its_sender_and_to_those_who_may_send_to_its_targ
     demo,
     now: datetime,  # type: ignore[no-untyped-def]
 ) -> None:
-    add_account(app, class_parents(app, 1)[0], now)
+    add_account(app, parents_of_class(app, 1)[0], now)
     notice = notify(app, demo.teacher, CLASS_1, {"zh_Hans": "通知"}, now)
     other_class_teacher = person_id(app, "吴洋鹏")
 
@@ -103,7 +103,7 @@ def test_a_notice_is_visible_to_its_sender_and_to_those_who_may_send_to_its_targ
 
 
 def test_the_report_counts_people_once_by_their_best_outcome(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     first_console = add_account(app, parents[0], now)
     first_telegram = add_account(app, parents[0], now, channel="telegram")
     for person in parents[1:6]:
@@ -181,7 +181,7 @@ def test_those_who_have_not_confirmed_are_listed_by_name_and_flagged_without_an_
     demo,
     now: datetime,  # type: ignore[no-untyped-def]
 ) -> None:
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     assert len(parents) > 31
     for person in parents[:4]:
         add_account(app, person, now)
@@ -238,7 +238,7 @@ def test_cancelling_stops_only_this_notices_queued_messages_and_is_audited(
     demo,
     now: datetime,  # type: ignore[no-untyped-def]
 ) -> None:
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     accounts = [add_account(app, person, now) for person in parents[:3]]
     principal_account = add_account(app, demo.principal, now)
     notice = notify(app, demo.principal, CLASS_1, {"zh_Hans": "运动会"}, now)
@@ -294,7 +294,7 @@ def test_cancelling_stops_only_this_notices_queued_messages_and_is_audited(
 
 
 def test_got_it_counts_once_and_only_for_recipients(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    parent = class_parents(app, 1)[0]
+    parent = parents_of_class(app, 1)[0]
     notice = notify(app, demo.principal, CLASS_1, {"zh_Hans": "家长会"}, now, ack=True)
     later = now + timedelta(hours=2)
 
@@ -318,7 +318,7 @@ def test_got_it_counts_once_and_only_for_recipients(app: App, demo, now: datetim
 
 
 def test_the_reminder_in_english_and_its_refusals(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     english = add_account(app, parents[0], now, locale="en")
     chinese = add_account(app, parents[1], now)
     add_account(app, parents[2], now)
@@ -400,7 +400,7 @@ def test_the_reminder_in_english_and_its_refusals(app: App, demo, now: datetime)
 
 
 def test_a_reminder_counts_people_not_accounts(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     add_account(app, parents[0], now)
     add_account(app, parents[0], now, channel="telegram")
     notice = notify(app, demo.principal, CLASS_1, {"zh_Hans": "家长会"}, now, ack=True)

@@ -14,7 +14,8 @@ from chatbot.broadcast.targets import NoticeTarget
 from db.models import OutboxMessage, OutboxStatus, Person, Priority, School
 from db.models.broadcast import Broadcast, BroadcastScope
 from db.session import transaction
-from tests.broadcast.bc_service_helpers import add_account, class_parents, notify, outbox, set_person_locale
+from tests.broadcast.bc_service_helpers import add_account, notify, outbox, set_person_locale
+from tests.broadcast.helpers import parents_of_class
 
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)
 URUMQI = "Asia/Urumqi"
@@ -61,7 +62,7 @@ def test_progress_is_edited_in_place_on_telegram_and_the_summary_reaches_every_a
 ) -> None:
     with transaction(app.session_factory) as s:
         s.execute(update(School).where(School.id == 1).values(timezone=URUMQI))
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     for person in parents[:5]:
         add_account(app, person, now)
     set_person_locale(app, demo.principal, "zh_Hant")
@@ -185,7 +186,7 @@ def test_the_summary_follows_the_default_language_and_no_account_is_skipped(
     demo,
     now: datetime,  # type: ignore[no-untyped-def]
 ) -> None:
-    parents = class_parents(app, 1)
+    parents = parents_of_class(app, 1)
     for person in parents[:2]:
         add_account(app, person, now)
     console = add_account(app, demo.principal, now)
@@ -214,7 +215,7 @@ def test_the_summary_follows_the_default_language_and_no_account_is_skipped(
 
 
 def test_the_worker_hook_updates_each_notice_it_delivered_for(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    add_account(app, class_parents(app, 1)[0], now)
+    add_account(app, parents_of_class(app, 1)[0], now)
     telegram = add_account(app, demo.principal, now, channel="telegram")
     first = notify(app, demo.principal, CLASS_1, {"zh_Hans": "一"}, now)
     second = notify(app, demo.principal, CLASS_1, {"zh_Hans": "二"}, now)
@@ -233,7 +234,7 @@ def test_the_worker_hook_updates_each_notice_it_delivered_for(app: App, demo, no
 
 
 def test_no_progress_for_an_unknown_notice_or_one_whose_sender_is_gone(app: App, demo, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    add_account(app, class_parents(app, 1)[0], now)
+    add_account(app, parents_of_class(app, 1)[0], now)
     add_account(app, demo.principal, now, channel="telegram")
     notify(app, demo.principal, CLASS_1, {"zh_Hans": "一"}, now)
     orphan = notify(app, demo.principal, CLASS_1, {"zh_Hans": "二"}, now)

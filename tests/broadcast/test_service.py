@@ -24,10 +24,10 @@ from chatbot.broadcast.service import (
 from chatbot.broadcast.targets import NoticeTarget
 from chatbot.channels.console import ConsoleChannel
 from chatbot.config import Settings
-from db.models import AuditLog, Guardian, OutboxMessage, Person, Student
+from db.models import AuditLog, OutboxMessage, Person
 from db.models.broadcast import Audience, Broadcast, BroadcastScope
 from db.session import transaction
-from tests.broadcast.helpers import link
+from tests.broadcast.helpers import link, parents_of_class
 
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)  # 红星小学 3年级1班, 38 pupils
 CLASS_2 = NoticeTarget(BroadcastScope.CLASS, 2)  # 红星小学 4年级1班
@@ -69,19 +69,6 @@ def confirm(app: App, notice_id: int, person_ids: list[int], now: datetime) -> N
     with transaction(app.session_factory) as s:
         for person_id in person_ids:
             assert acknowledge(s, s.get(Person, person_id), notice_id, now) is True
-
-
-def parents_of_class(app: App, class_id: int) -> list[int]:
-    with app.session_factory() as s:
-        return sorted(
-            set(
-                s.scalars(
-                    select(Guardian.person_id)
-                    .join(Student, Student.id == Guardian.student_id)
-                    .where(Student.class_id == class_id, Student.active.is_(True))
-                )
-            )
-        )
 
 
 def reminder_rows(app: App, notice_id: int) -> list[OutboxMessage]:
