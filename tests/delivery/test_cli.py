@@ -248,8 +248,8 @@ def test_help_of_outbox_and_deliver_in_the_operators_language(
 
 # --- deliver ---------------------------------------------------------------------------------------
 
-# `deliver` builds its worker without the App's clock, so it reads the wall clock: its rows are due
-# long before any day the suite runs on, and urgent, so that quiet hours never hold them.
+# These rows are due long before any day the suite runs on (the moved-clock runs included), and
+# urgent, so that quiet hours never hold them, whatever clock `deliver` is given.
 LONG_AGO = datetime(2020, 1, 6, tzinfo=UTC)
 
 
