@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Awaitable
 from datetime import datetime, time, timedelta
@@ -90,12 +89,15 @@ async def test_the_hooks_hear_of_refs_at_most_once_per_hook_interval(empty_app: 
 
 
 async def test_database_work_runs_on_the_workers_own_threads(empty_app: App, now: datetime) -> None:
-    async def thread_names(worker: Worker) -> set[str]:
-        started = threading.Barrier(3, timeout=0.5)
+    async def thread_names(worker: Worker, parties: int) -> set[str]:
+        # With `parties` > 1 each step waits for the others, so they must run on that many threads
+        # at once. No step waits for a timeout to pass: under the CI's moved clock (libfaketime) a
+        # thread's timed wait may never end.
+        started = threading.Barrier(parties, timeout=10)
 
         def step() -> str:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                started.wait()  # all three at once when there are three threads; else it times out
+            if parties > 1:
+                started.wait()
             return threading.current_thread().name
 
         try:
@@ -106,10 +108,10 @@ async def test_database_work_runs_on_the_workers_own_threads(empty_app: App, now
     cfg = DeliveryConfig(db_in_thread=True, limits={}, lanes=3)
     sqlite = Worker(empty_app.session_factory, [FakeSender("telegram")], cfg, clock=lambda: now)
     # SQLite has one writer: one thread.
-    assert await thread_names(sqlite) == {"delivery-db_0"}
+    assert await thread_names(sqlite, 1) == {"delivery-db_0"}
     postgres = Worker(empty_app.session_factory, [FakeSender("telegram")], cfg, clock=lambda: now)
     postgres.skip_locked = True  # as on PostgreSQL: one thread per lane
-    assert await thread_names(postgres) == {"delivery-db_0", "delivery-db_1", "delivery-db_2"}
+    assert await thread_names(postgres, 3) == {"delivery-db_0", "delivery-db_1", "delivery-db_2"}
 
 
 async def test_lanes_with_database_threads_send_side_by_side(empty_app: App, now: datetime) -> None:
