@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.cli import main
 from chatbot.i18n import use_locale
 from chatbot.people.cli import cmd_invites
 from chatbot.people.invites import hash_code, looks_like_code
@@ -36,45 +35,14 @@ from db.models import (
     Student,
 )
 from db.session import transaction
-
-OWN_SETTINGS = ("TIMEZONE", "DEFAULT_LOCALE", "LOG_FILE", "TELEGRAM_TOKEN", "WECHAT_TOKEN")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-class Run:
-    """`bot.py ARGS` in this process with the test's clock, in tmp_path, on the county's database."""
-
-    def __init__(
-        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], now: datetime
-    ) -> None:
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-        self.now = now
-
-    def __call__(self, url: str, *argv: str, locale: str = "zh_Hans") -> Result:
-        self.monkeypatch.setenv("DATABASE_URL", url)
-        self.monkeypatch.setenv("DEFAULT_LOCALE", locale)
-        with use_locale("zh_Hans"):
-            code = main(list(argv), clock=lambda: self.now)
-        out, err = self.capsys.readouterr()
-        return Result(code, out, err)
+from tests.people.cli_run import InProcessCli, Result
 
 
 @pytest.fixture
 def run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, now: datetime
-) -> Run:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    for name in OWN_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    return Run(monkeypatch, capsys, now)
+) -> InProcessCli:
+    return InProcessCli(monkeypatch, capsys, tmp_path, now)
 
 
 @dataclass
@@ -196,7 +164,7 @@ def exports(app: App) -> list[tuple[str | None, dict[str, object] | None]]:
 
 
 def test_the_whole_sheet_of_a_school(
-    run: Run, county: County, empty_app: App, tmp_path: Path, now: datetime
+    run: InProcessCli, county: County, empty_app: App, tmp_path: Path, now: datetime
 ) -> None:
     assert run(county.url, "invites", "--school", "向阳小学", "--out", "all.csv") == Result(
         0, "已将 5 个邀请码写入 all.csv。\n", ""
@@ -225,7 +193,7 @@ def test_the_whole_sheet_of_a_school(
     assert exports(empty_app) == [("school:1", {"role": "all", "count": 5, "unlinked_only": False})]
 
 
-def test_the_sheet_in_english(run: Run, county: County, tmp_path: Path) -> None:
+def test_the_sheet_in_english(run: InProcessCli, county: County, tmp_path: Path) -> None:
     result = run(
         county.url, "invites", "--school", "向阳小学", "--out", "t.csv", "--role", "teachers", locale="en"
     )
@@ -238,7 +206,7 @@ def test_the_sheet_in_english(run: Run, county: County, tmp_path: Path) -> None:
     ]
 
 
-def test_one_code_is_written_in_the_singular(run: Run, county: County, tmp_path: Path) -> None:
+def test_one_code_is_written_in_the_singular(run: InProcessCli, county: County, tmp_path: Path) -> None:
     assert run(county.url, "invites", "--school", "单人小学", "--out", "one.csv") == Result(
         0, "已将 1 个邀请码写入 one.csv。\n", ""
     )
@@ -252,7 +220,7 @@ def test_one_code_is_written_in_the_singular(run: Run, county: County, tmp_path:
 
 
 def test_refusals_name_the_problem_and_leave_no_codes(
-    run: Run, county: County, empty_app: App, tmp_path: Path
+    run: InProcessCli, county: County, empty_app: App, tmp_path: Path
 ) -> None:
     assert run(county.url, "invites", "--school", "没有的学校", "--out", "x.csv") == Result(
         2, "", "没有名为 '没有的学校' 的学校。\n"
@@ -307,7 +275,7 @@ def test_a_caller_that_does_not_ask_for_unlinked_gets_everyone(
 
 
 def test_the_sheet_lists_staff_in_person_then_role_order_whatever_the_storage_order(
-    run: Run, county: County, empty_app: App, tmp_path: Path
+    run: InProcessCli, county: County, empty_app: App, tmp_path: Path
 ) -> None:
     """Staff come by person, then role."""
     from chatbot.people.invites import school_invitees

@@ -6,20 +6,18 @@ and its refusals (a file it cannot read, bad rows listed one by one) with nothin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from chatbot.app import App
-from chatbot.cli import main
 from chatbot.i18n import use_locale
 from chatbot.people.roster import ImportCounts, RosterError, summary, write_template
 from db.models import Person, Region, Student
+from tests.people.cli_run import InProcessCli, Result
 
 CHINESE = "学校,年级,班级,学号,学生姓名,性别,是否住校,家庭情况,监护人姓名,监护人电话,与学生关系,班主任姓名,班主任电话"
 ENGLISH = (
@@ -134,47 +132,19 @@ def test_the_summary_names_every_count_in_its_place() -> None:
 
 # --- import-roster --------------------------------------------------------------------------------
 
-OWN_SETTINGS = ("TIMEZONE", "DEFAULT_LOCALE", "LOG_FILE", "TELEGRAM_TOKEN", "WECHAT_TOKEN")
 
+class Cli(InProcessCli):
+    """The people CLI whose stopwatch reads 1.5 s unless a test says otherwise."""
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-class Cli:
-    def __init__(
-        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], now: datetime
-    ) -> None:
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-        self.now = now
-
-    def __call__(self, url: str, *argv: str, locale: str = "zh_Hans", seconds: float = 1.5) -> Result:
-        self.monkeypatch.setenv("DATABASE_URL", url)
-        self.monkeypatch.setenv("DEFAULT_LOCALE", locale)
-        # The command's stopwatch: started at 100.0 s, read again `seconds` later.
-        readings = iter([100.0, 100.0 + seconds])
-        self.monkeypatch.setattr(
-            "chatbot.people.cli.time", SimpleNamespace(perf_counter=lambda: next(readings))
-        )
-        with use_locale("zh_Hans"):
-            code = main(list(argv), clock=lambda: self.now)
-        out, err = self.capsys.readouterr()
-        return Result(code, out, err)
+    def __call__(self, url: str, *argv: str, locale: str = "zh_Hans", seconds: float | None = 1.5) -> Result:
+        return super().__call__(url, *argv, locale=locale, seconds=seconds)
 
 
 @pytest.fixture
 def cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, now: datetime
 ) -> Cli:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    for name in OWN_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    return Cli(monkeypatch, capsys, now)
+    return Cli(monkeypatch, capsys, tmp_path, now)
 
 
 def _write(path: Path, *lines: str) -> None:
