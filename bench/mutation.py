@@ -47,6 +47,8 @@ MUTMUT = "mutmut>=3.8,<4"  # also the project's `mutation` extra
 # "mutant name" = "the reason"). mutmut numbers the mutants of a function in order: an entry is
 # re-checked when its function changes.
 EQUIVALENT_DIR = ROOT / "bench" / "equivalent"
+# In a kept run's folder: the survivors judged again on PostgreSQL (--postgres).
+POSTGRES_JUDGED = "postgres-judged.txt"
 
 
 def load_equivalent() -> dict[str, str]:
@@ -115,8 +117,10 @@ def ensure_mutmut() -> Path:
     return binary
 
 
-def mutmut_env(work: Path) -> dict[str, str]:
+def mutmut_env(work: Path, database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
+    if database_url:
+        env["TEST_DATABASE_URL"] = database_url
     env["JIAXIAO_SHARED_TEMPLATES"] = str(work / "shared-templates")
     # The random-input tests (tests/core/test_fuzz.py) pin no one behaviour; at their CI size of 150
     # examples a role they made every surviving router mutant cost 14 s.
@@ -142,10 +146,12 @@ def statuses_in(work: Path) -> dict[str, str]:
     return statuses
 
 
-def mutmut_run(work: Path, max_children: int, names: list[str] | None = None) -> None:
+def mutmut_run(
+    work: Path, max_children: int, names: list[str] | None = None, database_url: str | None = None
+) -> None:
     started = time.perf_counter()
     command = [str(ensure_mutmut()), "run", "--max-children", str(max_children), *(names or [])]
-    subprocess.run(command, cwd=work, check=False, env=mutmut_env(work))
+    subprocess.run(command, cwd=work, check=False, env=mutmut_env(work, database_url))
     print(f"mutmut ran for {time.perf_counter() - started:.0f} s in {work}")
 
 
@@ -192,8 +198,35 @@ def resume(work: Path, max_children: int, recheck: bool) -> dict[str, str]:
     return statuses_in(work)
 
 
-def report(statuses: dict[str, str]) -> int:
+def judge_on_postgres(work: Path, max_children: int) -> dict[str, str]:
+    """Judge a kept run's survivors again with the suite on PostgreSQL (TEST_DATABASE_URL).
+
+    The bench runs on SQLite, where code written for PostgreSQL only (COPY, FOR UPDATE SKIP LOCKED,
+    SET LOCAL) never runs, and where rows tie in index order whatever the ORDER BY says. A survivor
+    that the PostgreSQL suite kills is caught, as it would be in CI; the names judged this way are
+    kept in postgres-judged.txt so that the report can say how many were caught there.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        raise SystemExit("--postgres needs TEST_DATABASE_URL (see README: the PostgreSQL test run)")
     equivalent = load_equivalent()
+    survivors = [
+        name
+        for name, status in statuses_in(work).items()
+        if status in ("survived", "timeout") and name not in equivalent
+    ]
+    judged = work / POSTGRES_JUDGED
+    earlier = set(judged.read_text(encoding="utf-8").split()) if judged.exists() else set()
+    judged.write_text("\n".join(sorted(earlier | set(survivors))) + "\n", encoding="utf-8")
+    if survivors:
+        mutmut_run(work, max_children, survivors, database_url=url)
+    return statuses_in(work)
+
+
+def report(statuses: dict[str, str], work: Path | None = None) -> int:
+    equivalent = load_equivalent()
+    judged = work / POSTGRES_JUDGED if work else None
+    on_postgres = set(judged.read_text(encoding="utf-8").split()) if judged and judged.exists() else set()
     by_package: dict[str, Counter[str]] = defaultdict(Counter)
     survivors: dict[str, list[str]] = defaultdict(list)
     stale: list[str] = []
@@ -228,6 +261,11 @@ def report(statuses: dict[str, str]) -> int:
         print(f"\nlisted as equivalent but caught, remove from bench/equivalent ({len(stale)}):")
         for line in stale:
             print("  " + line)
+    caught_on_postgres = sorted(n for n in on_postgres if statuses.get(n) in KILLED)
+    if caught_on_postgres:
+        print(f"\ncaught only by the suite on PostgreSQL ({len(caught_on_postgres)}):")
+        for name in caught_on_postgres:
+            print("  " + name)
     print("\nstatuses: " + ", ".join(f"{s}={n}" for s, n in Counter(statuses.values()).most_common()))
     return 0 if worst >= 90.0 else 1
 
@@ -280,6 +318,11 @@ def main() -> int:
     parser.add_argument(
         "--recheck", action="store_true", help="with --resume: judge the survivors again with today's tests"
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="with --resume or --report: judge the survivors left again on PostgreSQL (TEST_DATABASE_URL)",
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (mutmut browse there)")
     args = parser.parse_args()
@@ -287,9 +330,12 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown package(s): {', '.join(unknown)}")
     if args.report:
-        return report(statuses_in(args.report))
+        return report(statuses_in(args.report), args.report)
     if args.resume:
-        return report(resume(args.resume, args.max_children, args.recheck))
+        statuses = resume(args.resume, args.max_children, args.recheck)
+        if args.postgres:
+            statuses = judge_on_postgres(args.resume, args.max_children)
+        return report(statuses, args.resume)
     if args.files:
         patterns = list(args.files)
     elif args.changed:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from chatbot.app import App
 from chatbot.cli import main
 from chatbot.reminders import deps
-from db.models import Region, School
+from db.models import Region, School, Student
 from db.models.calendar import CalendarEntry, CalendarKind
 from db.session import transaction
 from tests.reminders.conftest import local, outbox
@@ -187,3 +187,62 @@ def test_a_rule_waiting_for_attendance_does_not_hold_up_the_next_school(  # type
     assert due > 0 and all(" term_start 2027-03-04/7 school:2  " in line for line in lines[1:-1])
     assert main(["remind", "--date", "2027-02-25"], clock=cli.clock) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"已排队 {due} 条提醒（其余的之前已排队）。"
+
+
+def test_remind_dry_run_names_each_recipients_role_and_why(  # type: ignore[no-untyped-def]
+    cli: App, bound, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with transaction(cli.session_factory) as s:
+        red = s.scalars(select(School).where(School.name == "红星小学")).one()
+        first, second = sorted(red.classes, key=lambda c: c.id)[:2]
+        # The demo class teacher also takes the second class: one line for both, reasons joined.
+        second.class_teacher_id = bound.teacher
+        pupil = sorted(first.students, key=lambda p: p.student_no)[1]
+        school, one, two, pupil_id = red.id, first.id, second.id, pupil.id
+
+    def lines_of(day: str, person: int) -> list[str]:
+        assert main(["remind", "--date", day, "--dry-run", "--school", "红星小学"], clock=cli.clock) == 0
+        return [line for line in capsys.readouterr().out.splitlines() if f"person:{person} " in line]
+
+    term = f"2027-02-15 18:30 term_start 2027-02-22/7 school:{school}  person:"
+    check = "spring term starts 2027-02-22: check who has not returned"
+    assert lines_of("2027-02-15", bound.teacher) == [
+        f"{term}{bound.teacher} (class_teacher)  {check} (class {one}); {check} (class {two})  [将排队]"
+    ]
+    assert lines_of("2027-02-15", bound.parent) == [
+        f"{term}{bound.parent} (parent)  spring term starts 2027-02-22 (in 7 days)  [将排队]"
+    ]
+
+    # Home-visit lists say when they come from household records only.
+    vacation = (
+        f"2027-01-13 16:00 vacation 2027-01-16/3 school:{school}  person:{bound.teacher} (class_teacher)  "
+    )
+    (line,) = lines_of("2027-01-13", bound.teacher)
+    assert re.fullmatch(
+        rf"{re.escape(vacation)}home-visit list before winter: \d+ pupils \(class {one}\); "
+        rf"home-visit list before winter: \d+ pupils \(class {two}\)  \[将排队\]",
+        line,
+    ), line
+    monkeypatch.setattr(deps, "home_visit_list", lambda: None)
+    (line,) = lines_of("2027-01-13", bound.teacher)
+    assert line.startswith(vacation) and line.endswith(f"(class {two}) [household records only]  [将排队]")
+    assert line.count(" [household records only]") == 2
+
+    # Pupils with no attendance since the term started: the class teacher and the principal.
+    def one_pupil(session, class_id, since, today):  # type: ignore[no-untyped-def]
+        return [
+            p
+            for p in session.scalars(select(Student).where(Student.class_id == class_id))
+            if p.id == pupil_id
+        ]
+
+    monkeypatch.setattr(deps, "never_returned", lambda: one_pupil)
+    since = f"2027-02-25 12:00 never_returned 2027-02-22/3 school:{school}  person:"
+    assert lines_of("2027-02-25", bound.teacher) == [
+        f"{since}{bound.teacher} (class_teacher)  1 pupils with no attendance since 2027-02-22 (class {one})"
+        "  [将排队]"
+    ]
+    assert lines_of("2027-02-25", bound.principal) == [
+        f"{since}{bound.principal} (principal)  1 pupils with no attendance since 2027-02-22 (school {school})"
+        "  [将排队]"
+    ]

@@ -21,19 +21,24 @@ from sqlalchemy.exc import SAWarning
 
 from chatbot.aid import pack as aid_pack
 from chatbot.app import App
-from chatbot.calendar.service import load_calendars
+from chatbot.calendar.service import Period, SchoolCalendar, load_calendars
 from chatbot.channels.console import ConsoleChannel
 from chatbot.i18n import use_locale
 from chatbot.reminders import deps
 from chatbot.reminders.engine import (
     QueueReport,
     QuietHours,
+    existing_keys,
     home_visit_items,
+    insert_keys,
+    ledger_row,
+    occurrences_between,
     plan_day,
     process_occurrence,
     queue_due,
 )
 from chatbot.reminders.messages import VisitItem
+from chatbot.reminders.rules import DEFAULT_RULES, NEVER_RETURNED, RuleConfig
 from db.models import Guardian, Membership, Person, Region, Role, School, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, Mark, MarkSource, RollCall
 from db.models.calendar import CalendarEntry, CalendarKind, ReminderSent, ReminderStatus
@@ -237,7 +242,7 @@ def test_term_start_reaches_each_guardian_of_active_pupils_once_naming_all_their
         (item,) = [p for p in planned if p.person_id == guardian]
         with use_locale("zh_Hans"):
             text = item.render().text
-    assert parents == sorted(set(parents)) and gone_guardian not in parents
+    assert parents == sorted(set(parents)) and guardian in parents and gone_guardian not in parents
     assert text == (
         f"📅 还有 7 天开学：{children} 请于 2月22日 周一 回到红星小学上学。\n"
         "请带好：书包、课本和假期作业、文具。\n"
@@ -537,4 +542,53 @@ def test_without_the_attendance_domain_home_visits_come_from_household_poverty_r
     assert items == [
         VisitItem(names[1], 3, "1班", ("tekun",)),
         VisitItem(names[0], 3, "1班", ("registered_poor",)),
+    ]
+
+
+def test_the_winter_notice_names_the_parents_school_first_day_off_and_return(
+    app: App, console: ConsoleChannel, demo
+) -> None:  # type: ignore[no-untyped-def]
+    console.external_id(demo.parent)
+    queue_due(app.session_factory, local(2027, 1, 13, 16, 5), GRACE)
+    with app.session_factory() as s:
+        children = "、".join(
+            s.scalars(
+                select(Student.name)
+                .join(Guardian, Guardian.student_id == Student.id)
+                .where(Guardian.person_id == demo.parent, Student.school_id == school_id(app, RED))
+                .order_by(Student.id)
+            )
+        )
+    (text,) = [t for t in texts(app, demo.parent, "reminder.vacation") if RED in t]
+    assert text.splitlines()[0] == f"❄️ {RED} 1月16日 周六 开始放寒假。"
+    assert text.splitlines()[-1] == f"2月22日 周一 开学，请务必让 {children} 按时返校。"
+
+
+def test_ledger_keys_are_inserted_and_found_past_several_chunks(app: App) -> None:
+    now = local(2026, 11, 23, 8)
+    keys = [f"test|s1|2027-01-16/3|p{n}" for n in range(2_501)]
+    with transaction(app.session_factory) as s:
+        rows = [
+            ledger_row(k, "vacation", "2027-01-16/3", k[-6:], ReminderStatus.QUEUED, now, now) for k in keys
+        ]
+        assert insert_keys(s, rows) == set(keys)
+        assert insert_keys(s, rows[:10]) == set()  # already there: nothing inserted twice
+    with app.session_factory() as s:
+        assert existing_keys(s, [*keys, "test|missing"]) == set(keys)
+
+
+def test_a_term_that_ended_long_ago_does_not_hide_a_later_terms_never_returned_check() -> None:
+    school = SimpleNamespace(id=1, tz="Asia/Shanghai")
+    terms = [
+        Period(CalendarKind.TERM, "autumn", date(2026, 9, 1), date(2027, 1, 15)),
+        Period(CalendarKind.TERM, "spring", date(2027, 2, 22), date(2027, 7, 9)),
+        # A short term: its check day is within 60 days of its end.
+        Period(CalendarKind.TERM, "autumn", date(2027, 9, 1), date(2027, 10, 15)),
+    ]
+    calendar = SchoolCalendar(school_id=1, region_id=1, terms=terms)
+    rules = {name: RuleConfig(enabled=(name == NEVER_RETURNED)) for name in DEFAULT_RULES}
+    rules[NEVER_RETURNED] = DEFAULT_RULES[NEVER_RETURNED]
+    found = occurrences_between(school, calendar, rules, date(2027, 9, 1), date(2027, 9, 30))  # type: ignore[arg-type]
+    assert [(o.rule, o.kind, o.anchor, o.due_day) for o in found] == [
+        (NEVER_RETURNED, "autumn", date(2027, 9, 1), date(2027, 9, 6))
     ]

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from chatbot.i18n import use_locale
+from chatbot.i18n import _, use_locale
 from chatbot.reminders import messages
 from chatbot.reminders.messages import VisitItem
 
@@ -204,3 +204,50 @@ def test_home_visit_reasons_are_translated_and_unknown_ones_shown_as_they_are(
 def test_home_visits_before_a_break_of_another_name_speak_of_the_vacation(locale: str, expected: str) -> None:
     items = [VisitItem("王小明", 3, "1班")]
     assert render(locale, messages.home_visit_teacher, "harvest", (3, "1班"), items, True) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "head"),
+    [
+        ("winter", "❄️ The winter vacation at 红星小学 starts on Sat, Jan 16."),
+        ("summer", "☀️ The summer vacation at 红星小学 starts on Sat, Jan 16."),
+        ("harvest", "The vacation at 红星小学 starts on Sat, Jan 16."),
+    ],
+)
+def test_a_vacation_notice_opens_with_the_school_and_the_first_day_off(kind: str, head: str) -> None:
+    text = render("en", messages.holiday_parent, kind, ["王小明"], "红星小学", date(2027, 1, 16), None)
+    # Without a known return day the notice says nothing about coming back.
+    assert text.splitlines() == [head, render_safety(kind, "en")]
+
+
+def test_vacation_heads_in_chinese_name_the_school_and_the_kind_of_break() -> None:
+    heads = {
+        kind: render(
+            "zh_Hans", messages.holiday_parent, kind, ["王小明"], "红星小学", date(2027, 1, 16), None
+        )
+        for kind in ("winter", "summer", "harvest")
+    }
+    assert heads == {
+        "winter": "❄️ 红星小学 1月16日 周六 开始放寒假。\n" + render_safety("winter"),
+        "summer": "☀️ 红星小学 1月16日 周六 开始放暑假。\n" + render_safety("summer"),
+        "harvest": "红星小学 1月16日 周六 开始放假。\n" + render_safety("harvest"),
+    }
+
+
+def render_safety(kind: str, locale: str = "zh_Hans") -> str:
+    with use_locale(locale):
+        return _(messages.SAFETY.get(kind, messages.GENERIC_SAFETY))
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("zh_Hans", "🏠 暑假前家访：3年级1班 这次没有需要家访的学生。"),
+        (
+            "en",
+            "🏠 Home visits before the summer vacation: no pupil of Grade 3 1班 is on the list this time.",
+        ),
+    ],
+)
+def test_an_empty_home_visit_list_says_so_for_the_class(locale: str, expected: str) -> None:
+    assert render(locale, messages.home_visit_teacher, "summer", (3, "1班"), [], False) == expected

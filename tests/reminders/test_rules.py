@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -12,7 +12,7 @@ from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import main
 from chatbot.reminders import deps
 from chatbot.reminders.engine import queue_due
-from chatbot.reminders.rules import RuleError, parse_overrides
+from chatbot.reminders.rules import DEFAULT_RULES, RuleError, parse_overrides, rules_for
 from db.models import Person, Region, Student
 from db.models.calendar import CalendarEntry, CalendarKind, ReminderStatus
 from db.session import transaction
@@ -246,3 +246,24 @@ def test_a_bad_override_names_the_rule_and_the_field(raw: object, message: str) 
     with pytest.raises(RuleError) as caught:
         parse_overrides(raw)
     assert str(caught.value) == message
+
+
+def test_a_region_keeps_only_known_rules_and_a_bad_stored_value_spoils_no_other_rule() -> None:
+    region = Region(
+        code="hand-edited",
+        name="hand-edited",
+        timezone="Asia/Shanghai",
+        settings={
+            "reminders": {
+                "holiday": {"days_before": [1]},  # no such rule: ignored, not added
+                "spring_festival": {"days_before": "soon"},  # bad: keeps the default
+                "vacation": {"days_before": [5], "at": "09:00:00"},  # after a bad one, still applied
+                "term_start": "off",  # not a table: keeps the default
+            }
+        },
+    )
+    rules = rules_for(region)
+    assert list(rules) == list(DEFAULT_RULES)
+    assert rules["spring_festival"] == DEFAULT_RULES["spring_festival"]
+    assert rules["term_start"] == DEFAULT_RULES["term_start"]
+    assert rules["vacation"].days_before == (5,) and rules["vacation"].at == time(9, 0)
