@@ -246,3 +246,16 @@ def test_remind_dry_run_names_each_recipients_role_and_why(  # type: ignore[no-u
         f"{since}{bound.principal} (principal)  1 pupils with no attendance since 2027-02-22 (school {school})"
         "  [将排队]"
     ]
+
+
+def test_remind_lists_the_schools_in_the_order_they_were_added(  # type: ignore[no-untyped-def]
+    cli: App, bound, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with transaction(cli.session_factory) as s:
+        ids = list(s.scalars(select(School.id).order_by(School.id)))
+        # Rewriting the first school moves its row to the end of PostgreSQL's table: only the ORDER BY
+        # keeps the listing in the order the schools were added.
+        s.execute(update(School).where(School.id == ids[0]).values(name=School.name))
+    assert main(["remind", "--date", "2027-01-13", "--dry-run"], clock=cli.clock) == 0
+    listed = re.findall(r" school:(\d+) ", capsys.readouterr().out)
+    assert [int(n) for n in dict.fromkeys(listed)] == ids
