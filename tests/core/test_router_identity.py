@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, insert, select
 
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
+from chatbot.core.messages import Incoming
+from chatbot.core.router import resolve_identity
 from db.models import ChannelIdentity
-from tests.conftest import DemoPeople
+from db.session import make_engine, transaction
+from tests.conftest import PG_URL, DemoPeople
 
 
 @contextmanager
@@ -85,3 +89,51 @@ def test_a_chat_marked_inactive_is_active_again_when_it_writes(app: App, console
         ).one().active = False
     console.send("guest-blocked", "/help")
     assert account(app, "guest-blocked").active is True
+
+
+@pytest.mark.skipif(not PG_URL, reason="SQLite takes the write lock at BEGIN: two first messages never race")
+def test_a_chat_another_update_created_a_moment_ago_is_taken_not_duplicated(app: App) -> None:
+    """Two first messages from a new chat at once (PostgreSQL): the second finds the first's account."""
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    incoming = Incoming(channel="console", external_id="first-contact-race", text="/help")
+    other = make_engine(app.settings.database_url)
+    created: list[int] = []
+
+    def create_elsewhere(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Right after this update looked the chat up and found nothing, another one creates it.
+        if created or "from channel_identity" not in statement.lower():
+            return
+        with other.begin() as conn:
+            created.append(
+                conn.execute(
+                    insert(ChannelIdentity)
+                    .values(
+                        channel="console",
+                        external_id="first-contact-race",
+                        active=True,
+                        failed_codes=0,
+                        last_buttons=[],
+                        created_at=now,
+                    )
+                    .returning(ChannelIdentity.id)
+                ).scalar_one()
+            )
+
+    event.listen(app.engine, "after_cursor_execute", create_elsewhere)
+    try:
+        with transaction(app.session_factory) as session:
+            identity, dialog = resolve_identity(session, incoming, now)
+            assert (identity.id, identity.active, identity.last_inbound_at, dialog) == (
+                created[0],
+                True,
+                now,
+                None,
+            )
+    finally:
+        event.remove(app.engine, "after_cursor_execute", create_elsewhere)
+        other.dispose()
+    with app.session_factory() as session:
+        found = session.scalars(
+            select(ChannelIdentity.id).where(ChannelIdentity.external_id == "first-contact-race")
+        ).all()
+    assert found == created
