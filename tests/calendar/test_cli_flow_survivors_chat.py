@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select, update
+
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
-from db.models import Membership, Person, Role, ScopeType
+from db.models import Membership, Person, Role, School, ScopeType
 from db.models.calendar import OfficialDayEntry
 from db.session import transaction
 from tests.calendar.test_show_command import add_school
@@ -128,3 +130,21 @@ def test_a_county_admin_of_one_school_without_events_and_a_confirmed_year(
 def test_a_bound_person_linked_to_no_school_is_told_so(app: App, console: ConsoleChannel) -> None:
     nobody = add_person(app, "王五")
     assert calendar_replies(console, nobody, SUN_DEC_20_2026) == ["您还没有关联到学校。"]
+
+
+def test_a_county_admin_sees_the_schools_in_the_order_they_were_added(
+    app: App, console: ConsoleChannel, demo: DemoPeople
+) -> None:
+    # Moving the first school to another county and back puts its row behind the second one in
+    # PostgreSQL's table and index: only the ORDER BY keeps the order the schools were added in.
+    away = add_school(app, "gansu-empty", "山村小学")
+    with transaction(app.session_factory) as s:
+        home = s.scalars(select(School.region_id).where(School.name == "红星小学")).one()
+        away_region = s.scalars(select(School.region_id).where(School.id == away)).one()
+        first, second = s.scalars(select(School).where(School.region_id == home).order_by(School.id)).all()
+        names = [first.name, second.name]
+        first.region_id = away_region
+    with transaction(app.session_factory) as s:
+        s.execute(update(School).where(School.name == names[0]).values(region_id=home))
+    (reply,) = calendar_replies(console, demo.admin, SUN_DEC_20_2026)
+    assert [line for line in reply.splitlines() if line.startswith("📅 ")] == [f"📅 {name}" for name in names]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import update
+
 from chatbot.app import App
 from chatbot.calendar.service import Period, load_calendar
-from db.models.calendar import CalendarKind
+from db.models.calendar import CalendarEntry, CalendarKind
+from db.session import transaction
 from tests.calendar.test_service import PRIMARY, add, school
 
 
@@ -58,6 +61,13 @@ def test_days_off_come_by_first_day_not_by_entry_order(app: App) -> None:
 def test_days_off_on_the_same_first_day_keep_their_entry_order(app: App) -> None:
     add(app, CalendarKind.DAY_OFF, date(2026, 12, 4), date(2026, 12, 4), "zeta")
     add(app, CalendarKind.DAY_OFF, date(2026, 12, 4), date(2026, 12, 4), "alpha")
+    # Moving the first entry away and back puts its row behind the second in PostgreSQL's table and
+    # index: only the ORDER BY on the id keeps the order they were entered in.
+    for day in (date(2026, 12, 5), date(2026, 12, 4)):
+        with transaction(app.session_factory) as s:
+            s.execute(
+                update(CalendarEntry).where(CalendarEntry.name == "zeta").values(first_day=day, last_day=day)
+            )
     with app.session_factory() as s:
         calendar = load_calendar(s, school(s, PRIMARY))
     assert [p.name for p in calendar.region_days_off] == ["zeta", "alpha"]
