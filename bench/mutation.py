@@ -205,6 +205,10 @@ def judge_on_postgres(work: Path, max_children: int) -> dict[str, str]:
     SET LOCAL) never runs, and where rows tie in index order whatever the ORDER BY says. A survivor
     that the PostgreSQL suite kills is caught, as it would be in CI; the names judged this way are
     kept in postgres-judged.txt so that the report can say how many were caught there.
+
+    mutmut links a mutant to the tests that ran its function while it collected its statistics, on
+    SQLite: code that runs only on PostgreSQL had no test. This pass collects them again on
+    PostgreSQL and puts the SQLite ones back afterwards.
     """
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
@@ -213,13 +217,23 @@ def judge_on_postgres(work: Path, max_children: int) -> dict[str, str]:
     survivors = [
         name
         for name, status in statuses_in(work).items()
-        if status in ("survived", "timeout") and name not in equivalent
+        if status in ("survived", "timeout", "no tests") and name not in equivalent
     ]
     judged = work / POSTGRES_JUDGED
     earlier = set(judged.read_text(encoding="utf-8").split()) if judged.exists() else set()
     judged.write_text("\n".join(sorted(earlier | set(survivors))) + "\n", encoding="utf-8")
     if survivors:
-        mutmut_run(work, max_children, survivors, database_url=url)
+        stats = work / "mutants" / "mutmut-stats.json"
+        on_sqlite = stats.with_name("mutmut-stats.sqlite.json")
+        if stats.exists():
+            stats.replace(on_sqlite)
+        try:
+            mutmut_run(work, max_children, survivors, database_url=url)
+        finally:
+            if stats.exists():
+                stats.replace(stats.with_name("mutmut-stats.postgres.json"))
+            if on_sqlite.exists():
+                on_sqlite.replace(stats)
     return statuses_in(work)
 
 
