@@ -107,6 +107,7 @@ async def test_database_work_runs_on_the_workers_own_threads(empty_app: App, now
 
     cfg = DeliveryConfig(db_in_thread=True, limits={}, lanes=3)
     sqlite = Worker(empty_app.session_factory, [FakeSender("telegram")], cfg, clock=lambda: now)
+    sqlite.skip_locked = False  # as on SQLite, whichever database this suite runs on
     # SQLite has one writer: one thread.
     assert await thread_names(sqlite, 1) == {"delivery-db_0"}
     postgres = Worker(empty_app.session_factory, [FakeSender("telegram")], cfg, clock=lambda: now)
