@@ -4,6 +4,8 @@
     .venv/bin/python bench/mutation.py calendar attendance   # some packages
     .venv/bin/python bench/mutation.py --changed             # only the files changed since origin/main
     .venv/bin/python bench/mutation.py --files chatbot/calendar/official.py
+    .venv/bin/python bench/mutation.py delivery --keep              # keep the scratch folder, then:
+    TEST_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/mutation.py --resume DIR --postgres
 
 bench/mutation_plugin.py empties the bot's functools caches before each test, so that every test
 that checks a cached function is linked to its mutants. tests/test_catalogs.py is left out: it reads the source text, where mutmut's trampolines add a
@@ -217,7 +219,8 @@ def judge_on_postgres(work: Path, max_children: int) -> dict[str, str]:
     survivors = [
         name
         for name, status in statuses_in(work).items()
-        if status in ("survived", "timeout", "no tests") and name not in equivalent
+        # A timeout already counts as caught (an endless loop); judging it again costs the whole limit.
+        if status in ("survived", "no tests") and name not in equivalent
     ]
     judged = work / POSTGRES_JUDGED
     earlier = set(judged.read_text(encoding="utf-8").split()) if judged.exists() else set()
