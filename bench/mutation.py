@@ -278,7 +278,7 @@ def report(statuses: dict[str, str], work: Path | None = None) -> int:
         print(f"\nlisted as equivalent but caught, remove from bench/equivalent ({len(stale)}):")
         for line in stale:
             print("  " + line)
-    caught_on_postgres = sorted(n for n in on_postgres if statuses.get(n) in KILLED)
+    caught_on_postgres = sorted(n for n in on_postgres if statuses.get(n) == "killed")
     if caught_on_postgres:
         print(f"\ncaught only by the suite on PostgreSQL ({len(caught_on_postgres)}):")
         for name in caught_on_postgres:
