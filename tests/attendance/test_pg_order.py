@@ -22,20 +22,9 @@ from db.models import OutboxMessage, School, SchoolClass, Student
 from db.session import transaction
 from tests.attendance.helpers import MONDAY, add_case, at
 from tests.conftest import PG_URL, DemoPeople
+from tests.storage_order import move_behind
 
 CLOSE_AT = at(MONDAY, 11)  # after the 10:00 cutoff
-
-
-def move_behind(app: App, table: str, row_id: int, column: str, away: object) -> None:
-    """Rewrite one row by setting an indexed column to `away` and back, then refresh the statistics."""
-    with app.engine.begin() as conn:
-        original = conn.execute(text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id}).scalar()
-        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": away, "id": row_id})
-    with app.engine.begin() as conn:
-        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": original, "id": row_id})
-    if PG_URL:
-        with app.engine.begin() as conn:
-            conn.execute(text(f"ANALYZE {table}"))
 
 
 def texts_of(app: App, kind: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.broadcast.service import not_acknowledged
@@ -22,22 +22,10 @@ from db.models.broadcast import Broadcast, BroadcastScope
 from db.models.delivery import OutboxMessage
 from db.session import transaction
 from tests.broadcast.bc_service_helpers import add_account, notify
-from tests.conftest import PG_URL, DemoPeople
+from tests.conftest import DemoPeople
+from tests.storage_order import move_behind
 
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)
-
-
-def move_behind(app: App, table: str, row_id: int, column: str, away: object, key: str = "id") -> None:
-    """Rewrite one row by setting an indexed column to `away` and back, then refresh the statistics."""
-    where = f"{key} = :id"
-    with app.engine.begin() as conn:
-        original = conn.execute(text(f"SELECT {column} FROM {table} WHERE {where}"), {"id": row_id}).scalar()
-        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE {where}"), {"v": away, "id": row_id})
-    with app.engine.begin() as conn:
-        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE {where}"), {"v": original, "id": row_id})
-    if PG_URL:
-        with app.engine.begin() as conn:
-            conn.execute(text(f"ANALYZE {table}"))
 
 
 def class_1_parents(app: App) -> list[int]:

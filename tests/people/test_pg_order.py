@@ -10,26 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
 from chatbot.people.demo import DEMO_PARENT_NAME, demo_person
 from db.models import Guardian, Person
 from db.session import transaction
-from tests.conftest import PG_URL, DemoPeople
-
-
-def move_behind(app: App, table: str, row_id: int, column: str, away: object) -> None:
-    """Rewrite one row by setting an indexed column to `away` and back, then refresh the statistics."""
-    with app.engine.begin() as conn:
-        original = conn.execute(text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id}).scalar()
-        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": away, "id": row_id})
-    with app.engine.begin() as conn:
-        conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :id"), {"v": original, "id": row_id})
-    if PG_URL:
-        with app.engine.begin() as conn:
-            conn.execute(text(f"ANALYZE {table}"))
+from tests.conftest import DemoPeople
+from tests.storage_order import move_behind
 
 
 def test_whoami_lists_a_guardians_children_by_id_after_the_first_is_rewritten(
