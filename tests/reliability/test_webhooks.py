@@ -13,6 +13,7 @@ from datetime import datetime
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import func, select
 from wechatpy.utils import WeChatSigner
 
@@ -22,7 +23,7 @@ from tests.channels.telegram.conftest import start_webhook_bot
 from tests.channels.telegram.fake_bot_api import FakeBotApi
 from tests.channels.telegram.test_webhook import HEADER
 from tests.channels.wechat.conftest import Harness, fake_api, wechat  # noqa: F401 - fixtures
-from tests.channels.wechat.fakes import ACCOUNT, TOKEN
+from tests.channels.wechat.fakes import ACCOUNT, AES_KEY, TOKEN
 
 SECRET = "reliability-secret_42"
 OPENID = "oReliability000000000000000001"
@@ -111,6 +112,15 @@ def _signed_envelope(encrypt: str, timestamp: str, nonce: str) -> tuple[dict[str
     return query, body.encode()
 
 
+def _encrypted_without_length_field() -> str:
+    """A payload that decrypts and unpads with our key but holds fewer than the four bytes of its
+    length field: what flipped bytes in the last block give now and then."""
+    key = base64.b64decode(AES_KEY + "=")
+    plain = b"r" * 16 + b"\x00\x00" + bytes([14]) * 14  # 16 random bytes, 2 of content, 14 of padding
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
 async def test_wechat_refuses_bad_signatures_corrupted_aes_and_oversized_bodies(wechat: Harness) -> None:  # noqa: F811
     fake = await wechat.start(safe=True)
     assert fake.http is not None
@@ -123,6 +133,7 @@ async def test_wechat_refuses_bad_signatures_corrupted_aes_and_oversized_bodies(
     other_key = base64.b64encode(os.urandom(len(raw))).decode()
     corrupted = {
         "flipped bytes": flipped,
+        "no length field": _encrypted_without_length_field(),
         "random ciphertext": other_key,
         "truncated": encrypt[: len(encrypt) // 2],
         "not base64": "!!!" + encrypt[3:],
@@ -146,6 +157,7 @@ async def test_wechat_refuses_bad_signatures_corrupted_aes_and_oversized_bodies(
         statuses["oversized"] = r.status
     assert statuses == {
         "flipped bytes": 403,
+        "no length field": 403,
         "random ciphertext": 403,
         "truncated": 403,
         "not base64": 403,

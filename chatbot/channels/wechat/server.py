@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import struct
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -242,7 +243,9 @@ class CallbackServer:
             return str(self.crypto.decrypt_message(body, msg_signature, timestamp, nonce))
         except (InvalidSignatureException, InvalidAppIdException, KeyError):
             raise
-        except (ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+        # struct.error: the padding left fewer than the four bytes of the length field (wechatpy
+        # unpacks them without a check), which a corrupted last block does now and then.
+        except (ValueError, TypeError, IndexError, UnicodeDecodeError, struct.error) as exc:
             raise Forbidden(f"undecryptable payload: {type(exc).__name__}") from None
 
     # --- work done in a thread -----------------------------------------------------------------
