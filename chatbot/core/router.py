@@ -280,8 +280,11 @@ def resolve_identity(
                 session.add(identity)
                 session.flush()
         except IntegrityError:
-            # Another update from the same new chat created it a moment ago.
+            # Another update from the same new chat created it a moment ago and has committed, maybe
+            # with a dialog: read that after the lock too, or this update would write a second one.
             identity = session.execute(IDENTITY_AND_DIALOG, key).one()[0]
+            row = session.execute(DIALOG_OF, {"identity_id": identity.id}).first()
+            dialog = Dialog(row.flow, row.state, row.data or {}, row.updated_at) if row and row.flow else None
     # Only WeChat's 48-hour window reads this; minutes of precision spare an UPDATE per message.
     if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_PRECISION:
         identity.last_inbound_at = now

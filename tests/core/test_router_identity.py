@@ -14,9 +14,10 @@ from sqlalchemy import event, insert, select
 
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
+from chatbot.core.context import Dialog
 from chatbot.core.messages import Incoming
 from chatbot.core.router import resolve_identity
-from db.models import ChannelIdentity
+from db.models import ChannelIdentity, DialogState
 from db.session import make_engine, transaction
 from tests.conftest import PG_URL, DemoPeople
 
@@ -93,7 +94,8 @@ def test_a_chat_marked_inactive_is_active_again_when_it_writes(app: App, console
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite takes the write lock at BEGIN: two first messages never race")
 def test_a_chat_another_update_created_a_moment_ago_is_taken_not_duplicated(app: App) -> None:
-    """Two first messages from a new chat at once (PostgreSQL): the second finds the first's account."""
+    """Two first messages from a new chat at once (PostgreSQL): the second finds the first's account
+    and the dialog the first one left, instead of writing a second dialog row."""
     now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     incoming = Incoming(channel="console", external_id="first-contact-race", text="/help")
     other = make_engine(app.settings.database_url)
@@ -118,17 +120,18 @@ def test_a_chat_another_update_created_a_moment_ago_is_taken_not_duplicated(app:
                     .returning(ChannelIdentity.id)
                 ).scalar_one()
             )
+            conn.execute(
+                insert(DialogState).values(
+                    identity_id=created[0], flow="language", state="pick", data={"n": 1}, updated_at=now
+                )
+            )
 
     event.listen(app.engine, "after_cursor_execute", create_elsewhere)
     try:
         with transaction(app.session_factory) as session:
             identity, dialog = resolve_identity(session, incoming, now)
-            assert (identity.id, identity.active, identity.last_inbound_at, dialog) == (
-                created[0],
-                True,
-                now,
-                None,
-            )
+            assert (identity.id, identity.active, identity.last_inbound_at) == (created[0], True, now)
+            assert dialog == Dialog("language", "pick", {"n": 1}, now)
     finally:
         event.remove(app.engine, "after_cursor_execute", create_elsewhere)
         other.dispose()
