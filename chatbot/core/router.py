@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -265,7 +265,7 @@ def resolve_identity(
     identity = row[0] if row is not None else None
     if identity is not None and session.get_bind().dialect.name != "sqlite":
         row = session.execute(DIALOG_OF, {"identity_id": identity.id}).first()
-    dialog = Dialog(row.flow, row.state, row.data or {}, row.updated_at) if row and row.flow else None
+    dialog = _dialog_of(row)
     if identity is None:
         try:
             with session.begin_nested():
@@ -284,7 +284,7 @@ def resolve_identity(
             # with a dialog: read that after the lock too, or this update would write a second one.
             identity = session.execute(IDENTITY_AND_DIALOG, key).one()[0]
             row = session.execute(DIALOG_OF, {"identity_id": identity.id}).first()
-            dialog = Dialog(row.flow, row.state, row.data or {}, row.updated_at) if row and row.flow else None
+            dialog = _dialog_of(row)
     # Only WeChat's 48-hour window reads this; minutes of precision spare an UPDATE per message.
     if identity.last_inbound_at is None or now - identity.last_inbound_at > INBOUND_PRECISION:
         identity.last_inbound_at = now
@@ -292,6 +292,11 @@ def resolve_identity(
         # Writing again means the user unblocked us (Telegram) or re-subscribed (WeChat).
         identity.active = True
     return identity, dialog
+
+
+def _dialog_of(row: Row[Any] | None) -> Dialog | None:
+    """The stored dialog in a row of IDENTITY_AND_DIALOG or DIALOG_OF, if the chat has one."""
+    return Dialog(row.flow, row.state, row.data or {}, row.updated_at) if row and row.flow else None
 
 
 def pick_locale(identity: ChannelIdentity, incoming: Incoming, settings: Settings) -> str:
