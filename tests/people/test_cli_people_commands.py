@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,16 +23,7 @@ from chatbot.people.demo import DEMO_PARENT_NAME
 from db.models import AuditLog, ChannelIdentity, InviteCode, Person, Region, Student
 from db.session import make_engine
 from tests.conftest import DemoPeople
-
-# Settings of our own that a developer's environment must not leak into these runs.
-OWN_SETTINGS = ("TIMEZONE", "DEFAULT_LOCALE", "LOG_FILE", "TELEGRAM_TOKEN", "WECHAT_TOKEN")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
+from tests.people.cli_run import OWN_SETTINGS, Result
 
 
 class Cli:
