@@ -122,7 +122,9 @@ def package_edges(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
         parts = name.split(".")
         return ".".join(parts[:2]) if parts[0] == "chatbot" else parts[0]
 
-    return {(package(a), package(b)) for a, targets in graph.items() for b in targets if package(a) != package(b)}
+    return {
+        (package(a), package(b)) for a, targets in graph.items() for b in targets if package(a) != package(b)
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from chatbot.attendance.service import (
 )
 from chatbot.attendance.texts import MARK_ICONS, MARK_LABELS, class_label
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming, Reply
 from chatbot.i18n import N_, _, format_day
 from chatbot.people.auth import Act, Target, can, classes_in_scope, has_role
@@ -53,11 +53,8 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     return say(_("Which class?"), *rows, then="pick")
 
 
-def pick(ctx: Context, msg: Incoming) -> Outcome:
+def pick(ctx: Context, msg: Incoming, chosen: RollPick) -> Outcome:
     """Open the class chosen by button."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="pick")
-    chosen = RollPick.unpack(msg.payload)
     klass = ctx.session.get(SchoolClass, chosen.class_id)
     if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
         return say(refusal_text("forbidden"))
@@ -84,33 +81,58 @@ def open_class(ctx: Context, klass: SchoolClass) -> Outcome:
     return Outcome([render(ctx, klass)], "marking")
 
 
-def marking(ctx: Context, msg: Incoming) -> Outcome:
-    """Cycle a pupil's mark, turn the page, or submit."""
+def _open_list(ctx: Context, class_id: int) -> SchoolClass | Outcome:
+    """The class on the open list, re-authorized; a refusal when the button names another class
+    (forged or stale) or the teacher may no longer take its roll-call."""
     klass = ctx.session.get(SchoolClass, int(ctx.data.get("class_id", 0)))
     if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
         return say(refusal_text("forbidden"))
-    payload = msg.payload or ""
-    if payload and not _names_class(payload, klass.id):
-        # A forged or stale button for another class: refuse it, keep the teacher's list open.
+    if class_id != klass.id:
+        # Keep the teacher's list open: only the forged or stale button is refused.
         return Outcome([Reply(refusal_text("forbidden"))], "marking")
-    if payload.startswith(RollSubmit.prefix + ":"):
-        return submit(ctx, klass)
-    if payload.startswith(RollPage.prefix + ":"):
-        ctx.data["page"] = max(0, RollPage.unpack(payload).page)
-        return Outcome([render(ctx, klass, edit=True)], "marking")
-    if payload.startswith(RollTap.prefix + ":"):
-        tap = RollTap.unpack(payload)
-        if tap.student_id not in {s.id for s in roster(ctx.session, klass.id)}:
-            return Outcome([Reply(refusal_text("forbidden"))], "marking")
-        marks = dict(ctx.data.get("marks", {}))
-        current = marks.get(str(tap.student_id))
-        following = next_mark(Mark(current) if current else None)
-        if following is None:
-            marks.pop(str(tap.student_id), None)
-        else:
-            marks[str(tap.student_id)] = str(following)
-        ctx.data["marks"] = marks
-        return Outcome([render(ctx, klass, edit=True)], "marking")
+    return klass
+
+
+def tap(ctx: Context, msg: Incoming, tapped: RollTap) -> Outcome:
+    """Cycle a pupil's mark: absent → sick → personal → late → present."""
+    klass = _open_list(ctx, tapped.class_id)
+    if isinstance(klass, Outcome):
+        return klass
+    if tapped.student_id not in {s.id for s in roster(ctx.session, klass.id)}:
+        return Outcome([Reply(refusal_text("forbidden"))], "marking")
+    marks = dict(ctx.data.get("marks", {}))
+    current = marks.get(str(tapped.student_id))
+    following = next_mark(Mark(current) if current else None)
+    if following is None:
+        marks.pop(str(tapped.student_id), None)
+    else:
+        marks[str(tapped.student_id)] = str(following)
+    ctx.data["marks"] = marks
+    return Outcome([render(ctx, klass, edit=True)], "marking")
+
+
+def turn_page(ctx: Context, msg: Incoming, page: RollPage) -> Outcome:
+    """Show another page of a long class list."""
+    klass = _open_list(ctx, page.class_id)
+    if isinstance(klass, Outcome):
+        return klass
+    ctx.data["page"] = max(0, page.page)
+    return Outcome([render(ctx, klass, edit=True)], "marking")
+
+
+def submit_list(ctx: Context, msg: Incoming, pressed: RollSubmit) -> Outcome:
+    """Submit the list as it stands."""
+    klass = _open_list(ctx, pressed.class_id)
+    if isinstance(klass, Outcome):
+        return klass
+    return submit(ctx, klass)
+
+
+def marking_text(ctx: Context, msg: Incoming) -> Outcome:
+    """Typed text while the list is open: say how the list works and show it again."""
+    klass = ctx.session.get(SchoolClass, int(ctx.data.get("class_id", 0)))
+    if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
+        return say(refusal_text("forbidden"))
     return Outcome(
         [Reply(_("Tap a pupil to change their mark, then press Submit.")), render(ctx, klass)], "marking"
     )
@@ -130,11 +152,6 @@ def merged_marks(current: dict[int, Mark], opened: dict[str, str], chosen: dict[
         else:
             merged.pop(int(sid), None)
     return merged
-
-
-def _names_class(payload: str, class_id: int) -> bool:
-    parts = payload.split(":")
-    return len(parts) > 1 and parts[1] == str(class_id)
 
 
 def submit(ctx: Context, klass: SchoolClass) -> Outcome:
@@ -218,10 +235,16 @@ def render(ctx: Context, klass: SchoolClass, edit: bool = False) -> Reply:
 
 FLOW = Flow.create(
     "rollcall",
-    start,
-    {"pick": pick, "marking": marking},
+    Entry(start, goes_to=("pick", "marking", END)),
+    {
+        "pick": State(buttons=[On(RollPick, pick)], goes_to=("marking", END)),
+        "marking": State(
+            buttons=[On(RollTap, tap), On(RollPage, turn_page), On(RollSubmit, submit_list)],
+            text=marking_text,
+            goes_to=("marking", END),
+        ),
+    },
     commands=("rollcall", "attendance"),
-    prefixes=(RollPick.prefix, RollTap.prefix, RollPage.prefix, RollSubmit.prefix),
     allowed=may_rollcall,
     help=N_("take today's roll-call"),
     help_order=20,

@@ -1,31 +1,80 @@
-"""Flows: a declarative table of states → step functions, like PTB's ConversationHandler.
+"""Flows: a declarative table of states, like python-telegram-bot's ConversationHandler `states={...}`.
 
-A step is `(ctx, incoming) -> Outcome`. The Outcome names the next state (a key of the
-flow's `states` table) or END. The router persists the state, so a dialog survives restarts.
+Each state lists its handlers by payload class (aiogram's `CallbackData.filter()`), one handler
+for typed text, and the states its handlers may move to. The router picks the handler by the
+pressed button's class, so a step never inspects prefixes, and it refuses a move the table does
+not declare: the table (and the .mmd diagram beside each flow, checked against it by a test) is
+the whole truth about where a conversation can go. The router persists the state, so a dialog
+survives restarts.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from chatbot.core.context import Context
 from chatbot.core.messages import Button, Incoming, Reply
+from chatbot.core.payloads import Payload
 
 END: None = None
+NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+P = TypeVar("P", bound=Payload)
 
 
 @dataclass
 class Outcome:
+    """What a step did: its replies and the state the dialog moves to (END closes it).
+
+    `flow` is for stateless buttons (actions) that open a dialog: it names the flow whose
+    `next_state` the dialog enters, so no handler writes dialog rows by itself."""
+
     replies: list[Reply]
     next_state: str | None = END
+    flow: str | None = None
 
 
 Step = Callable[[Context, Incoming], Outcome]
 Guard = Callable[[Context], bool]
 Trigger = Callable[[Context, str], bool]
-ActionHandler = Callable[[Context, Incoming], list[Reply]]
+ActionHandler = Callable[[Context, Incoming], "list[Reply] | Outcome"]
+
+
+@dataclass(frozen=True)
+class On(Generic[P]):
+    """One button class a state answers, and its step, which receives the unpacked payload."""
+
+    payload: type[P]
+    step: Callable[[Context, Incoming, P], Outcome]
+
+    def run(self, ctx: Context, incoming: Incoming) -> Outcome:
+        return self.step(ctx, incoming, self.payload.unpack(incoming.payload))
+
+
+@dataclass(frozen=True)
+class State:
+    """A state of a flow: its buttons by payload class, its text step, and where it may go."""
+
+    buttons: Sequence[On[Any]] = ()
+    text: Step | None = None
+    goes_to: tuple[str | None, ...] = ()
+    # TRANSITIONAL: a state still written as one function over every input; goes_to unchecked.
+    legacy: Step | None = None
+
+    def step_for(self, payload_class: type[Payload] | None) -> On[Any] | None:
+        return next((on for on in self.buttons if on.payload is payload_class), None)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How a flow starts (a command, a trigger or a start button) and the states it may open in."""
+
+    step: Step
+    goes_to: tuple[str | None, ...] = (END,)
+    legacy: bool = False
 
 
 def _always(_ctx: Context) -> bool:
@@ -37,8 +86,8 @@ class Flow:
     """One conversation. Build it with `Flow.create(...)`, which checks the table is sound."""
 
     name: str
-    entry: Step
-    states: Mapping[str, Step]
+    entry: Entry
+    states: Mapping[str, State]
     commands: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
     trigger: Trigger | None = None
@@ -51,8 +100,8 @@ class Flow:
     def create(
         cls,
         name: str,
-        entry: Step,
-        states: Mapping[str, Step],
+        entry: Entry | Step,
+        states: Mapping[str, State | Step],
         *,
         commands: tuple[str, ...] = (),
         prefixes: tuple[str, ...] = (),
@@ -62,25 +111,34 @@ class Flow:
         help: str | None = None,
         help_order: int = 100,
     ) -> Flow:
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
-            raise ValueError(f"flow name {name!r} must be a short lowercase identifier")
+        if not isinstance(entry, Entry):
+            entry = Entry(entry, legacy=True)
+        table = {k: v if isinstance(v, State) else State(legacy=v) for k, v in states.items()}
+        if not NAME.fullmatch(name):
+            raise ValueError(f"flow {name!r}: the name must be a short lowercase identifier")
         for command in commands:
-            if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", command):
+            if not NAME.fullmatch(command):
                 raise ValueError(f"flow {name}: command {command!r} must be lowercase, without '/'")
-        for state in states:
-            if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", state):
-                raise ValueError(f"flow {name}: state {state!r} must be a short lowercase identifier")
-        for prefix in prefixes:
-            if not re.fullmatch(r"[a-z][a-z0-9]{0,5}", prefix):
-                raise ValueError(f"flow {name}: payload prefix {prefix!r} is not a valid prefix")
+        for state_name in table:
+            if not NAME.fullmatch(state_name):
+                raise ValueError(f"flow {name}: state {state_name!r} must be a short lowercase identifier")
+        for source, targets in [("start", entry.goes_to), *((s, st.goes_to) for s, st in table.items())]:
+            if unknown := [t for t in targets if t is not END and t not in table]:
+                raise ValueError(f"flow {name}: {source} goes to undeclared states {unknown}")
         if not commands and trigger is None:
             raise ValueError(f"flow {name}: needs a command or a trigger to start")
+        owned = list(prefixes)
+        for state_name, state in table.items():
+            classes = [on.payload for on in state.buttons]
+            if len(set(classes)) != len(classes):
+                raise ValueError(f"flow {name}: state {state_name} lists a button class twice")
+            owned.extend(c.prefix for c in classes if c.prefix not in owned)
         return cls(
             name=name,
             entry=entry,
-            states=dict(states),
+            states=table,
             commands=commands,
-            prefixes=prefixes,
+            prefixes=tuple(owned),
             trigger=trigger,
             trigger_priority=trigger_priority,
             allowed=allowed,
@@ -88,10 +146,20 @@ class Flow:
             help_order=help_order,
         )
 
+    def edges(self) -> set[tuple[str, str]]:
+        """The table's transitions as diagram edges: "[*]" is the outside, "start" the entry step."""
+        end = "[*]"
+        found = {(end, "start")} | {("start", t or end) for t in self.entry.goes_to}
+        for state_name, state in self.states.items():
+            found |= {(state_name, t or end) for t in state.goes_to}
+        return found
+
 
 @dataclass(frozen=True)
 class Action:
-    """A stateless button (acknowledge a notice, approve leave...): works from any message."""
+    """A stateless button (acknowledge a notice, approve leave...): works from any message.
+
+    Its handler returns replies, or an Outcome naming a flow and state when the press opens a dialog."""
 
     prefix: str
     handler: ActionHandler

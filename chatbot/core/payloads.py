@@ -7,6 +7,7 @@ whatever it names on every press.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 import typing
 from typing import Any, ClassVar, Self
@@ -20,7 +21,7 @@ class BadPayload(ValueError):
 
 
 class Payload:
-    """Subclass as a frozen dataclass with `prefix=`; fields may be int, str or bool."""
+    """Subclass as a frozen dataclass with `prefix=`; fields may be int, str, bool or a str-valued Enum."""
 
     prefix: ClassVar[str]
     registry: ClassVar[dict[str, type[Payload]]] = {}
@@ -41,7 +42,7 @@ class Payload:
             if isinstance(value, bool):
                 parts.append("1" if value else "0")
             else:
-                text = str(value)
+                text = str(value.value if isinstance(value, enum.Enum) else value)
                 if not _SAFE_TEXT.fullmatch(text):
                     raise ValueError(f"payload field {f.name}={text!r} has unsafe characters")
                 parts.append(text)
@@ -69,6 +70,12 @@ class Payload:
 
 
 def _convert(kind: Any, text: str, raw: str) -> Any:
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        # Only a member's value unpacks: a forged word is a bad payload, not a new case.
+        try:
+            return kind(text)
+        except ValueError as exc:
+            raise BadPayload(raw) from exc
     if kind is bool:
         if text not in {"0", "1"}:
             raise BadPayload(raw)

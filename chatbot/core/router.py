@@ -15,7 +15,7 @@ from chatbot.core.context import Context, Dialog
 from chatbot.core.domains import default_registry
 from chatbot.core.flow import Flow, Outcome, Registry
 from chatbot.core.messages import Button, ChannelCaps, Incoming, Reply
-from chatbot.core.payloads import BadPayload, prefix_of
+from chatbot.core.payloads import BadPayload, Payload, prefix_of
 from chatbot.core.text import clean_text
 from chatbot.i18n import _, locale_from_hint, recipient_locale, use_locale
 from db.models import ChannelIdentity, DialogState, Person
@@ -154,7 +154,7 @@ class Router:
             return self._start(ctx, flow, _with_text(incoming, ""))
         try:
             if prefix is not None and prefix in self.registry.actions:
-                return self.registry.actions[prefix].handler(ctx, pressed)
+                return self._act(ctx, self.registry.actions[prefix].handler(ctx, pressed))
             flow = self.registry.flow_for_prefix(prefix) if prefix else None
             if (
                 flow is not None
@@ -170,18 +170,37 @@ class Router:
 
     def _start(self, ctx: Context, flow: Flow, incoming: Incoming) -> list[Reply]:
         ctx.data = {}
-        outcome = flow.entry(ctx, incoming)
-        return self._apply(ctx, flow, outcome)
+        outcome = flow.entry.step(ctx, incoming)
+        return self._apply(ctx, flow, outcome, None if flow.entry.legacy else flow.entry.goes_to)
 
-    def _step(self, ctx: Context, flow: Flow, state: str, incoming: Incoming, dialog: Dialog) -> list[Reply]:
+    def _step(self, ctx: Context, flow: Flow, name: str, incoming: Incoming, dialog: Dialog) -> list[Reply]:
+        """Run the state's step for this input: the handler of the pressed button's class, or its text step."""
         ctx.data = dict(dialog.data or {})
+        state = flow.states[name]
         try:
-            outcome = flow.states[state](ctx, incoming)
+            if state.legacy is not None:
+                return self._apply(ctx, flow, state.legacy(ctx, incoming), None)
+            if incoming.payload is not None:
+                prefix = prefix_of(incoming.payload)
+                on = state.step_for(Payload.registry.get(prefix or ""))
+                if on is None:
+                    # A button of this flow from an earlier step: the dialog stays where it is.
+                    return [Reply(_("That button has expired. Send /help to start again."))]
+                outcome = on.run(ctx, incoming)
+            elif state.text is not None:
+                outcome = state.text(ctx, incoming)
+            else:
+                return [Reply(_("Please choose one of the buttons."))]
         except BadPayload:
             return [Reply(_("That button is not valid any more. Send /help to start again."))]
-        return self._apply(ctx, flow, outcome)
+        return self._apply(ctx, flow, outcome, state.goes_to)
 
-    def _apply(self, ctx: Context, flow: Flow, outcome: Outcome) -> list[Reply]:
+    def _apply(
+        self, ctx: Context, flow: Flow, outcome: Outcome, allowed: tuple[str | None, ...] | None
+    ) -> list[Reply]:
+        """Move the dialog where the outcome says, if the flow's table allows that move."""
+        if allowed is not None and outcome.next_state not in allowed:
+            raise ValueError(f"flow {flow.name}: the table does not allow a move to {outcome.next_state!r}")
         if outcome.next_state is None:
             clear_dialog(ctx)
         else:
@@ -190,14 +209,29 @@ class Router:
             save_dialog(ctx, flow.name, outcome.next_state)
         return outcome.replies
 
+    def _act(self, ctx: Context, result: list[Reply] | Outcome) -> list[Reply]:
+        """A stateless button's result: its replies, and the dialog it opens when it names one."""
+        if isinstance(result, list):
+            return result
+        if result.flow is None:
+            return result.replies
+        flow = self.registry.flows[result.flow]
+        if result.next_state not in flow.states:
+            raise ValueError(f"an action opened flow {flow.name} in undeclared state {result.next_state!r}")
+        return self._apply(ctx, flow, result, None)
+
     def _help(self, ctx: Context, unknown: bool = False) -> list[Reply]:
         help_flow = self.registry.flows.get("help")
         if help_flow is None:
             return [Reply(_("Send /help to see what I can do."))]
-        replies = help_flow.entry(ctx, Incoming(channel=ctx.caps.code, external_id=ctx.identity.external_id))
+        outcome = help_flow.entry.step(
+            ctx, Incoming(channel=ctx.caps.code, external_id=ctx.identity.external_id)
+        )
         if unknown:
-            replies.replies.insert(0, Reply(_("Sorry, I did not understand that.")))
-        return self._apply(ctx, help_flow, replies)
+            outcome.replies.insert(0, Reply(_("Sorry, I did not understand that.")))
+        return self._apply(
+            ctx, help_flow, outcome, None if help_flow.entry.legacy else help_flow.entry.goes_to
+        )
 
 
 def start_button(label: str, flow_name: str) -> Button:

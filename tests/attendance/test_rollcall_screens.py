@@ -29,6 +29,7 @@ DAY = "11月23日 周一"
 HEADER = f"点名 3年级1班，{DAY}。默认全部出勤，只点有变化的学生。"
 LEGEND = "点一下切换：❌缺勤 → 🤒病假 → 📝事假 → ⏰迟到 → ✅出勤"
 REFUSED = "抱歉，您没有权限这样做。"
+NOT_VALID = "这个按钮已失效。发送 /help 重新开始。"
 ICONS = {None: "✅", "absent": "❌", "sick": "🤒", "personal": "📝", "late": "⏰"}
 
 
@@ -219,14 +220,14 @@ def test_paging_buttons_in_english(console: ConsoleChannel, app, demo) -> None: 
 # --- refusals ---------------------------------------------------------------------------------
 
 
-def test_a_payload_without_a_class_is_refused_and_the_list_stays_open(  # type: ignore[no-untyped-def]
+def test_a_payload_without_a_class_is_not_valid_and_the_list_stays_open(  # type: ignore[no-untyped-def]
     console: ConsoleChannel, app, demo
 ) -> None:
     console.send(demo.teacher, "/rollcall", now=at(MONDAY, 8))
     before = dialog_of(app, demo.teacher)
     for bare in ("rct", "rcs", "rcp"):
         refused = console.send(demo.teacher, payload=bare, now=at(MONDAY, 8, 1))
-        assert [(r.text, r.buttons) for r in refused] == [(REFUSED, [])]
+        assert [(r.text, r.buttons) for r in refused] == [(NOT_VALID, [])]
         assert dialog_of(app, demo.teacher) == before
     with app.session_factory() as s:
         assert s.scalars(select(RollCall)).first() is None
