@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import CaseOpen
-from chatbot.attendance.rules import Rules, rules_for
-from chatbot.attendance.service import ABSENCE_MARKS, chunks, school_groups, within
+from chatbot.attendance.rules import ABSENCE_MARKS, Rules, rules_for
 from chatbot.attendance.texts import LEVEL_LABELS, class_label_parts, trigger_text
 from chatbot.calendar.service import SchoolCalendar, load_calendars
 from chatbot.core.messages import Button, Reply
@@ -37,6 +36,7 @@ from db.models.attendance import (
     NotDropoutReason,
     RollCall,
 )
+from db.sql import chunks, school_groups, within
 
 # Calendar days searched back for the last N roll-call days (covers a winter break of 20 school days).
 LOOKBACK_DAYS = 75

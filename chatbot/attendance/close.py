@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from chatbot.attendance.cases import SchoolRow, open_cases, people_with_role
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import AbsenceAnswer, ContactGuardian
-from chatbot.attendance.service import ABSENCE_MARKS, DEFAULT_CUTOFF, chunks, school_groups, within
+from chatbot.attendance.rules import ABSENCE_MARKS, DEFAULT_CUTOFF
 from chatbot.attendance.texts import ANSWER_LABELS, class_label_parts
 from chatbot.calendar.service import load_calendars
 from chatbot.core.messages import Button, Reply
@@ -30,6 +30,7 @@ from chatbot.i18n import _, format_day, get_locale
 from db.models import Guardian, Region, Role, School, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, GuardianAnswer, Mark, RollCall
 from db.models.delivery import Priority
+from db.sql import chunks, school_groups, within
 
 NUDGE_BEFORE = timedelta(minutes=30)
 

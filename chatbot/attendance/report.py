@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from chatbot.attendance.service import ABSENCE_MARKS
+from chatbot.attendance.rules import ABSENCE_MARKS
 from chatbot.attendance.texts import (
     ANSWER_LABELS,
     EVENT_LABELS,

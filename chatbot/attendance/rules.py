@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
+from db.models.attendance import Mark
+
 log = logging.getLogger(__name__)
+
+# A school's roll-call cutoff when it sets none: the day closes then.
+DEFAULT_CUTOFF = time(10, 0)
+# The marks that count as a day away from school (late does not).
+ABSENCE_MARKS = (Mark.ABSENT, Mark.SICK, Mark.PERSONAL)
 
 
 @dataclass(frozen=True)

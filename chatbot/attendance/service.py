@@ -5,15 +5,15 @@ Time is explicit: every function takes `now` (aware UTC) and/or a local `day`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, true
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from chatbot.attendance.rules import DEFAULT_CUTOFF
 from chatbot.calendar.service import is_school_day, school_days
 from chatbot.people.auth import Act, Target, can
 from db.models import Membership, Person, Role, School, SchoolClass, ScopeType, Student
@@ -27,10 +27,8 @@ from db.models.attendance import (
     RollCall,
 )
 
-DEFAULT_CUTOFF = time(10, 0)
 # Tapping a pupil cycles through these, starting from present.
 CYCLE: tuple[Mark | None, ...] = (None, Mark.ABSENT, Mark.SICK, Mark.PERSONAL, Mark.LATE)
-ABSENCE_MARKS = (Mark.ABSENT, Mark.SICK, Mark.PERSONAL)
 MAX_LEAVE_DAYS = 31
 
 
@@ -320,19 +318,3 @@ def apply_leave(session: Session, leave: LeaveRequest, now: datetime) -> int:
             record.at = now
     session.flush()
     return len(days)
-
-
-def within(column: Any, ids: Sequence[int] | None) -> Any:
-    """`column IN ids`, or no condition at all when ids is None (every row: no giant IN list)."""
-    return true() if ids is None else column.in_(ids)
-
-
-def school_groups(ids: Sequence[int] | None, size: int = 900) -> Iterable[Sequence[int] | None]:
-    """Chunks of school ids, or one None standing for every school."""
-    return [None] if ids is None else list(chunks(list(ids), size))
-
-
-def chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
-    """Keep IN lists under SQLite's parameter limits and PostgreSQL's planner comfort."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from chatbot.core.messages import Reply, buttons_to_json
 from chatbot.i18n import DEFAULT_LOCALE, recipient_locale, use_locale
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
+from db.sql import chunks
 
 Render = Callable[[], Reply]
 
@@ -134,12 +135,6 @@ class OutboxItem:
     not_before: datetime | None = None
 
 
-def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
-    # Keeps IN lists under SQLite's parameter limit.
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def enqueue_many(
     session: Session,
     items: Sequence[OutboxItem],
@@ -160,7 +155,7 @@ def enqueue_many(
     quiet = (quiet_start or policy.quiet_start, quiet_end or policy.quiet_end)
     person_ids = sorted({item.person_id for item in items})
     accounts: dict[int, list[tuple[int, str, str]]] = {}
-    for chunk in _chunks(person_ids):
+    for chunk in chunks(person_ids):
         for identity_id, person_id, channel, locale, person_locale in session.execute(
             select(
                 ChannelIdentity.id,
@@ -183,11 +178,11 @@ def enqueue_many(
         for identity_id, channel, locale in accounts.get(item.person_id, [])
     ]
     taken: set[str] = set()
-    for chunk in _chunks([key for *_rest, key in wanted]):
+    for keys in chunks([key for *_rest, key in wanted]):
         taken.update(
             key
             for key in session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
             )
             if key is not None
         )

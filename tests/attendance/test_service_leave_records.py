@@ -11,11 +11,9 @@ from sqlalchemy import select
 from chatbot.app import App
 from chatbot.attendance.service import (
     RollCallRefused,
-    chunks,
     create_leave,
     decide_leave,
     is_class_teacher,
-    school_groups,
     submit_rollcall,
 )
 from db.models import AuditLog, Person, Role, SchoolClass, ScopeType, Student
@@ -198,11 +196,3 @@ def test_an_approved_personal_leave_marks_only_that_pupils_days(app, demo) -> No
         (classmate, TUESDAY, Mark.ABSENT, rollcall, demo.teacher, at(TUESDAY, 8), None),
     ]
     assert [row[6:9] for row in _leaves(app)] == [(LeaveStatus.APPROVED, demo.teacher, decided_at)]
-
-
-def test_id_lists_are_cut_into_chunks_of_900() -> None:
-    assert [len(c) for c in chunks(list(range(1801)))] == [900, 900, 1]
-    assert list(chunks([1, 2, 3], 2)) == [[1, 2], [3]]
-    assert [len(g or []) for g in school_groups(list(range(1801)))] == [900, 900, 1]
-    assert school_groups([5, 6, 7, 8, 9], 2) == [[5, 6], [7, 8], [9]]
-    assert school_groups(None) == [None]
