@@ -42,7 +42,7 @@ from chatbot.channels.telegram.runtime import _applications, application_for  # 
 from chatbot.clock import utcnow  # noqa: E402
 from chatbot.config import Settings  # noqa: E402
 from chatbot.core.messages import Button, Incoming, Reply  # noqa: E402
-from chatbot.people.cli import ensure_demo_if_empty  # noqa: E402
+from chatbot.demo import ensure_demo_if_empty  # noqa: E402
 from tests.channels.telegram.fake_bot_api import FakeBotApi  # noqa: E402
 
 # One user's session, repeated: ("text", message) or ("press", None) = the first button shown.

@@ -28,7 +28,7 @@ from chatbot.channels.wechat.options import WeChatOptions
 from chatbot.channels.wechat.sender import WeChatSender
 from chatbot.channels.wechat.server import CallbackServer, start_site
 from chatbot.config import Settings
-from chatbot.people.demo import seed_demo
+from chatbot.demo import seed_demo
 from db.migrate import upgrade
 from db.session import make_engine, make_session_factory, transaction
 from tests.channels.wechat.fakes import AES_KEY, APP_ID, SECRET, TOKEN, FakeWeChatApi, FakeWeChatServer

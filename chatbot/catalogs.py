@@ -31,6 +31,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
         "chatbot/core",
         "chatbot/app.py",
         "chatbot/cli.py",
+        "chatbot/commands.py",
+        "chatbot/demo.py",
         "chatbot/cli_i18n.py",
         "chatbot/config.py",
         "chatbot/i18n.py",

@@ -24,7 +24,8 @@ from sqlalchemy.pool import NullPool
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
 from chatbot.config import Settings
-from chatbot.people.demo import demo_person, seed_demo
+from chatbot.demo import seed_demo
+from chatbot.people.demo import demo_person
 from db.migrate import upgrade
 from db.models import Person
 from db.session import make_engine, transaction

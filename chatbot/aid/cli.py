@@ -13,7 +13,7 @@ from chatbot.aid.engine import Profile, Status, evaluate
 from chatbot.aid.pack import PackError, load_all, pack_for, pack_ids
 from chatbot.aid.render import item_name, result_json, summary_header, table
 from chatbot.app import App
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.i18n import LOCALES, _, get_locale
 from db.models import HOUSEHOLD_FLAGS, Region, Stage
 

@@ -12,8 +12,8 @@ from chatbot.app import App
 from chatbot.attendance.cases import escalate_cases
 from chatbot.attendance.close import close_day
 from chatbot.attendance.report import Scope, build_report, write_xlsx
-from chatbot.cli import add_command, fail
 from chatbot.clock import local_today
+from chatbot.commands import add_command, fail
 from chatbot.i18n import _
 from db.models import AuditLog
 from db.session import transaction

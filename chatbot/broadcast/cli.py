@@ -32,7 +32,7 @@ from chatbot.broadcast.targets import (
     target_timezone,
 )
 from chatbot.broadcast.views import status_text, summary_line
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.delivery.outbox import after_quiet_hours
 from chatbot.i18n import LOCALES, N_, _, format_moment, format_number
 from chatbot.people.demo import demo_person

@@ -15,8 +15,8 @@ from chatbot.calendar.events import describe, spans_years, upcoming_events
 from chatbot.calendar.importer import CalendarImportError, import_calendar
 from chatbot.calendar.official import OfficialCalendar
 from chatbot.calendar.service import load_calendars
-from chatbot.cli import add_command, fail
 from chatbot.clock import local_today
+from chatbot.commands import add_command, fail
 from chatbot.i18n import _, format_items
 from db.models import Region, School
 from db.session import transaction

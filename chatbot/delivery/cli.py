@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.delivery.worker import DeliveryConfig, Worker, drain_once, outbox_counts
 from chatbot.i18n import N_, _
 from db.models import OutboxMessage, OutboxStatus

@@ -11,31 +11,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from chatbot.app import App
-from chatbot.channels.console import ConsoleChannel, banner, interactive_lines
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.i18n import N_, _, ngettext
-from chatbot.logs import configure_logging
-from chatbot.people.demo import ROLE_NAMES, demo_person, seed_demo
 from chatbot.people.invites import INVITE_ROLES, InviteLine, issue_school_invites
 from chatbot.people.roster import RosterError, RowError, import_file, summary, write_template
-from db.migrate import upgrade
-from db.models import Person, Region, School
+from db.models import School
 from db.session import transaction
 
 
 def register(sub: Any) -> None:
-    add_command(sub, "migrate", cmd_migrate, _("Create or upgrade the database schema (Alembic)."))
-    add_command(sub, "demo", cmd_demo, _("Seed the demo county (idempotent)."))
-    console = add_command(sub, "console", cmd_console, _("Chat in the terminal as a demo person."))
-    console.add_argument(
-        "--as",
-        dest="as_who",
-        default="parent",
-        help=_("parent, teacher, principal, admin, a person id, or guest (an unlinked user)"),
-    )
     roster = add_command(
         sub, "import-roster", cmd_import_roster, _("Import or update pupils, guardians and teachers.")
     )
@@ -62,19 +49,6 @@ def register(sub: Any) -> None:
         action="store_true",
         help=_("only people who do not use the bot yet (reprint lost slips)"),
     )
-
-
-def cmd_migrate(args: argparse.Namespace, app: App) -> int:
-    upgrade(app.settings.database_url)
-    print(_("Database is up to date."))
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace, app: App) -> int:
-    with transaction(app.session_factory) as session:
-        created = seed_demo(session, app.clock())
-    print(_("Demo county created.") if created else _("Demo county already exists; nothing changed."))
-    return 0
 
 
 def cmd_import_roster(args: argparse.Namespace, app: App) -> int:
@@ -182,57 +156,3 @@ INVITE_ROLE_LABELS = {
     "principal": N_("principal"),
     "county_admin": N_("county administrator"),
 }
-
-
-def ensure_demo_if_empty(app: App) -> None:
-    with transaction(app.session_factory) as session:
-        if session.scalar(select(func.count()).select_from(Region)) == 0:
-            seed_demo(session, app.clock())
-
-
-def resolve_console_person(app: App, who: str) -> int | str | None:
-    if who == "guest":
-        return "guest"
-    with app.session_factory() as session:
-        if who.isdecimal():
-            person = session.get(Person, int(who))
-        elif who in ROLE_NAMES:
-            person = demo_person(session, who)
-        else:
-            return None
-        return person.id if person else None
-
-
-CONSOLE_LOG = Path("data/console.log")
-
-
-def cmd_console(args: argparse.Namespace, app: App) -> int:
-    # The terminal is the chat: log lines belong in the log, not between a parent's messages.
-    configure_logging(app.settings.log_level, Path(app.settings.log_file or CONSOLE_LOG))
-    ensure_demo_if_empty(app)
-    who = resolve_console_person(app, args.as_who)
-    if who is None:
-        return fail(
-            _("Unknown person {who!r}: use parent, teacher, principal, admin, guest or a person id.").format(
-                who=args.as_who
-            )
-        )
-    console = ConsoleChannel(app.session_factory, app.router, clock=app.clock)
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print(banner())
-        lines = interactive_lines("> ")
-    else:
-        lines = iter(sys.stdin.readline, "")
-    console.chat(who, lines, interactive=interactive)
-    return 0
-
-
-def run_default(args: argparse.Namespace, app: App) -> int:
-    """The main job: channels when a token is configured, else the console as the demo parent."""
-    if app.settings.telegram_token or app.settings.wechat_token:
-        from chatbot.channels.cli import run_channels
-
-        return int(run_channels(app))
-    args.as_who = "parent"
-    return cmd_console(args, app)

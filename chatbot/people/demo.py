@@ -60,10 +60,10 @@ def _name(rng: random.Random, surname: str | None = None) -> str:
     return (surname or rng.choice(SURNAMES)) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
 
 
-def seed_demo(session: Session, now: datetime) -> bool:
-    """Create the demo county unless it exists; returns True when it created it."""
+def seed_county(session: Session, now: datetime) -> Region | None:
+    """Create the demo county's people, schools and classes unless it exists; the new region, or None."""
     if session.scalars(select(Region).where(Region.code == DEMO_REGION_CODE)).first() is not None:
-        return False
+        return None
     rng = random.Random(20261122)
     region = Region(
         code=DEMO_REGION_CODE,
@@ -170,19 +170,7 @@ def seed_demo(session: Session, now: datetime) -> bool:
                     )
                 )
     session.flush()
-    _seed_calendar(session, region, now)
-    return True
-
-
-def _seed_calendar(session: Session, region: Region, now: datetime) -> None:
-    """Hand the new region to the calendar domain so it can add this school year's calendar."""
-    import importlib
-
-    try:
-        calendar_demo = importlib.import_module("chatbot.calendar.demo")
-    except ModuleNotFoundError:
-        return
-    calendar_demo.seed_calendar(session, region, now)
+    return region
 
 
 ROLE_NAMES = {

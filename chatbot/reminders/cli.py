@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.calendar.service import load_calendars
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.i18n import _
 from chatbot.reminders.engine import MissingDependency, QuietHours, plan_day, process_occurrence
 from chatbot.reminders.rules import rules_for

@@ -16,9 +16,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, inspect, select
 
 from chatbot.app import App
-from chatbot.cli import main
+from chatbot.cli import main, resolve_console_person
 from chatbot.i18n import use_locale
-from chatbot.people.cli import resolve_console_person
 from chatbot.people.demo import DEMO_PARENT_NAME
 from db.models import AuditLog, ChannelIdentity, InviteCode, Person, Region, Student
 from db.session import make_engine

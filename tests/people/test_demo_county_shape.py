@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chatbot.app import App
-from chatbot.people.demo import DEMO_PARENT_NAME, demo_person, seed_demo
+from chatbot.demo import seed_demo
+from chatbot.people.demo import DEMO_PARENT_NAME, demo_person
 from db.models import Guardian, Membership, Person, Region, School, SchoolClass, Student
 from db.models.calendar import CalendarEntry
 from db.session import transaction

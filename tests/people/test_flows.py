@@ -11,7 +11,8 @@ from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
 from chatbot.core.messages import Reply
 from chatbot.delivery.outbox import enqueue_for_person
-from chatbot.people.demo import DEMO_PARENT_NAME, seed_demo
+from chatbot.demo import seed_demo
+from chatbot.people.demo import DEMO_PARENT_NAME
 from db.models import (
     AuditLog,
     ChannelIdentity,

@@ -10,7 +10,7 @@ from typing import Any
 from telegram.error import TelegramError
 
 from chatbot.app import App
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.config import ConfigError
 from chatbot.i18n import _
 

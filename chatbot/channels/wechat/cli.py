@@ -8,7 +8,7 @@ import signal
 from typing import Any
 
 from chatbot.app import App
-from chatbot.cli import add_command, fail
+from chatbot.commands import add_command, fail
 from chatbot.config import ConfigError
 from chatbot.i18n import _
 
