@@ -90,6 +90,8 @@ class Flow:
     states: Mapping[str, State]
     commands: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
+    # States a stateless button (an Action) may open the dialog in, e.g. "note" after "home visit".
+    opened_by_actions: tuple[str, ...] = ()
     trigger: Trigger | None = None
     trigger_priority: int = 100
     allowed: Guard = _always
@@ -105,6 +107,7 @@ class Flow:
         *,
         commands: tuple[str, ...] = (),
         prefixes: tuple[str, ...] = (),
+        opened_by_actions: tuple[str, ...] = (),
         trigger: Trigger | None = None,
         trigger_priority: int = 100,
         allowed: Guard = _always,
@@ -122,7 +125,8 @@ class Flow:
         for state_name in table:
             if not NAME.fullmatch(state_name):
                 raise ValueError(f"flow {name}: state {state_name!r} must be a short lowercase identifier")
-        for source, targets in [("start", entry.goes_to), *((s, st.goes_to) for s, st in table.items())]:
+        sources = [("start", entry.goes_to), ("an action", opened_by_actions)]
+        for source, targets in [*sources, *((s, st.goes_to) for s, st in table.items())]:
             if unknown := [t for t in targets if t is not END and t not in table]:
                 raise ValueError(f"flow {name}: {source} goes to undeclared states {unknown}")
         if not commands and trigger is None:
@@ -139,6 +143,7 @@ class Flow:
             states=table,
             commands=commands,
             prefixes=tuple(owned),
+            opened_by_actions=opened_by_actions,
             trigger=trigger,
             trigger_priority=trigger_priority,
             allowed=allowed,
@@ -150,6 +155,7 @@ class Flow:
         """The table's transitions as diagram edges: "[*]" is the outside, "start" the entry step."""
         end = "[*]"
         found = {(end, "start")} | {("start", t or end) for t in self.entry.goes_to}
+        found |= {(end, state) for state in self.opened_by_actions}
         for state_name, state in self.states.items():
             found |= {(state_name, t or end) for t in state.goes_to}
         return found

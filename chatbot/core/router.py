@@ -216,8 +216,8 @@ class Router:
         if result.flow is None:
             return result.replies
         flow = self.registry.flows[result.flow]
-        if result.next_state not in flow.states:
-            raise ValueError(f"an action opened flow {flow.name} in undeclared state {result.next_state!r}")
+        if result.next_state not in flow.opened_by_actions:
+            raise ValueError(f"flow {flow.name} does not let an action open it in {result.next_state!r}")
         return self._apply(ctx, flow, result, None)
 
     def _help(self, ctx: Context, unknown: bool = False) -> list[Reply]:
