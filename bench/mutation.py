@@ -41,8 +41,8 @@ PACKAGES = {
     "calendar": ["chatbot/calendar/*"],
     "reminders": ["chatbot/reminders/*"],
     "delivery": ["chatbot/delivery/*"],
-    "people": ["chatbot/people/*"],
-    "core": ["chatbot/core/router.py", "chatbot/core/payloads.py"],
+    "people": ["chatbot/people/*", "chatbot/people/roster/*"],
+    "core": ["chatbot/core/router.py", "chatbot/core/payloads.py", "chatbot/core/flow.py"],
 }
 MUTMUT = "mutmut>=3.8,<4"  # also the project's `mutation` extra
 # Mutants no test can tell from the original, one file per package (bench/equivalent/<package>.toml:

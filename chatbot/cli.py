@@ -18,6 +18,7 @@ from chatbot.broadcast import cli as broadcast_cli
 from chatbot.calendar import cli as calendar_cli
 from chatbot.channels import cli as channels_cli
 from chatbot.channels.console import ConsoleChannel, banner, interactive_lines
+from chatbot.channels.registry import configured_types
 from chatbot.cli_i18n import argparse_translations
 from chatbot.clock import utcnow
 from chatbot.commands import Handler, add_command, fail
@@ -175,7 +176,7 @@ def cmd_console(args: argparse.Namespace, app: App) -> int:
 
 def run_default(args: argparse.Namespace, app: App) -> int:
     """The main job: channels when a token is configured, else the console as the demo parent."""
-    if app.settings.telegram_token or app.settings.wechat_token:
+    if configured_types(app.settings):
         return channels_cli.run_channels(app)
     args.as_who = "parent"
     return cmd_console(args, app)

@@ -27,8 +27,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from chatbot.app import App
+from chatbot.attendance.schedule import close_due_days, escalate, nudge_rollcalls
 from chatbot.reminders.engine import QuietHours, queue_due
-from chatbot.reminders.jobs import close_due_days, escalate, nudge_rollcalls
 
 log = logging.getLogger(__name__)
 

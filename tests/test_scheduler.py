@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from chatbot.app import App
-from chatbot.reminders import deps, engine
+from chatbot.attendance import schedule
+from chatbot.reminders import engine
 from chatbot.reminders.engine import queue_due
 from chatbot.scheduler import LeaderLock, run_jobs, serve
 from db.models import OutboxMessage, School
@@ -44,9 +45,9 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Calls:
     def escalate_cases(session: Any, today: date, now: datetime) -> None:
         calls.escalate.append(today)
 
-    monkeypatch.setattr(deps, "close_day", lambda: close_day)
-    monkeypatch.setattr(deps, "nudge_missing_rollcalls", lambda: nudge)
-    monkeypatch.setattr(deps, "escalate_cases", lambda: escalate_cases)
+    monkeypatch.setattr(schedule, "close_day", close_day)
+    monkeypatch.setattr(schedule, "nudge_missing_rollcalls", nudge)
+    monkeypatch.setattr(schedule, "escalate_cases", escalate_cases)
     return calls
 
 
@@ -118,8 +119,6 @@ def test_escalation_runs_once_a_day_from_eight(app: App, fakes: Calls) -> None:
 
 
 def test_real_attendance_jobs_are_wired(app: App, demo, console) -> None:  # type: ignore[no-untyped-def]
-    if deps.nudge_missing_rollcalls() is None or deps.close_day() is None:
-        pytest.skip("attendance domain not present")
     console.external_id(demo.teacher)
     reports = run_jobs(app, local(2026, 11, 23, 9, 40), only=JOBS)
     assert reports["nudges"].ran == len(school_ids(app))

@@ -4,141 +4,54 @@ Start: /aid, the /help button, or a free-text question ("我家孩子上初中�
 A bound parent's child record supplies stage, boarding and household; free text supplies what it
 states; the engine says which unknown facts still matter (chatbot.aid.engine.open_questions).
 The answer ends the dialog; its detail buttons are stateless (the profile travels in the payload).
+Diagram: aid.mmd; questions and answers are drawn by chatbot.aid.questions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatbot.aid.engine import Fact, Profile, Status, evaluate, evaluate_item, open_questions, relevant_facts
+from chatbot.aid.engine import Fact, Profile, evaluate, evaluate_item, open_questions, relevant_facts
 from chatbot.aid.pack import FALLBACK_PACK, Pack, PackItem, load_pack, pack_for, pack_ids
 from chatbot.aid.parse import Parsed, looks_like_aid_question, parse
-from chatbot.aid.render import details, explain_item, flag_label, item_name, long_date, stage_label, summary
+from chatbot.aid.payloads import (
+    AidChild,
+    AidDetail,
+    AidFact,
+    AidHousehold,
+    AidStage,
+    HouseholdChoice,
+    decode_profile,
+    encode_profile,
+)
+from chatbot.aid.questions import (
+    FLOW_NAME,
+    YES_NO_FACTS,
+    answer_reply,
+    child_question,
+    details_reply,
+    explained,
+    household_question,
+    notes_reply,
+    stage_question,
+    yes_no_question,
+)
+from chatbot.aid.render import details, flag_label, long_date, stage_label
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Flow, Outcome
-from chatbot.core.messages import Button, Incoming, Reply
-from chatbot.core.payloads import BadPayload, Payload, prefix_of
-from chatbot.core.router import start_button
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State
+from chatbot.core.messages import Incoming, Reply
+from chatbot.core.payloads import BadPayload, Payload
 from chatbot.core.text import clean_text
 from chatbot.i18n import N_, _
 from chatbot.people.auth import Act, Target, can, children_of
 from db.models import HOUSEHOLD_FLAGS, Region, School, SchoolClass, ScopeType, Stage, Student
 
-STAGES = list(Stage)
-YES_NO_FACTS = (Fact.PRESCHOOL_FINAL_YEAR, Fact.BOARDING, Fact.IN_PROVINCE)
-MAX_DETAIL_BUTTONS = 8
-# Each yes/no question with answers that repeat the fact, so a parent who reads little still knows.
-YES_NO_QUESTIONS = {
-    Fact.PRESCHOOL_FINAL_YEAR: (
-        N_("Is this the final year of kindergarten (the year before primary school)?"),
-        N_("Yes, the final year"),
-        N_("No, not yet"),
-    ),
-    Fact.BOARDING: (
-        N_("Does the child board (live) at school?"),
-        N_("Yes, boards at school"),
-        N_("No, lives at home"),
-    ),
-    Fact.IN_PROVINCE: (
-        N_("Is the school in your home province?"),
-        N_("Yes, in the home province"),
-        N_("No, in another province"),
-    ),
-}
+# The profile code is part of this module's interface (tests and detail buttons use it).
+__all__ = ["FLOW", "decode_profile", "encode_profile", "show_details"]
 
-
-@dataclass(frozen=True)
-class AidChild(Payload, prefix="aidk"):
-    """Which child the question is about; 0 = someone else."""
-
-    student_id: int
-
-
-@dataclass(frozen=True)
-class AidStage(Payload, prefix="aids"):
-    stage: str
-
-
-@dataclass(frozen=True)
-class AidFact(Payload, prefix="aidf"):
-    """A yes/no fact; value '1', '0' or 'x' (not sure)."""
-
-    fact: str
-    value: str
-
-
-@dataclass(frozen=True)
-class AidHousehold(Payload, prefix="aidh"):
-    """Toggle a household flag, or 'none', 'done', 'unsure'."""
-
-    choice: str
-
-
-@dataclass(frozen=True)
-class AidDetail(Payload, prefix="aidd"):
-    """Details of one item for one profile (encoded by encode_profile) in one pack."""
-
-    item: str
-    pack_id: str
-    profile: str
-
-
-# --- profile in ctx.data and in payloads ----------------------------------------------------------
-
-
-def _tri(value: bool | None) -> str:
-    return "x" if value is None else ("1" if value else "0")
-
-
-def _untri(text: str) -> bool | None:
-    if text not in {"0", "1", "x"}:
-        raise BadPayload(text)
-    return None if text == "x" else text == "1"
-
-
-def encode_profile(profile: Profile) -> str:
-    """Six characters: stage index, final year, boarding, in-province, household bitmask (hex) or 'x'."""
-    stage = "x" if profile.stage is None else str(STAGES.index(profile.stage))
-    if profile.household is None:
-        household = "xx"
-    else:
-        household = f"{sum(1 << i for i, f in enumerate(HOUSEHOLD_FLAGS) if f in profile.household):02x}"
-    return (
-        stage
-        + _tri(profile.preschool_final_year)
-        + _tri(profile.boarding)
-        + _tri(profile.in_province)
-        + household
-    )
-
-
-def decode_profile(code: str) -> Profile:
-    if len(code) != 6:
-        raise BadPayload(code)
-    stage: Stage | None = None
-    if code[0] != "x":
-        if not code[0].isdecimal() or int(code[0]) >= len(STAGES):
-            raise BadPayload(code)
-        stage = STAGES[int(code[0])]
-    household: frozenset[str] | None = None
-    if code[4:] != "xx":
-        try:
-            mask = int(code[4:], 16)
-        except ValueError as exc:
-            raise BadPayload(code) from exc
-        if mask >= 1 << len(HOUSEHOLD_FLAGS):
-            raise BadPayload(code)
-        household = frozenset(f for i, f in enumerate(HOUSEHOLD_FLAGS) if mask & (1 << i))
-    return Profile(
-        stage=stage,
-        preschool_final_year=_untri(code[1]),
-        boarding=_untri(code[2]),
-        in_province=_untri(code[3]),
-        household=household,
-    )
+# --- the profile in ctx.data -----------------------------------------------------------------------
 
 
 def _profile(ctx: Context) -> Profile:
@@ -216,17 +129,12 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
         notes.append(_use_child(ctx, children[0]))
         return ask_next(ctx, notes + _apply(ctx, parse(ctx.data.pop("text"))))
     if len(children) > 1:
-        rows = [[Button(child.name, AidChild(child.id).pack())] for child in children]
-        rows.append([Button(_("Someone else"), AidChild(0).pack())])
-        return Outcome([*_notes(notes), Reply(_("Which child is it about?"), rows)], "child")
+        return Outcome([*notes_reply(notes), child_question(children)], "child")
     return ask_next(ctx, notes)
 
 
-def pick_child(ctx: Context, msg: Incoming) -> Outcome:
+def pick_child(ctx: Context, msg: Incoming, choice: AidChild) -> Outcome:
     """Use the chosen child's record (re-checked: only a guardian or staff in scope may)."""
-    if msg.payload is None or prefix_of(msg.payload) != AidChild.prefix:
-        return Outcome([Reply(_("Please tap one of the buttons."))], "child")
-    choice = AidChild.unpack(msg.payload)
     stated = parse(ctx.data.pop("text", ""))
     if choice.student_id == 0:
         return ask_next(ctx, _apply(ctx, stated))
@@ -238,53 +146,51 @@ def pick_child(ctx: Context, msg: Incoming) -> Outcome:
     return ask_next(ctx, [note, *_apply(ctx, stated)])
 
 
-def on_reply(ctx: Context, msg: Incoming) -> Outcome:
-    """Take a stage or yes/no button, or facts typed as text; then ask the next question."""
+def tap_a_child(ctx: Context, msg: Incoming, pressed: Payload | None = None) -> Outcome:
+    """Typed text or another question's button while the child question is open: ask for a tap."""
+    return Outcome([Reply(_("Please tap one of the buttons."))], "child")
+
+
+def pick_stage(ctx: Context, msg: Incoming, chosen: AidStage) -> Outcome:
+    """Record the stage button, then ask the next question."""
+    _store(ctx, _profile(ctx).with_fact(Fact.STAGE, chosen.stage))
+    return ask_next(ctx, [])
+
+
+def answer_fact(ctx: Context, msg: Incoming, answer: AidFact) -> Outcome:
+    """Record a yes/no answer; 'not sure' is not asked again."""
+    if answer.fact not in YES_NO_FACTS:
+        raise BadPayload(msg.payload or "")
+    if answer.value.known is None:
+        ctx.data.setdefault("asked", []).append(answer.fact.value)
+    _store(ctx, _profile(ctx).with_fact(answer.fact, answer.value.known))
+    return ask_next(ctx, [])
+
+
+def household_choice(ctx: Context, msg: Incoming, pressed: AidHousehold) -> Outcome:
+    """Toggle a household status in place; 'none of these', 'not sure' or 'done' moves on."""
+    choice = pressed.choice
+    selected: list[str] = list(ctx.data.get("hh") or [])
     profile = _profile(ctx)
-    prefix = prefix_of(msg.payload)
-    if prefix == AidStage.prefix:
-        chosen = AidStage.unpack(msg.payload)
-        if chosen.stage not in {s.value for s in Stage}:
-            raise BadPayload(msg.payload or "")
-        _store(ctx, profile.with_fact(Fact.STAGE, Stage(chosen.stage)))
-        return ask_next(ctx, [])
-    if prefix == AidFact.prefix:
-        answer = AidFact.unpack(msg.payload)
-        if answer.fact not in {f.value for f in YES_NO_FACTS}:
-            raise BadPayload(msg.payload or "")
-        value = _untri(answer.value)
-        if value is None:
-            ctx.data.setdefault("asked", []).append(answer.fact)
-        _store(ctx, profile.with_fact(Fact(answer.fact), value))
-        return ask_next(ctx, [])
-    if prefix == AidHousehold.prefix:
-        return on_household(ctx, msg)
+    if (flag := choice.value) in HOUSEHOLD_FLAGS:
+        selected = [f for f in selected if f != flag] if flag in selected else [*selected, flag]
+        ctx.data["hh"] = selected
+        return Outcome([household_question(selected, edit=True)], "household")
+    if choice is HouseholdChoice.NONE:
+        _store(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset()))
+    elif choice is HouseholdChoice.DONE:
+        _store(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset(selected)))
+    else:
+        ctx.data.setdefault("asked", []).append(Fact.HOUSEHOLD.value)
+    return ask_next(ctx, [])
+
+
+def typed_facts(ctx: Context, msg: Incoming) -> Outcome:
+    """Facts typed instead of tapped; anything else asks the question again."""
     parsed = parse(msg.text)
     if parsed.has_facts:
         return ask_next(ctx, _apply(ctx, parsed))
     return ask_next(ctx, [_("Sorry, I did not understand. Please tap one of the buttons.")])
-
-
-def on_household(ctx: Context, msg: Incoming) -> Outcome:
-    """Toggle household statuses; 'none of these', 'not sure' or 'done' moves on."""
-    if prefix_of(msg.payload) != AidHousehold.prefix:
-        return on_reply(ctx, msg)
-    choice = AidHousehold.unpack(msg.payload).choice
-    selected: list[str] = list(ctx.data.get("hh") or [])
-    profile = _profile(ctx)
-    if choice in HOUSEHOLD_FLAGS:
-        selected = [f for f in selected if f != choice] if choice in selected else [*selected, choice]
-        ctx.data["hh"] = selected
-        return Outcome([_household_question(selected, edit=True)], "household")
-    if choice == "none":
-        _store(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset()))
-    elif choice == "done":
-        _store(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset(selected)))
-    elif choice == "unsure":
-        ctx.data.setdefault("asked", []).append(Fact.HOUSEHOLD.value)
-    else:
-        raise BadPayload(msg.payload or "")
-    return ask_next(ctx, [])
 
 
 def ask_next(ctx: Context, notes: list[str]) -> Outcome:
@@ -299,27 +205,14 @@ def ask_next(ctx: Context, notes: list[str]) -> Outcome:
     missing = [f for f in open_questions(profile, pack, on) if f.value not in asked]
     if not missing:
         return _answer(ctx, profile, pack, on, notes)
-    fact = missing[0]
-    if fact == Fact.STAGE:
-        rows = [[Button(stage_label(s), AidStage(s.value).pack())] for s in Stage]
-        return Outcome([*_notes(notes), Reply(_("Which stage is the child at?"), rows)], "ask")
-    if fact == Fact.HOUSEHOLD:
+    if missing[0] == Fact.HOUSEHOLD:
         ctx.data["hh"] = []
-        return Outcome([*_notes(notes), _household_question([])], "household")
-    question, yes, no = YES_NO_QUESTIONS[fact]
-    rows = [
-        [Button(_(yes), AidFact(fact.value, "1").pack())],
-        [Button(_(no), AidFact(fact.value, "0").pack())],
-        [Button(_("Not sure"), AidFact(fact.value, "x").pack())],
-    ]
-    return Outcome([*_notes(notes), Reply(_(question), rows)], "ask")
+        return Outcome([*notes_reply(notes), household_question([])], "household")
+    question = stage_question() if missing[0] == Fact.STAGE else yes_no_question(missing[0])
+    return Outcome([*notes_reply(notes), question], "ask")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-def _notes(notes: list[str]) -> list[Reply]:
-    return [Reply("\n".join(notes))] if notes else []
 
 
 def _use_child(ctx: Context, student: Student) -> str:
@@ -400,22 +293,8 @@ def _drop_irrelevant(ctx: Context, profile: Profile, pack: Pack, on: date) -> li
     return notes
 
 
-def _household_question(selected: list[str], edit: bool = False) -> Reply:
-    rows = [
-        [Button(("✓ " if flag in selected else "") + flag_label(flag), AidHousehold(flag).pack())]
-        for flag in HOUSEHOLD_FLAGS
-    ]
-    rows.append([Button(_("None of these"), AidHousehold("none").pack())])
-    rows.append(
-        [Button(_("Not sure"), AidHousehold("unsure").pack()), Button(_("Done"), AidHousehold("done").pack())]
-    )
-    return Reply(_("Is your family any of these? Tap all that apply, then Done."), rows, edit=edit)
-
-
 def _answer(ctx: Context, profile: Profile, pack: Pack, on: date, notes: list[str]) -> Outcome:
-    """The short answer with a details button per item and a start-over button."""
-    results = evaluate(profile, pack, on)
-    shown = [r for r in results if r.status != Status.NOT_ELIGIBLE]
+    """The short answer, after a note when the region's own list is not in force."""
     own = ctx.data.get("pack")
     if own and own != pack.id and own in pack_ids():
         regional = load_pack(own)
@@ -425,18 +304,8 @@ def _answer(ctx: Context, profile: Profile, pack: Pack, on: date, notes: list[st
                 "Your region's list ({pack}) is not in force on {date}; this answer uses the national rules."
             ).format(pack=regional.name.get(ctx.locale), date=long_date(on)),
         ]
-    code = encode_profile(profile)
-    rows = [
-        [
-            Button(
-                _("Details: {item}").format(item=item_name(r.entry)),
-                AidDetail(r.item_id, pack.id, code).pack(),
-            )
-        ]
-        for r in shown[:MAX_DETAIL_BUTTONS]
-    ]
-    rows.append([start_button(_("Start over"), "aid")])
-    return Outcome([*_notes(notes), Reply(summary(results, pack, on), rows)], END)
+    results = evaluate(profile, pack, on)
+    return Outcome([*notes_reply(notes), answer_reply(results, profile, pack, on)], END)
 
 
 def _find_item(ctx: Context, item_id: str) -> PackItem | None:
@@ -451,9 +320,7 @@ def _explain(ctx: Context, item_ids: list[str]) -> Outcome:
         return Outcome(
             [Reply(_("That aid is not in the list for your region. Ask the school's aid office."))]
         )
-    replies = [Reply(explain_item(entry)) for entry in entries]
-    replies[-1].buttons = [[start_button(_("What can my child get?"), "aid")]]
-    return Outcome(replies, END)
+    return Outcome(explained(entries), END)
 
 
 def show_details(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -465,20 +332,39 @@ def show_details(ctx: Context, msg: Incoming) -> list[Reply]:
     entry = load_pack(pressed.pack_id).item(pressed.item)
     if entry is None:
         return [Reply(_("That button is not valid any more. Send /help to start again."))]
-    result = evaluate_item(profile, entry, _today(ctx))
-    return [Reply(details(result), [[start_button(_("Start over"), "aid")]])]
+    return [details_reply(details(evaluate_item(profile, entry, _today(ctx))))]
 
 
 def _trigger(ctx: Context, text: str) -> bool:
     return looks_like_aid_question(text)
 
 
+# Asking a fact and asking the household answer the same inputs: the household question's own
+# buttons toggle it in place, any other answer moves on.
+ANSWERING = State(
+    buttons=[On(AidStage, pick_stage), On(AidFact, answer_fact), On(AidHousehold, household_choice)],
+    text=typed_facts,
+    goes_to=("ask", "household", END),
+)
+
 FLOW = Flow.create(
-    "aid",
-    start,
-    {"child": pick_child, "ask": on_reply, "household": on_household},
+    FLOW_NAME,
+    Entry(start, goes_to=("child", "ask", "household", END)),
+    {
+        "child": State(
+            buttons=[
+                On(AidChild, pick_child),
+                On(AidStage, tap_a_child),
+                On(AidFact, tap_a_child),
+                On(AidHousehold, tap_a_child),
+            ],
+            text=tap_a_child,
+            goes_to=("child", "ask", "household", END),
+        ),
+        "ask": ANSWERING,
+        "household": ANSWERING,
+    },
     commands=("aid", "zizhu"),
-    prefixes=(AidChild.prefix, AidStage.prefix, AidFact.prefix, AidHousehold.prefix),
     trigger=_trigger,
     trigger_priority=60,
     help=N_("student aid: what can my child get?"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from chatbot.aid.dialog import FLOW, AidDetail, show_details
+from chatbot.aid.dialog import FLOW, show_details
 from chatbot.aid.pack import PackError, load_all
+from chatbot.aid.payloads import AidDetail
 from chatbot.core.flow import Action, Flow
 
 

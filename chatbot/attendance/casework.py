@@ -12,13 +12,14 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from chatbot.attendance.cases import CaseClosed, act_on_case
-from chatbot.attendance.payloads import CaseAct, CaseOpen, CaseReason
+from chatbot.attendance.payloads import CaseAct, CaseActKind, CaseOpen, CaseReason
 from chatbot.attendance.service import local_day
 from chatbot.attendance.texts import EVENT_LABELS, LEVEL_LABELS, REASON_LABELS, class_label, trigger_text
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Action, Flow, Outcome, say
+from chatbot.core.flow import END, Action, Entry, Flow, Outcome, State, say
 from chatbot.core.messages import Button, Incoming, Reply
-from chatbot.core.router import deny_reply, save_dialog
+from chatbot.core.payloads import BadPayload
+from chatbot.core.router import deny_reply
 from chatbot.i18n import N_, _, format_day, format_moment
 from chatbot.people.auth import Act, Target, can, has_role, scopes_with
 from db.models import Role, ScopeType
@@ -27,13 +28,6 @@ from db.models.attendance import CaseEvent, CaseEventKind, CaseStatus, DropoutCa
 CASE_ROLES = (Role.CLASS_TEACHER, Role.PRINCIPAL, Role.COUNTY_ADMIN)
 LIST_LIMIT = 30
 MAX_NOTE = 1000
-ACT_KINDS = {
-    "contacted": CaseEventKind.CONTACTED,
-    "home_visit": CaseEventKind.HOME_VISIT,
-    "returned": CaseEventKind.RETURNED,
-    "not_dropout": CaseEventKind.NOT_DROPOUT,
-    "dropout_reported": CaseEventKind.DROPOUT_REPORTED,
-}
 
 
 def may_view(ctx: Context) -> bool:
@@ -82,7 +76,7 @@ def list_cases(ctx: Context, msg: Incoming) -> Outcome:
 
 
 def note(ctx: Context, msg: Incoming) -> Outcome:
-    """Log the home visit with the typed note."""
+    """Log the home visit with the typed note (the dialog a home-visit button opened)."""
     text = (msg.text or "").strip()[:MAX_NOTE]
     if not text:
         return say(_("Please type a short note about the home visit, or /cancel."), then="note")
@@ -149,14 +143,14 @@ def case_card(ctx: Context, case: DropoutCase) -> Reply:
     ):
         rows = [
             [
-                Button(_("📞 Contacted guardian"), CaseAct(case.id, "contacted").pack()),
-                Button(_("🏠 Home visit"), CaseAct(case.id, "home_visit").pack()),
+                Button(_("📞 Contacted guardian"), CaseAct(case.id, CaseActKind.CONTACTED).pack()),
+                Button(_("🏠 Home visit"), CaseAct(case.id, CaseActKind.HOME_VISIT).pack()),
             ],
             [
-                Button(_("🎒 Back at school"), CaseAct(case.id, "returned").pack()),
-                Button(_("Not a dropout…"), CaseAct(case.id, "not_dropout").pack()),
+                Button(_("🎒 Back at school"), CaseAct(case.id, CaseActKind.RETURNED).pack()),
+                Button(_("Not a dropout…"), CaseAct(case.id, CaseActKind.NOT_DROPOUT).pack()),
             ],
-            [Button(_("📋 Report as dropout"), CaseAct(case.id, "dropout_reported").pack())],
+            [Button(_("📋 Report as dropout"), CaseAct(case.id, CaseActKind.DROPOUT_REPORTED).pack())],
         ]
     return Reply("\n".join(lines), rows)
 
@@ -174,23 +168,22 @@ def on_open(ctx: Context, msg: Incoming) -> list[Reply]:
     return [case_card(ctx, case)] if case else [deny_reply(ctx)]
 
 
-def on_act(ctx: Context, msg: Incoming) -> list[Reply]:
-    """Log an action; a home visit asks for a note, not-a-dropout asks for one of the seven reasons."""
+def on_act(ctx: Context, msg: Incoming) -> list[Reply] | Outcome:
+    """Log an action; a home visit opens the note dialog, not-a-dropout asks for one of the seven reasons."""
     pressed = CaseAct.unpack(msg.payload)
     case = _case_for(ctx, pressed.case_id, Act.CASE_ACT)
-    if case is None or pressed.act not in ACT_KINDS:
+    if case is None:
         return [deny_reply(ctx)]
     if case.status != CaseStatus.OPEN:
         return [Reply(_("This case is already closed."))]
-    kind = ACT_KINDS[pressed.act]
+    kind = CaseEventKind(pressed.act.value)
     if kind == CaseEventKind.HOME_VISIT:
         ctx.data = {"case_id": case.id}
-        save_dialog(ctx, "cases", "note")
-        return [Reply(_("Type a short note about the home visit (who you met, what was agreed)."))]
+        prompt = Reply(_("Type a short note about the home visit (who you met, what was agreed)."))
+        return Outcome([prompt], next_state="note", flow="cases")
     if kind == CaseEventKind.NOT_DROPOUT:
         rows = [
-            [Button(_(label), CaseReason(case.id, reason.value).pack())]
-            for reason, label in REASON_LABELS.items()
+            [Button(_(label), CaseReason(case.id, reason).pack())] for reason, label in REASON_LABELS.items()
         ]
         return [Reply(_("Which situation applies? (not counted as dropping out)"), rows)]
     return _act(ctx, case, kind)
@@ -198,22 +191,23 @@ def on_act(ctx: Context, msg: Incoming) -> list[Reply]:
 
 def on_reason(ctx: Context, msg: Incoming) -> list[Reply]:
     """Close as not a dropout with the chosen reason."""
-    pressed = CaseReason.unpack(msg.payload)
+    try:
+        pressed = CaseReason.unpack(msg.payload)
+    except BadPayload:
+        # Refused here rather than by the router, in this domain's wording.
+        return [Reply(_("That button is not valid any more. Send /help to start again."))]
     case = _case_for(ctx, pressed.case_id, Act.CASE_ACT)
     if case is None:
         return [deny_reply(ctx)]
-    try:
-        reason = NotDropoutReason(pressed.reason)
-    except ValueError:
-        return [Reply(_("That button is not valid any more. Send /help to start again."))]
-    return _act(ctx, case, CaseEventKind.NOT_DROPOUT, reason=reason)
+    return _act(ctx, case, CaseEventKind.NOT_DROPOUT, reason=pressed.reason)
 
 
 FLOW = Flow.create(
     "cases",
-    list_cases,
-    {"note": note},
+    Entry(list_cases, goes_to=(END,)),
+    {"note": State(text=note, goes_to=("note", END))},
     commands=("cases",),
+    opened_by_actions=("note",),
     allowed=may_view,
     help=N_("dropout-risk cases (控辍保学)"),
     help_order=30,

@@ -11,24 +11,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-from typing import Any
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from chatbot.attendance.cases import SchoolRow, open_cases, people_with_role
+from chatbot.attendance.close_messages import (
+    absence_alert,
+    class_label_args,
+    guardian_question,
+    missing_list,
+    nudge,
+)
 from chatbot.attendance.notify import Outgoing, enqueue_many
-from chatbot.attendance.payloads import AbsenceAnswer, ContactGuardian
 from chatbot.attendance.rules import ABSENCE_MARKS, DEFAULT_CUTOFF
-from chatbot.attendance.texts import ANSWER_LABELS, class_label_parts
 from chatbot.calendar.service import load_calendars
-from chatbot.core.messages import Button, Reply
-from chatbot.core.router import start_button
-from chatbot.i18n import _, format_day, get_locale
 from db.models import Guardian, Region, Role, School, SchoolClass, ScopeType, Student
-from db.models.attendance import AttendanceRecord, GuardianAnswer, Mark, RollCall
+from db.models.attendance import AttendanceRecord, Mark, RollCall
 from db.models.delivery import Priority
 from db.sql import chunks, school_groups, within
 
@@ -53,16 +54,56 @@ def _school_rows(session: Session, school_ids: Sequence[int] | None) -> list[tup
     query = select(School, Region.timezone, Region.settings).join(Region, Region.id == School.region_id)
     if school_ids is not None:
         query = query.where(School.id.in_(list(school_ids)))
-    rows = []
-    for school, region_tz, settings in session.execute(query.order_by(School.id)):
-        rows.append(
-            (school, SchoolRow(school.id, school.region_id, school.timezone or region_tz, settings or {}))
-        )
-    return rows
+    return [
+        (school, SchoolRow(school.id, school.region_id, school.timezone or region_tz, settings or {}))
+        for school, region_tz, settings in session.execute(query.order_by(School.id))
+    ]
 
 
 def _cutoff(school: School, tz: str, day: date) -> datetime:
     return datetime.combine(day, school.rollcall_cutoff or DEFAULT_CUTOFF, tzinfo=ZoneInfo(tz))
+
+
+@dataclass(frozen=True)
+class _DueSchools:
+    """The schools a close covers: their rows, names and time zones, and the scope of its queries."""
+
+    rows: list[SchoolRow]
+    names: dict[int, str]
+    tz_of: dict[int, str]
+    skipped: int
+    scope: list[int] | None  # None: every school, queries filter by day only (no list of 1,500 ids)
+
+
+class _MissingClass(NamedTuple):
+    school_id: int
+    grade: int
+    name: str
+
+
+class _Absence(NamedTuple):
+    record_id: int
+    student_id: int
+    class_id: int
+    school_id: int
+    pupil: str
+    student_no: str
+    grade: int
+    class_name: str
+    teacher_id: int | None
+
+
+class _Guardian(NamedTuple):
+    student_id: int
+    person_id: int
+    relation: str | None
+
+
+@dataclass(frozen=True)
+class _AbsenceMessages:
+    messages: list[Outgoing]
+    teacher_alerts: int
+    guardian_questions: int
 
 
 def close_day(
@@ -74,9 +115,36 @@ def close_day(
     about unexplained absences (with a contact button per guardian), asks each guardian why, and
     opens dropout-risk cases. Runs in the caller's transaction; safe to run again.
     """
+    due = _schools_due(session, day, now, school_ids)
+    if not due.rows:
+        return CloseSummary(day=day, schools_skipped=due.skipped)
+    missing = _classes_without_rollcall(session, due.scope, day)
+    notices = _tell_principals(session, due, day, missing)
+    absences = _unexplained_absences(session, due.scope, day)
+    warned = _warn_about_absences(due, day, absences, _guardians_of(session, absences))
+    # Dropout-risk triggers look at the day's absences no close has processed yet: before marking them.
+    case_alerts = open_cases(session, due.rows, day, now, every_school=due.scope is None)
+    _mark_processed(session, due.scope, day, now)
+    queued = enqueue_many(session, [*notices, *warned.messages, *case_alerts], now)
+    return CloseSummary(
+        day=day,
+        schools_closed=len(due.rows),
+        schools_skipped=due.skipped,
+        classes_missing=sum(len(v) for v in missing.values()),
+        absences_alerted=len(absences),
+        teacher_alerts=warned.teacher_alerts,
+        guardian_questions=warned.guardian_questions,
+        principal_notices=len(notices),
+        cases_opened=len(case_alerts),
+        messages_queued=queued,
+    )
+
+
+def _schools_due(session: Session, day: date, now: datetime, school_ids: Sequence[int] | None) -> _DueSchools:
+    """Find the schools whose cutoff has passed at `now` on a school day; the others are skipped."""
     eligible: list[SchoolRow] = []
-    skipped = 0
     names: dict[int, str] = {}
+    skipped = 0
     school_rows = _school_rows(session, school_ids)
     # One calendar query for every school (the calendar domain's batch form of is_school_day).
     calendars = load_calendars(session, [school for school, _row in school_rows])
@@ -86,57 +154,74 @@ def close_day(
             names[row.id] = school.name
         else:
             skipped += 1
-    if not eligible:
-        return CloseSummary(day=day, schools_skipped=skipped)
-    tz_of = {s.id: s.tz for s in eligible}
-    ids = [s.id for s in eligible]
-    # Closing every school: filter by day only, without lists of 1,500 school ids.
-    scope: list[int] | None = None if school_ids is None and not skipped else ids
-    outgoing: list[Outgoing] = []
+    return _DueSchools(
+        rows=eligible,
+        names=names,
+        tz_of={s.id: s.tz for s in eligible},
+        skipped=skipped,
+        scope=None if school_ids is None and not skipped else [s.id for s in eligible],
+    )
 
-    # 1. Classes without a roll-call → their school's principals, one list per school.
+
+def _classes_without_rollcall(
+    session: Session, scope: list[int] | None, day: date
+) -> dict[int, list[tuple[int, str]]]:
+    """Find the classes with no roll-call on `day`: school → [(grade, name)] in grade order."""
     missing: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for group in school_groups(scope):
-        for school_id, grade, name in session.execute(
-            select(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
+        for row in session.execute(
+            select(
+                SchoolClass.school_id.label("school_id"),
+                SchoolClass.grade.label("grade"),
+                SchoolClass.name.label("name"),
+            )
             .outerjoin(RollCall, and_(RollCall.class_id == SchoolClass.id, RollCall.day == day))
             .where(within(SchoolClass.school_id, group), RollCall.id.is_(None))
             .order_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
         ):
-            missing[school_id].append((grade, name))
-    principals = people_with_role(session, Role.PRINCIPAL, ScopeType.SCHOOL, list(missing))
-    principal_notices = 0
-    for school_id, classes in missing.items():
-        for person_id in principals.get(school_id, []):
-            principal_notices += 1
-            outgoing.append(
-                Outgoing(
-                    person_id=person_id,
-                    render=_missing_list(names[school_id], day, classes),
-                    kind="attendance.missing_rollcall",
-                    dedupe_key=f"att.norc:{school_id}:{day.isoformat()}",
-                    tz=tz_of[school_id],
-                    priority=Priority.NORMAL,
-                    ref=("school", school_id),
-                )
-            )
+            klass = _MissingClass(**row._mapping)
+            missing[klass.school_id].append((klass.grade, klass.name))
+    return missing
 
-    # 2. Unexplained absences not alerted yet → one alert per class, one question per guardian.
+
+def _tell_principals(
+    session: Session, due: _DueSchools, day: date, missing: dict[int, list[tuple[int, str]]]
+) -> list[Outgoing]:
+    """Tell each school's principals which of its classes have no roll-call: one list per school."""
+    principals = people_with_role(session, Role.PRINCIPAL, ScopeType.SCHOOL, list(missing))
+    return [
+        Outgoing(
+            person_id=person_id,
+            render=missing_list(due.names[school_id], day, classes),
+            kind="attendance.missing_rollcall",
+            dedupe_key=f"att.norc:{school_id}:{day.isoformat()}",
+            tz=due.tz_of[school_id],
+            priority=Priority.NORMAL,
+            ref=("school", school_id),
+        )
+        for school_id, classes in missing.items()
+        for person_id in principals.get(school_id, [])
+    ]
+
+
+def _unexplained_absences(session: Session, scope: list[int] | None, day: date) -> list[_Absence]:
+    """Find the day's unexplained absences no close has alerted yet, by class and roll number."""
     ar = AttendanceRecord
-    absences: list[Any] = []
+    absences: list[_Absence] = []
     for group in school_groups(scope):
         absences.extend(
-            session.execute(
+            _Absence(**row._mapping)
+            for row in session.execute(
                 select(
-                    ar.id,
-                    ar.student_id,
-                    ar.class_id,
-                    ar.school_id,
-                    Student.name,
-                    Student.student_no,
-                    SchoolClass.grade,
-                    SchoolClass.name,
-                    SchoolClass.class_teacher_id,
+                    ar.id.label("record_id"),
+                    ar.student_id.label("student_id"),
+                    ar.class_id.label("class_id"),
+                    ar.school_id.label("school_id"),
+                    Student.name.label("pupil"),
+                    Student.student_no.label("student_no"),
+                    SchoolClass.grade.label("grade"),
+                    SchoolClass.name.label("class_name"),
+                    SchoolClass.class_teacher_id.label("teacher_id"),
                 )
                 .join(Student, Student.id == ar.student_id)
                 .join(SchoolClass, SchoolClass.id == ar.class_id)
@@ -149,57 +234,97 @@ def close_day(
                 .order_by(ar.class_id, Student.student_no)
             ).all()
         )
-    guardians: dict[int, list[tuple[int, str | None]]] = defaultdict(list)
-    for chunk in chunks(sorted({row[1] for row in absences})):
-        for student_id, person_id, relation in session.execute(
-            select(Guardian.student_id, Guardian.person_id, Guardian.relation).where(
-                Guardian.student_id.in_(chunk)
-            )
-        ):
-            guardians[student_id].append((person_id, relation))
-    per_class: dict[int, list[Any]] = defaultdict(list)
-    for row in absences:
-        per_class[row[2]].append(row)
-    teacher_alerts = 0
-    guardian_questions = 0
-    for class_id, rows in per_class.items():
-        first = rows[0]
-        tz = tz_of[first[3]]
-        if first[8] is not None:
-            teacher_alerts += 1
-            pupils = [
-                (r[1], r[4], [g for g, _rel in guardians[r[1]]], [rel for _g, rel in guardians[r[1]]])
-                for r in rows
-            ]
-            outgoing.append(
-                Outgoing(
-                    person_id=first[8],
-                    render=_absence_alert(class_label_args(first[6], first[7]), day, pupils),
-                    kind="attendance.absence_alert",
-                    # A late roll-call brings a second batch for the same class and day: key it by its first row.
-                    dedupe_key=f"att.abs:{class_id}:{day.isoformat()}:{first[0]}",
-                    tz=tz,
-                    ref=("school_class", class_id),
-                )
-            )
-        for row in rows:
-            for guardian_id, _relation in guardians[row[1]]:
-                guardian_questions += 1
-                outgoing.append(
-                    Outgoing(
-                        person_id=guardian_id,
-                        render=_guardian_question(row[0], row[4], names[row[3]], day),
-                        kind="attendance.absence_question",
-                        dedupe_key=f"att.ask:{row[0]}",
-                        tz=tz,
-                        ref=("attendance_record", row[0]),
-                    )
-                )
-    # 3. Dropout-risk triggers, for the day's absences no close has looked at yet.
-    case_alerts = open_cases(session, eligible, day, now, every_school=scope is None)
+    return absences
 
-    # 4. Mark the day's absences processed, so a rerun neither alerts nor evaluates them again
-    #    (a roll-call changed after the cutoff brings new, unprocessed rows for the next run).
+
+def _guardians_of(session: Session, absences: list[_Absence]) -> dict[int, list[_Guardian]]:
+    """Find the guardians of the absent pupils: student → guardians."""
+    guardians: dict[int, list[_Guardian]] = defaultdict(list)
+    for chunk in chunks(sorted({absence.student_id for absence in absences})):
+        for row in session.execute(
+            select(
+                Guardian.student_id.label("student_id"),
+                Guardian.person_id.label("person_id"),
+                Guardian.relation.label("relation"),
+            ).where(Guardian.student_id.in_(chunk))
+        ):
+            guardian = _Guardian(**row._mapping)
+            guardians[guardian.student_id].append(guardian)
+    return guardians
+
+
+def _warn_about_absences(
+    due: _DueSchools, day: date, absences: list[_Absence], guardians: dict[int, list[_Guardian]]
+) -> _AbsenceMessages:
+    """Per class, in order: the class teacher's alert, then the questions to the pupils' guardians."""
+    per_class: dict[int, list[_Absence]] = defaultdict(list)
+    for absence in absences:
+        per_class[absence.class_id].append(absence)
+    messages: list[Outgoing] = []
+    teacher_alerts = guardian_questions = 0
+    for rows in per_class.values():
+        tz = due.tz_of[rows[0].school_id]
+        alert = _alert_class_teacher(rows, guardians, day, tz)
+        if alert is not None:
+            teacher_alerts += 1
+            messages.append(alert)
+        questions = _ask_guardians(rows, guardians, due.names, day, tz)
+        guardian_questions += len(questions)
+        messages.extend(questions)
+    return _AbsenceMessages(messages, teacher_alerts, guardian_questions)
+
+
+def _alert_class_teacher(
+    rows: list[_Absence], guardians: dict[int, list[_Guardian]], day: date, tz: str
+) -> Outgoing | None:
+    """Tell the class teacher (if any) who is absent without explanation, with a contact button each."""
+    first = rows[0]
+    if first.teacher_id is None:
+        return None
+    pupils = [
+        (
+            row.student_id,
+            row.pupil,
+            [g.person_id for g in guardians.get(row.student_id, [])],
+            [g.relation for g in guardians.get(row.student_id, [])],
+        )
+        for row in rows
+    ]
+    return Outgoing(
+        person_id=first.teacher_id,
+        render=absence_alert(class_label_args(first.grade, first.class_name), day, pupils),
+        kind="attendance.absence_alert",
+        # A late roll-call brings a second batch for the same class and day: key it by its first row.
+        dedupe_key=f"att.abs:{first.class_id}:{day.isoformat()}:{first.record_id}",
+        tz=tz,
+        ref=("school_class", first.class_id),
+    )
+
+
+def _ask_guardians(
+    rows: list[_Absence], guardians: dict[int, list[_Guardian]], names: dict[int, str], day: date, tz: str
+) -> list[Outgoing]:
+    """Ask each guardian of each absent pupil why the pupil is not at school."""
+    return [
+        Outgoing(
+            person_id=guardian.person_id,
+            render=guardian_question(row.record_id, row.pupil, names[row.school_id], day),
+            kind="attendance.absence_question",
+            dedupe_key=f"att.ask:{row.record_id}",
+            tz=tz,
+            ref=("attendance_record", row.record_id),
+        )
+        for row in rows
+        for guardian in guardians.get(row.student_id, [])
+    ]
+
+
+def _mark_processed(session: Session, scope: list[int] | None, day: date, now: datetime) -> None:
+    """Mark the day's absences processed, so a rerun neither alerts nor evaluates them again.
+
+    A roll-call changed after the cutoff brings new, unprocessed rows for the next run.
+    """
+    ar = AttendanceRecord
     for group in school_groups(scope):
         session.execute(
             update(ar)
@@ -211,99 +336,6 @@ def close_day(
             )
             .values(alerted_at=now)
         )
-    outgoing.extend(case_alerts)
-    queued = enqueue_many(session, outgoing, now)
-    return CloseSummary(
-        day=day,
-        schools_closed=len(eligible),
-        schools_skipped=skipped,
-        classes_missing=sum(len(v) for v in missing.values()),
-        absences_alerted=len(absences),
-        teacher_alerts=teacher_alerts,
-        guardian_questions=guardian_questions,
-        principal_notices=principal_notices,
-        cases_opened=len(case_alerts),
-        messages_queued=queued,
-    )
-
-
-@lru_cache(maxsize=64)
-def _day_label(day: date, locale: str) -> str:
-    """Babel date formatting costs ~100 µs; a close renders thousands of messages for one day."""
-    return format_day(day, locale)
-
-
-def class_label_args(grade: int, name: str) -> tuple[int, str]:
-    return (grade, name)
-
-
-def _missing_list(school: str, day: date, classes: list[tuple[int, str]]) -> Any:
-    def render() -> Reply:
-        lines = [
-            _("{school}: no roll-call yet on {day} for these classes:").format(
-                school=school, day=_day_label(day, get_locale())
-            )
-        ]
-        lines.extend("• " + class_label_parts(grade, name) for grade, name in classes)
-        return Reply("\n".join(lines))
-
-    return render
-
-
-def _absence_alert(
-    klass: tuple[int, str], day: date, pupils: list[tuple[int, str, list[int], list[str | None]]]
-) -> Any:
-    def render() -> Reply:
-        lines = [
-            _("{klass}, {day}: absent without explanation:").format(
-                klass=class_label_parts(*klass), day=_day_label(day, get_locale())
-            )
-        ]
-        rows: list[list[Button]] = []
-        for student_id, name, guardian_ids, relations in pupils:
-            lines.append("• " + name)
-            for guardian_id, relation in zip(guardian_ids, relations, strict=True):
-                label = _("📞 {pupil}'s {relation}").format(pupil=name, relation=relation or _("guardian"))
-                rows.append([Button(label, ContactGuardian(student_id, guardian_id).pack())])
-            if not guardian_ids:
-                lines[-1] += " " + _("(no guardian registered)")
-        lines.append(_("Their guardians have been asked why. Answers will reach you here."))
-        return Reply("\n".join(lines), rows)
-
-    return render
-
-
-def _guardian_question(record_id: int, pupil: str, school: str, day: date) -> Any:
-    def render() -> Reply:
-        return Reply(
-            _("{pupil} is not at {school} today ({day}). Why?").format(
-                pupil=pupil, school=school, day=_day_label(day, get_locale())
-            ),
-            [
-                [
-                    Button(
-                        _(ANSWER_LABELS[GuardianAnswer.SICK]),
-                        AbsenceAnswer(record_id, GuardianAnswer.SICK).pack(),
-                    ),
-                    Button(
-                        _(ANSWER_LABELS[GuardianAnswer.PERSONAL]),
-                        AbsenceAnswer(record_id, GuardianAnswer.PERSONAL).pack(),
-                    ),
-                ],
-                [
-                    Button(
-                        _(ANSWER_LABELS[GuardianAnswer.UNKNOWN]),
-                        AbsenceAnswer(record_id, GuardianAnswer.UNKNOWN).pack(),
-                    ),
-                    Button(
-                        _(ANSWER_LABELS[GuardianAnswer.ON_THE_WAY]),
-                        AbsenceAnswer(record_id, GuardianAnswer.ON_THE_WAY).pack(),
-                    ),
-                ],
-            ],
-        )
-
-    return render
 
 
 def nudge_missing_rollcalls(session: Session, now: datetime, school_ids: Sequence[int] | None = None) -> int:
@@ -313,7 +345,8 @@ def nudge_missing_rollcalls(session: Session, now: datetime, school_ids: Sequenc
     scheduler decided the timing): those schools, as long as their cutoff has not passed. Each
     teacher is nudged at most once per class and day, however often this runs.
     """
-    due: dict[int, tuple[date, str]] = {}
+    due: dict[int, date] = {}
+    tz_of: dict[int, str] = {}
     candidates = []
     for school, row in _school_rows(session, school_ids):
         day = now.astimezone(ZoneInfo(row.tz)).date()
@@ -324,12 +357,12 @@ def nudge_missing_rollcalls(session: Session, now: datetime, school_ids: Sequenc
     calendars = load_calendars(session, [school for school, _row, _day in candidates])
     for school, row, day in candidates:
         if calendars[school.id].is_school_day(day):
-            due[school.id] = (day, row.tz)
+            due[school.id], tz_of[school.id] = day, row.tz
     if not due:
         return 0
     outgoing: list[Outgoing] = []
     by_day: dict[date, list[int]] = defaultdict(list)
-    for school_id, (day, _tz) in due.items():
+    for school_id, day in due.items():
         by_day[day].append(school_id)
     for day, ids in by_day.items():
         for chunk in chunks(ids):
@@ -353,26 +386,14 @@ def nudge_missing_rollcalls(session: Session, now: datetime, school_ids: Sequenc
                 outgoing.append(
                     Outgoing(
                         person_id=teacher_id,
-                        render=_nudge(class_id, (grade, name)),
+                        render=nudge(class_id, (grade, name)),
                         kind="attendance.nudge",
                         dedupe_key=f"att.nudge:{class_id}:{day.isoformat()}",
-                        tz=due[school_id][1],
+                        tz=tz_of[school_id],
                         ref=("school_class", class_id),
                     )
                 )
     return enqueue_many(session, outgoing, now)
-
-
-def _nudge(class_id: int, klass: tuple[int, str]) -> Any:
-    def render() -> Reply:
-        return Reply(
-            _("⏰ {klass} has no roll-call yet today. Please take it before the cutoff.").format(
-                klass=class_label_parts(*klass)
-            ),
-            [[start_button(_("Take roll-call"), "rollcall")]],
-        )
-
-    return render
 
 
 __all__ = ["CloseSummary", "close_day", "nudge_missing_rollcalls"]

@@ -9,11 +9,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from chatbot.attendance.payloads import LeaveChild, LeaveDecide, LeaveNoReason, LeaveSpan, LeaveType
+from chatbot.attendance.payloads import (
+    LeaveChild,
+    LeaveDays,
+    LeaveDecide,
+    LeaveNoReason,
+    LeaveSpan,
+    LeaveType,
+)
 from chatbot.attendance.service import MAX_LEAVE_DAYS, create_leave, local_day, school_days_in
 from chatbot.attendance.texts import LEAVE_LABELS, class_label
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming, Reply
 from chatbot.delivery.outbox import enqueue_for_person
 from chatbot.i18n import N_, _, format_day
@@ -43,9 +50,9 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     if any(word in text for word in SICK_WORDS):
         ctx.data["kind"] = LeaveKind.SICK.value
     if "今天" in text or "today" in text.lower():
-        ctx.data["span"] = "today"
+        ctx.data["span"] = LeaveDays.TODAY.value
     elif "明天" in text or "tomorrow" in text.lower():
-        ctx.data["span"] = "tomorrow"
+        ctx.data["span"] = LeaveDays.TOMORROW.value
     children = children_of(ctx.session, ctx.person)
     if not children:
         return say(_("Leave requests are for guardians of a pupil. Ask the school for an invite code."))
@@ -55,11 +62,8 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     return say(_("For which child?"), *rows, then="child")
 
 
-def child(ctx: Context, msg: Incoming) -> Outcome:
+def child(ctx: Context, msg: Incoming, chosen: LeaveChild) -> Outcome:
     """Take the child chosen by button (only the person's own children)."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="child")
-    chosen = LeaveChild.unpack(msg.payload)
     mine = {c.id: c for c in children_of(ctx.session, ctx.person)}
     if chosen.student_id not in mine:
         return say(_("Sorry, you do not have permission to do that."))
@@ -72,32 +76,33 @@ def child_chosen(ctx: Context, student: Student) -> Outcome:
     today = local_day(student.school_class.school, ctx.now)
     ctx.data["today"] = today.isoformat()
     if "span" in ctx.data:
-        return span_chosen(ctx, ctx.data.pop("span"))
+        return span_chosen(ctx, LeaveDays(ctx.data.pop("span")))
     return say(
         _("Leave for {child}: which days?").format(child=student.name),
-        [Button(_("Today"), LeaveSpan("today").pack()), Button(_("Tomorrow"), LeaveSpan("tomorrow").pack())],
         [
-            Button(_("Today and tomorrow"), LeaveSpan("two").pack()),
-            Button(_("Other days…"), LeaveSpan("other").pack()),
+            Button(_("Today"), LeaveSpan(LeaveDays.TODAY).pack()),
+            Button(_("Tomorrow"), LeaveSpan(LeaveDays.TOMORROW).pack()),
+        ],
+        [
+            Button(_("Today and tomorrow"), LeaveSpan(LeaveDays.TWO).pack()),
+            Button(_("Other days…"), LeaveSpan(LeaveDays.OTHER).pack()),
         ],
         then="span",
     )
 
 
-def span(ctx: Context, msg: Incoming) -> Outcome:
-    """Take a span button, or dates typed straight away."""
-    if msg.payload is None:
-        return dates(ctx, msg)
-    return span_chosen(ctx, LeaveSpan.unpack(msg.payload).span)
+def span(ctx: Context, msg: Incoming, pressed: LeaveSpan) -> Outcome:
+    """Take a span button (dates typed straight away go to `dates`)."""
+    return span_chosen(ctx, pressed.span)
 
 
-def span_chosen(ctx: Context, chosen: str) -> Outcome:
+def span_chosen(ctx: Context, chosen: LeaveDays) -> Outcome:
     """Turn a span into first/last day, or ask for dates."""
     today = date.fromisoformat(ctx.data["today"])
     spans = {
-        "today": (today, today),
-        "tomorrow": (today + timedelta(1), today + timedelta(1)),
-        "two": (today, today + timedelta(1)),
+        LeaveDays.TODAY: (today, today),
+        LeaveDays.TOMORROW: (today + timedelta(1), today + timedelta(1)),
+        LeaveDays.TWO: (today, today + timedelta(1)),
     }
     if chosen not in spans:
         return say(_("Type the date, or the first and last day, e.g. 11-25 or 11-25 11-27."), then="dates")
@@ -168,18 +173,16 @@ def days_chosen(ctx: Context, first: date, last: date) -> Outcome:
     return say(
         _("Sick leave or personal leave?"),
         [
-            Button(_("🤒 Sick"), LeaveType("sick").pack()),
-            Button(_("📝 Personal"), LeaveType("personal").pack()),
+            Button(_("🤒 Sick"), LeaveType(LeaveKind.SICK).pack()),
+            Button(_("📝 Personal"), LeaveType(LeaveKind.PERSONAL).pack()),
         ],
         then="kind",
     )
 
 
-def kind(ctx: Context, msg: Incoming) -> Outcome:
+def kind(ctx: Context, msg: Incoming, pressed: LeaveType) -> Outcome:
     """Take sick or personal."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="kind")
-    chosen = LeaveType.unpack(msg.payload).kind
+    chosen = pressed.kind
     if chosen not in {k.value for k in LeaveKind}:
         return say(_("Please choose one of the buttons."), then="kind")
     ctx.data["kind"] = chosen
@@ -195,10 +198,19 @@ def ask_reason(ctx: Context) -> Outcome:
     )
 
 
-def reason(ctx: Context, msg: Incoming) -> Outcome:
+def skip_reason(ctx: Context, msg: Incoming, pressed: LeaveNoReason) -> Outcome:
+    """Send the request without a reason."""
+    return send_request(ctx, None)
+
+
+def typed_reason(ctx: Context, msg: Incoming) -> Outcome:
+    """Send the request with the typed reason (shortened; empty means none)."""
+    return send_request(ctx, (msg.text or "").strip()[:MAX_REASON] or None)
+
+
+def send_request(ctx: Context, text: str | None) -> Outcome:
     """Create the request and send it to the class teacher."""
     assert ctx.person is not None
-    text = None if msg.payload else (msg.text or "").strip()[:MAX_REASON] or None
     student = ctx.session.get(Student, int(ctx.data["student_id"]))
     if student is None:
         return say(_("Sorry, you do not have permission to do that."))
@@ -270,10 +282,15 @@ def render_request(leave: LeaveRequest, student: Student, guardian: Person):  # 
 
 FLOW = Flow.create(
     "leave",
-    start,
-    {"child": child, "span": span, "dates": dates, "kind": kind, "reason": reason},
+    Entry(start, goes_to=("child", "span", "kind", "reason", END)),
+    {
+        "child": State(buttons=[On(LeaveChild, child)], goes_to=("span", "kind", "reason", END)),
+        "span": State(buttons=[On(LeaveSpan, span)], text=dates, goes_to=("dates", "kind", "reason", END)),
+        "dates": State(text=dates, goes_to=("dates", "kind", "reason", END)),
+        "kind": State(buttons=[On(LeaveType, kind)], goes_to=("kind", "reason")),
+        "reason": State(buttons=[On(LeaveNoReason, skip_reason)], text=typed_reason, goes_to=(END,)),
+    },
     commands=("leave",),
-    prefixes=(LeaveChild.prefix, LeaveSpan.prefix, LeaveType.prefix, LeaveNoReason.prefix),
     trigger=trigger,
     trigger_priority=40,
     allowed=may_request,

@@ -3,8 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from chatbot.core.payloads import Payload
+from db.models.attendance import NotDropoutReason
+
+
+class LeaveDays(StrEnum):
+    """The days offered for a leave request; OTHER asks for typed dates."""
+
+    TODAY = "today"
+    TOMORROW = "tomorrow"
+    TWO = "two"  # today and tomorrow
+    OTHER = "other"
+
+
+class CaseActKind(StrEnum):
+    """What a case button logs; the values are those of the CaseEventKind each one records."""
+
+    CONTACTED = "contacted"
+    HOME_VISIT = "home_visit"
+    RETURNED = "returned"
+    NOT_DROPOUT = "not_dropout"
+    DROPOUT_REPORTED = "dropout_reported"
 
 
 @dataclass(frozen=True)
@@ -47,12 +68,14 @@ class LeaveChild(Payload, prefix="lvk"):
 
 @dataclass(frozen=True)
 class LeaveSpan(Payload, prefix="lvs"):
-    span: str  # today | tomorrow | two | other
+    span: LeaveDays
 
 
 @dataclass(frozen=True)
 class LeaveType(Payload, prefix="lvt"):
-    kind: str  # sick | personal
+    # A LeaveKind value. Text, not the Enum: any other word (an old button) asks again for a button
+    # instead of being refused as malformed.
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -69,7 +92,9 @@ class LeaveDecide(Payload, prefix="lva"):
 @dataclass(frozen=True)
 class AbsenceAnswer(Payload, prefix="aba"):
     record_id: int
-    answer: str  # a GuardianAnswer value
+    # A GuardianAnswer value. Text, not the Enum: an unknown answer is refused by its action in the
+    # attendance domain's wording, and tests/core/test_payloads.py packs free text into this field.
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -86,18 +111,20 @@ class CaseOpen(Payload, prefix="cso"):
 @dataclass(frozen=True)
 class CaseAct(Payload, prefix="csa"):
     case_id: int
-    act: str  # contacted | home_visit | returned | not_dropout | dropout_reported
+    act: CaseActKind
 
 
 @dataclass(frozen=True)
 class CaseReason(Payload, prefix="csr"):
     case_id: int
-    reason: str  # a NotDropoutReason value
+    reason: NotDropoutReason
 
 
 @dataclass(frozen=True)
 class ReportScope(Payload, prefix="rps"):
-    kind: str  # school | region
+    # "school" or "region". Text, not an Enum: a forged kind is denied (and the dialog closed) like a
+    # scope the person may not report on, rather than refused as a malformed button.
+    kind: str
     scope_id: int
 
 

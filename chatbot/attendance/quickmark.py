@@ -15,7 +15,7 @@ from chatbot.attendance.rollcall import ROLLCALL_ROLES, may_rollcall, refusal_te
 from chatbot.attendance.service import RollCallRefused, local_day, roster, submit_rollcall
 from chatbot.attendance.texts import MARK_LABELS, class_label
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming
 from chatbot.i18n import _
 from chatbot.people.auth import Act, Target, can, classes_in_scope
@@ -84,11 +84,8 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     return say(_("Which class?"), *rows, then="pick")
 
 
-def pick(ctx: Context, msg: Incoming) -> Outcome:
+def pick(ctx: Context, msg: Incoming, chosen: QuickPick) -> Outcome:
     """Use the class chosen by button."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="pick")
-    chosen = QuickPick.unpack(msg.payload)
     klass = ctx.session.get(SchoolClass, chosen.class_id)
     if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
         return say(refusal_text("forbidden"))
@@ -96,11 +93,8 @@ def pick(ctx: Context, msg: Incoming) -> Outcome:
     return resolve(ctx, klass)
 
 
-def which(ctx: Context, msg: Incoming) -> Outcome:
+def which(ctx: Context, msg: Incoming, chosen: QuickWho) -> Outcome:
     """Take the pupil chosen for an ambiguous name."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="which")
-    chosen = QuickWho.unpack(msg.payload)
     klass = ctx.session.get(SchoolClass, int(ctx.data.get("class_id", 0)))
     if klass is None or chosen.class_id != klass.id:
         return say(refusal_text("forbidden"))
@@ -190,9 +184,11 @@ def _numbered(pupils: list[Student], chosen: list[Student]) -> str:
 
 FLOW = Flow.create(
     "quickmark",
-    start,
-    {"pick": pick, "which": which},
-    prefixes=(QuickPick.prefix, QuickWho.prefix),
+    Entry(start, goes_to=("pick", "which", END)),
+    {
+        "pick": State(buttons=[On(QuickPick, pick)], goes_to=("which", END)),
+        "which": State(buttons=[On(QuickWho, which)], goes_to=("which", END)),
+    },
     trigger=trigger,
     trigger_priority=30,
     allowed=may_rollcall,

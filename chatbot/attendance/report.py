@@ -1,97 +1,31 @@
 """Attendance reports for principals and admins: rates per class and school, absences, cases.
 
 Rates only, never rankings: classes are listed in school/grade order. Aggregation is done in SQL
-(group by class/school/day), so a region-wide report reads a few thousand summary rows.
+(group by class/school/day), so a region-wide report reads a few thousand summary rows. The report's
+data types live in `report_model`, its workbook and chart in `report_files`; all are importable here.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from chatbot.attendance.report_files import chart_png, cjk_font_name, write_xlsx
+from chatbot.attendance.report_model import AbsenceRow, AttendanceReport, CaseEntry, ClassRow, Scope
 from chatbot.attendance.rules import ABSENCE_MARKS
-from chatbot.attendance.texts import (
-    ANSWER_LABELS,
-    EVENT_LABELS,
-    LEVEL_LABELS,
-    MARK_LABELS,
-    REASON_LABELS,
-    class_label_parts,
-    trigger_text,
-)
+from chatbot.attendance.texts import class_label_parts
 from chatbot.i18n import _
 from db.models import Region, School, SchoolClass, Student
 from db.models.attendance import AttendanceRecord, CaseStatus, DropoutCase, Mark, RollCall
 
 log = logging.getLogger(__name__)
 MAX_ABSENCE_ROWS = 50_000
-
-
-@dataclass(frozen=True)
-class Scope:
-    kind: str  # class | school | region
-    id: int
-
-    @staticmethod
-    def parse(text: str) -> Scope:
-        kind, _sep, ident = text.partition(":")
-        if kind not in {"class", "school", "region"} or not ident.isdecimal():
-            raise ValueError(text)
-        return Scope(kind, int(ident))
-
-
-@dataclass
-class ClassRow:
-    school: str
-    klass: str
-    pupils: int
-    days: int
-    absent: int
-    late: int
-
-    @property
-    def rate(self) -> float | None:
-        expected = self.pupils * self.days
-        return None if expected == 0 else 1 - self.absent / expected
-
-
-@dataclass
-class AttendanceReport:
-    scope: Scope
-    title: str
-    first: date
-    last: date
-    classes: list[ClassRow] = field(default_factory=list)
-    schools: list[ClassRow] = field(default_factory=list)
-    # school name → [(day, rate)]
-    daily: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
-    open_cases_by_school: dict[str, int] = field(default_factory=dict)
-    absences: list[tuple[Any, ...]] = field(default_factory=list)
-    cases: list[tuple[Any, ...]] = field(default_factory=list)
-
-    @property
-    def overall(self) -> ClassRow:
-        return ClassRow(
-            self.title,
-            "",
-            sum(r.pupils for r in self.classes),
-            0,
-            sum(r.absent for r in self.classes),
-            sum(r.late for r in self.classes),
-        )
-
-    def overall_rate(self) -> float | None:
-        expected = sum(r.pupils * r.days for r in self.classes)
-        return None if expected == 0 else 1 - sum(r.absent for r in self.classes) / expected
 
 
 def _class_filter(scope: Scope) -> Any:
@@ -113,127 +47,255 @@ def scope_title(session: Session, scope: Scope) -> str | None:
     return region.name if region else None
 
 
+class _ClassInfo(NamedTuple):
+    class_id: int
+    school_id: int
+    school_name: str
+    grade: int
+    name: str
+
+
+class _SchoolDay(NamedTuple):
+    school_id: int
+    day: date
+
+
+@dataclass(frozen=True)
+class _Period:
+    """What every query of a report shares: the scope's class filter and the period."""
+
+    where: Any
+    first: date
+    last: date
+
+    @property
+    def rollcalls(self) -> Any:
+        return and_(RollCall.day >= self.first, RollCall.day <= self.last)
+
+
 def build_report(session: Session, scope: Scope, first: date, last: date) -> AttendanceReport:
     """Everything the chat summary, the chart and the workbook show, for one scope and period."""
     title = scope_title(session, scope)
     if title is None:
         raise LookupError(scope)
     report = AttendanceReport(scope=scope, title=title, first=first, last=last)
-    where = _class_filter(scope)
-    classes = session.execute(
-        select(SchoolClass.id, School.id, School.name, SchoolClass.grade, SchoolClass.name)
-        .join(School, School.id == SchoolClass.school_id)
-        .where(where)
-        .order_by(School.id, SchoolClass.grade, SchoolClass.name)
-    ).all()
-    pupils = dict(
-        session.execute(
-            select(Student.class_id, func.count())
+    period = _Period(_class_filter(scope), first, last)
+    classes = _classes(session, period)
+    pupils = _pupils_per_class(session, period)
+    days = _rollcall_days_per_class(session, period)
+    marks = _marks_per_class(session, period)
+    report.classes, per_school = _class_and_school_rows(classes, pupils, days, marks)
+    report.schools = list(per_school.values())
+    school_names = {school_id: row.school for school_id, row in per_school.items()}
+    report.daily = _daily_rates(session, period, classes, pupils, school_names)
+    report.absences = list(_absences(session, period))
+    cases = _cases(session, period)
+    report.cases = list(cases)
+    report.open_cases_by_school = _open_cases_by_school(cases)
+    return report
+
+
+def _classes(session: Session, period: _Period) -> list[_ClassInfo]:
+    """Read the scope's classes with their school, in school/grade order."""
+    return [
+        _ClassInfo(**row._mapping)
+        for row in session.execute(
+            select(
+                SchoolClass.id.label("class_id"),
+                School.id.label("school_id"),
+                School.name.label("school_name"),
+                SchoolClass.grade.label("grade"),
+                SchoolClass.name.label("name"),
+            )
+            .join(School, School.id == SchoolClass.school_id)
+            .where(period.where)
+            .order_by(School.id, SchoolClass.grade, SchoolClass.name)
+        )
+    ]
+
+
+def _pupils_per_class(session: Session, period: _Period) -> dict[int, int]:
+    """Count the active pupils of each class: class → pupils."""
+    return {
+        row.class_id: row.pupils
+        for row in session.execute(
+            select(Student.class_id.label("class_id"), func.count().label("pupils"))
             .join(SchoolClass, SchoolClass.id == Student.class_id)
-            .where(where, Student.active.is_(True))
+            .where(period.where, Student.active.is_(True))
             .group_by(Student.class_id)
-        ).all()
-    )
-    in_period = and_(RollCall.day >= first, RollCall.day <= last)
-    days = dict(
-        session.execute(
-            select(RollCall.class_id, func.count())
+        )
+    }
+
+
+def _rollcall_days_per_class(session: Session, period: _Period) -> dict[int, int]:
+    """Count each class's roll-calls in the period: class → days."""
+    return {
+        row.class_id: row.days
+        for row in session.execute(
+            select(RollCall.class_id.label("class_id"), func.count().label("days"))
             .join(SchoolClass, SchoolClass.id == RollCall.class_id)
-            .where(where, in_period)
+            .where(period.where, period.rollcalls)
             .group_by(RollCall.class_id)
-        ).all()
-    )
+        )
+    }
+
+
+def _marks_per_class(session: Session, period: _Period) -> dict[int, dict[str, int]]:
+    """Count each class's late and other absence marks on its roll-call days: class → counts."""
     ar = AttendanceRecord
-    on_rollcall = and_(RollCall.class_id == ar.class_id, RollCall.day == ar.day)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"absent": 0, "late": 0})
-    for class_id, status, count in session.execute(
-        select(ar.class_id, ar.status, func.count())
-        .join(RollCall, on_rollcall)
+    for row in session.execute(
+        select(ar.class_id.label("class_id"), ar.status.label("status"), func.count().label("marks"))
+        .join(RollCall, _on_rollcall())
         .join(SchoolClass, SchoolClass.id == ar.class_id)
-        .where(where, in_period)
+        .where(period.where, period.rollcalls)
         .group_by(ar.class_id, ar.status)
     ):
-        counts[class_id]["late" if Mark(status) == Mark.LATE else "absent"] += count
+        counts[row.class_id]["late" if Mark(row.status) == Mark.LATE else "absent"] += row.marks
+    return counts
+
+
+def _on_rollcall() -> Any:
+    """An attendance record of a day its class took the roll-call."""
+    ar = AttendanceRecord
+    return and_(RollCall.class_id == ar.class_id, RollCall.day == ar.day)
+
+
+def _class_and_school_rows(
+    classes: list[_ClassInfo],
+    pupils: dict[int, int],
+    days: dict[int, int],
+    marks: dict[int, dict[str, int]],
+) -> tuple[list[ClassRow], dict[int, ClassRow]]:
+    """Build a row per class and add it up per school: (class rows, school → total row)."""
+    rows: list[ClassRow] = []
     per_school: dict[int, ClassRow] = {}
-    for class_id, school_id, school_name, grade, name in classes:
+    for klass in classes:
+        counts = marks.get(klass.class_id, {"absent": 0, "late": 0})
         row = ClassRow(
-            school_name,
-            class_label_parts(grade, name),
-            pupils.get(class_id, 0),
-            days.get(class_id, 0),
-            counts[class_id]["absent"],
-            counts[class_id]["late"],
+            klass.school_name,
+            class_label_parts(klass.grade, klass.name),
+            pupils.get(klass.class_id, 0),
+            days.get(klass.class_id, 0),
+            counts["absent"],
+            counts["late"],
         )
-        report.classes.append(row)
-        total = per_school.setdefault(school_id, ClassRow(school_name, "", 0, 0, 0, 0))
+        rows.append(row)
+        total = per_school.setdefault(klass.school_id, ClassRow(klass.school_name, "", 0, 0, 0, 0))
         total.absent += row.absent
         total.late += row.late
         # Schools aggregate pupil-days, stored as pupils=expected, days=1 so `rate` stays correct.
         total.pupils += row.pupils * row.days
         total.days = 1
-    report.schools = list(per_school.values())
-    school_names = {sid: row.school for sid, row in per_school.items()}
-    # Daily rate per school: expected pupil-days of classes with a roll-call that day.
-    expected_daily: dict[tuple[int, date], int] = defaultdict(int)
-    class_size = {c[0]: pupils.get(c[0], 0) for c in classes}
-    for class_id, school_id, day in session.execute(
+    return rows, per_school
+
+
+def _daily_rates(
+    session: Session,
+    period: _Period,
+    classes: list[_ClassInfo],
+    pupils: dict[int, int],
+    school_names: dict[int, str],
+) -> dict[str, list[tuple[date, float]]]:
+    """Rate per school and day: absences over the pupil-days of the classes with a roll-call that day."""
+    class_size = {klass.class_id: pupils.get(klass.class_id, 0) for klass in classes}
+    expected = _expected_per_school_day(session, period, class_size)
+    absent = _absent_per_school_day(session, period)
+    daily: dict[str, list[tuple[date, float]]] = {}
+    for key in sorted(expected, key=lambda k: (k.day, k.school_id)):
+        if expected[key]:
+            rate = 1 - absent.get(key, 0) / expected[key]
+            daily.setdefault(school_names.get(key.school_id, str(key.school_id)), []).append((key.day, rate))
+    return daily
+
+
+def _expected_per_school_day(
+    session: Session, period: _Period, class_size: dict[int, int]
+) -> dict[_SchoolDay, int]:
+    """Add up the pupils of the classes with a roll-call, per school and day."""
+    expected: dict[_SchoolDay, int] = defaultdict(int)
+    for row in session.execute(
         select(RollCall.class_id, RollCall.school_id, RollCall.day)
         .join(SchoolClass, SchoolClass.id == RollCall.class_id)
-        .where(where, in_period)
+        .where(period.where, period.rollcalls)
     ):
-        expected_daily[(school_id, day)] += class_size.get(class_id, 0)
-    absent_daily = dict(
-        ((school_id, day), count)
-        for school_id, day, count in session.execute(
-            select(ar.school_id, ar.day, func.count())
-            .join(RollCall, on_rollcall)
+        expected[_SchoolDay(row.school_id, row.day)] += class_size.get(row.class_id, 0)
+    return expected
+
+
+def _absent_per_school_day(session: Session, period: _Period) -> dict[_SchoolDay, int]:
+    """Count the absences (any kind) on roll-call days, per school and day."""
+    ar = AttendanceRecord
+    return {
+        _SchoolDay(row.school_id, row.day): row.absences
+        for row in session.execute(
+            select(ar.school_id, ar.day, func.count().label("absences"))
+            .join(RollCall, _on_rollcall())
             .join(SchoolClass, SchoolClass.id == ar.class_id)
-            .where(where, in_period, ar.status.in_(ABSENCE_MARKS))
+            .where(period.where, period.rollcalls, ar.status.in_(ABSENCE_MARKS))
             .group_by(ar.school_id, ar.day)
         )
-    )
-    for (school_id, day), expected in sorted(expected_daily.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        if expected:
-            rate = 1 - absent_daily.get((school_id, day), 0) / expected
-            report.daily.setdefault(school_names.get(school_id, str(school_id)), []).append((day, rate))
-    report.absences = [
-        tuple(row)
+    }
+
+
+def _absences(session: Session, period: _Period) -> list[AbsenceRow]:
+    """Read the period's absences in day, school, class and roll-number order, up to the row limit."""
+    ar = AttendanceRecord
+    return [
+        AbsenceRow(**row._mapping)
         for row in session.execute(
             select(
-                ar.day,
-                School.name,
-                SchoolClass.grade,
-                SchoolClass.name,
-                Student.student_no,
-                Student.name,
-                ar.status,
-                ar.guardian_answer,
+                ar.day.label("day"),
+                School.name.label("school"),
+                SchoolClass.grade.label("grade"),
+                SchoolClass.name.label("class_name"),
+                Student.student_no.label("student_no"),
+                Student.name.label("pupil"),
+                ar.status.label("status"),
+                ar.guardian_answer.label("answer"),
             )
             .join(Student, Student.id == ar.student_id)
             .join(SchoolClass, SchoolClass.id == ar.class_id)
             .join(School, School.id == ar.school_id)
-            .where(where, ar.day >= first, ar.day <= last, ar.status.in_(ABSENCE_MARKS))
+            .where(period.where, ar.day >= period.first, ar.day <= period.last, ar.status.in_(ABSENCE_MARKS))
             .order_by(ar.day, School.id, SchoolClass.grade, SchoolClass.name, Student.student_no)
             .limit(MAX_ABSENCE_ROWS)
         )
     ]
-    case_rows = session.execute(
-        select(DropoutCase, School.name, SchoolClass.grade, SchoolClass.name, Student.name)
-        .join(Student, Student.id == DropoutCase.student_id)
-        .join(SchoolClass, SchoolClass.id == DropoutCase.class_id)
-        .join(School, School.id == DropoutCase.school_id)
-        .where(where, DropoutCase.opened_on <= last)
-        .where(
-            (DropoutCase.status == CaseStatus.OPEN)
-            | (DropoutCase.closed_at >= datetime.combine(first, time.min, tzinfo=UTC))
+
+
+def _cases(session: Session, period: _Period) -> list[CaseEntry]:
+    """Read the cases open in the period (open now, or closed since its first day), oldest first."""
+    return [
+        CaseEntry(row.DropoutCase, row.school, class_label_parts(row.grade, row.class_name), row.pupil)
+        for row in session.execute(
+            select(
+                DropoutCase,
+                School.name.label("school"),
+                SchoolClass.grade.label("grade"),
+                SchoolClass.name.label("class_name"),
+                Student.name.label("pupil"),
+            )
+            .join(Student, Student.id == DropoutCase.student_id)
+            .join(SchoolClass, SchoolClass.id == DropoutCase.class_id)
+            .join(School, School.id == DropoutCase.school_id)
+            .where(period.where, DropoutCase.opened_on <= period.last)
+            .where(
+                (DropoutCase.status == CaseStatus.OPEN)
+                | (DropoutCase.closed_at >= datetime.combine(period.first, time.min, tzinfo=UTC))
+            )
+            .order_by(DropoutCase.opened_on, DropoutCase.id)
         )
-        .order_by(DropoutCase.opened_on, DropoutCase.id)
-    ).all()
-    for case, school_name, grade, class_name, pupil in case_rows:
-        report.cases.append((case, school_name, class_label_parts(grade, class_name), pupil))
-        if case.status == CaseStatus.OPEN:
-            report.open_cases_by_school[school_name] = report.open_cases_by_school.get(school_name, 0) + 1
-    return report
+    ]
+
+
+def _open_cases_by_school(cases: list[CaseEntry]) -> dict[str, int]:
+    """Count the open cases per school name."""
+    counts: dict[str, int] = {}
+    for entry in cases:
+        if entry.case.status == CaseStatus.OPEN:
+            counts[entry.school] = counts.get(entry.school, 0) + 1
+    return counts
 
 
 def percent(rate: float | None) -> str:
@@ -252,7 +314,9 @@ def summary_text(report: AttendanceReport) -> str:
     else:
         for row in report.classes[:40]:
             lines.append(f"• {row.klass}: {percent(row.rate)}")
-    open_cases = sum(1 for c in report.cases if c[0].status == CaseStatus.OPEN)
+    open_cases = sum(
+        1 for entry in map(CaseEntry._make, report.cases) if entry.case.status == CaseStatus.OPEN
+    )
     lines.append(
         _("Dropout-risk cases: {open} open, {closed} closed in the period.").format(
             open=open_cases, closed=len(report.cases) - open_cases
@@ -262,187 +326,18 @@ def summary_text(report: AttendanceReport) -> str:
     return "\n".join(lines)
 
 
-def write_xlsx(report: AttendanceReport) -> bytes:
-    """A workbook with one sheet per table, headers in the reader's language."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _("Classes")[:31]
-    bold = Font(bold=True)
-
-    def header(ws: Any, names: list[str]) -> None:
-        ws.append(names)
-        for cell in ws[1]:
-            cell.font = bold
-        ws.freeze_panes = "A2"
-
-    header(
-        sheet,
-        [
-            _("School"),
-            _("Class"),
-            _("Pupils"),
-            _("Roll-call days"),
-            _("Absences"),
-            _("Late"),
-            _("Attendance rate"),
-        ],
-    )
-    for row in report.classes:
-        sheet.append(
-            [
-                row.school,
-                row.klass,
-                row.pupils,
-                row.days,
-                row.absent,
-                row.late,
-                None if row.rate is None else round(row.rate, 4),
-            ]
-        )
-    for cell in sheet["G"][1:]:
-        cell.number_format = "0.0%"
-    schools = book.create_sheet(_("Schools")[:31])
-    header(schools, [_("School"), _("Expected pupil-days"), _("Absences"), _("Late"), _("Attendance rate")])
-    for row in report.schools:
-        schools.append(
-            [row.school, row.pupils, row.absent, row.late, None if row.rate is None else round(row.rate, 4)]
-        )
-    for cell in schools["E"][1:]:
-        cell.number_format = "0.0%"
-    absences = book.create_sheet(_("Absences")[:31])
-    header(
-        absences,
-        [
-            _("Day"),
-            _("School"),
-            _("Class"),
-            _("Student number"),
-            _("Pupil"),
-            _("Status"),
-            _("Guardian's answer"),
-        ],
-    )
-    for day, school, grade, klass, number, pupil, status, answer in report.absences:
-        absences.append(
-            [
-                day,
-                school,
-                class_label_parts(grade, klass),
-                number,
-                pupil,
-                _(MARK_LABELS[Mark(status)]),
-                _(ANSWER_LABELS[answer]) if answer else "",
-            ]
-        )
-    for cell in absences["A"][1:]:
-        cell.number_format = "yyyy-mm-dd"
-    cases = book.create_sheet(_("Cases")[:31])
-    header(
-        cases,
-        [
-            _("Case"),
-            _("School"),
-            _("Class"),
-            _("Pupil"),
-            _("Trigger"),
-            _("Opened"),
-            _("Status"),
-            _("Level"),
-            _("Closed"),
-            _("Outcome"),
-            _("Reason"),
-        ],
-    )
-    for case, school, klass, pupil in report.cases:
-        cases.append(
-            [
-                case.id,
-                school,
-                klass,
-                pupil,
-                trigger_text(case.trigger, case.detail),
-                case.opened_on,
-                _("open") if case.status == CaseStatus.OPEN else _("closed"),
-                _(LEVEL_LABELS[case.level]),
-                case.closed_at.date() if case.closed_at else None,
-                _(EVENT_LABELS[case.outcome]) if case.outcome else "",
-                _(REASON_LABELS[case.not_dropout_reason]) if case.not_dropout_reason else "",
-            ]
-        )
-    for ws in book.worksheets:
-        for column in ws.columns:
-            letter = column[0].column_letter
-            ws.column_dimensions[letter].width = min(
-                40, max(10, *(len(str(c.value or "")) * 2 for c in column[:200]))
-            )
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-# --- chart -------------------------------------------------------------------------------------
-
-MAX_LINES = 8
-
-
-@cache
-def cjk_font_name() -> str:
-    """Register the Noto Sans CJK font shipped by mplfonts with matplotlib; returns its family name."""
-    import mplfonts
-    from matplotlib import font_manager
-
-    path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
-
-
-def chart_png(report: AttendanceReport) -> bytes:
-    """Daily attendance rate per school (lines) and open cases per school (bars), as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import PercentFormatter
-
-    family = cjk_font_name()
-    figure = Figure(figsize=(9, 6.5), dpi=100, layout="constrained")
-    rates, bars = figure.subplots(2, 1, height_ratios=(3, 2))
-    daily = report.daily
-    if len(daily) > MAX_LINES:
-        # Too many schools for readable lines: draw the scope's mean, never a ranking of schools.
-        merged: dict[date, list[float]] = defaultdict(list)
-        for points in daily.values():
-            for day, rate in points:
-                merged[day].append(rate)
-        daily = {
-            _("Mean of {count} schools").format(count=len(report.daily)): [
-                (day, sum(v) / len(v)) for day, v in sorted(merged.items())
-            ]
-        }
-    for school, points in daily.items():
-        rates.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=school)
-    rates.set_title(_("Daily attendance rate — {title}").format(title=report.title), fontfamily=family)
-    rates.yaxis.set_major_formatter(PercentFormatter(1.0))
-    rates.set_ylim(
-        bottom=max(0.0, min([p[1] for pts in daily.values() for p in pts], default=0.8) - 0.05), top=1.01
-    )
-    if daily:
-        # The size goes inside prop: given a prop dict, matplotlib ignores fontsize=.
-        rates.legend(prop={"family": family, "size": 8}, loc="lower left")
-    rates.tick_params(axis="x", labelrotation=30)
-    if 0 < len(report.open_cases_by_school) <= 20:
-        names = sorted(report.open_cases_by_school)
-        values = [report.open_cases_by_school[n] for n in names]
-    else:
-        names, values = [_("All schools")], [sum(report.open_cases_by_school.values())]
-    bars.bar(range(len(names)), values, color="#c0504d")
-    bars.set_xticks(range(len(names)), labels=names, fontfamily=family)
-    bars.set_title(_("Open dropout-risk cases"), fontfamily=family)
-    bars.yaxis.get_major_locator().set_params(integer=True)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+__all__ = [
+    "MAX_ABSENCE_ROWS",
+    "AbsenceRow",
+    "AttendanceReport",
+    "CaseEntry",
+    "ClassRow",
+    "Scope",
+    "build_report",
+    "chart_png",
+    "cjk_font_name",
+    "percent",
+    "scope_title",
+    "summary_text",
+    "write_xlsx",
+]

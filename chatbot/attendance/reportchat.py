@@ -8,7 +8,7 @@ from chatbot.attendance.payloads import ReportPeriod, ReportScope
 from chatbot.attendance.report import Scope, build_report, chart_png, scope_title, summary_text, write_xlsx
 from chatbot.clock import local_today
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Attachment, Button, Incoming, Reply
 from chatbot.core.router import deny_reply
 from chatbot.i18n import N_, _
@@ -45,11 +45,8 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     return say(_("Report for which school or region?"), *rows, then="scope")
 
 
-def scope(ctx: Context, msg: Incoming) -> Outcome:
+def scope(ctx: Context, msg: Incoming, pressed: ReportScope) -> Outcome:
     """Take the chosen scope (re-authorized)."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="scope")
-    pressed = ReportScope.unpack(msg.payload)
     if pressed.kind not in {"school", "region"}:
         return Outcome([deny_reply(ctx)])
     return ask_period(ctx, Scope(pressed.kind, pressed.scope_id))
@@ -64,11 +61,9 @@ def ask_period(ctx: Context, chosen: Scope) -> Outcome:
     return say(_("Which period?"), *rows, then="period")
 
 
-def period(ctx: Context, msg: Incoming) -> Outcome:
+def period(ctx: Context, msg: Incoming, pressed: ReportPeriod) -> Outcome:
     """Build the report; send the summary, the chart and the workbook; audit the export."""
-    if msg.payload is None:
-        return say(_("Please choose one of the buttons."), then="period")
-    days = ReportPeriod.unpack(msg.payload).days
+    days = pressed.days
     chosen = Scope(str(ctx.data.get("kind")), int(ctx.data.get("id", 0)))
     if days not in PERIODS or not can(ctx.session, ctx.person, Act.REPORT, _target(chosen)):
         return Outcome([deny_reply(ctx)])
@@ -97,10 +92,12 @@ def period(ctx: Context, msg: Incoming) -> Outcome:
 
 FLOW = Flow.create(
     "report",
-    start,
-    {"scope": scope, "period": period},
+    Entry(start, goes_to=("scope", "period", END)),
+    {
+        "scope": State(buttons=[On(ReportScope, scope)], goes_to=("period", END)),
+        "period": State(buttons=[On(ReportPeriod, period)], goes_to=(END,)),
+    },
     commands=("report",),
-    prefixes=(ReportScope.prefix, ReportPeriod.prefix),
     allowed=may_report,
     help=N_("attendance report with chart"),
     help_order=40,

@@ -38,7 +38,7 @@ EVENT_LABELS = {
     CaseEventKind.DROPOUT_REPORTED: N_("reported as dropout"),
 }
 
-# The seven situations that are not dropping out (seed 002, D4), in the document's order.
+# The seven situations that are not dropping out, in the order of the provincial guidance.
 REASON_LABELS = {
     NotDropoutReason.UNDER_AGE_OR_DEFERRED: N_("Still in kindergarten at 6, or entry deferred for health"),
     NotDropoutReason.AGED_OR_GRADUATED: N_("Aged 15 or over, or already finished junior high"),

@@ -6,7 +6,9 @@ broadcast to the same target) may see, remind or cancel.
 
 from __future__ import annotations
 
-from chatbot.broadcast.notice_flow import draft_of
+from sqlalchemy import select
+
+from chatbot.broadcast.notice_flow import take_previewed_draft
 from chatbot.broadcast.payloads import AckNotice, NoticeCancel, NoticeGo, NoticeRemind, NoticeStatus
 from chatbot.broadcast.service import (
     BroadcastError,
@@ -21,9 +23,9 @@ from chatbot.broadcast.views import status_text
 from chatbot.core.context import Context
 from chatbot.core.flow import Action
 from chatbot.core.messages import Button, Incoming, Reply
-from chatbot.core.router import clear_dialog, deny_reply, load_dialog
+from chatbot.core.router import deny_reply
 from chatbot.i18n import _, format_moment, format_number
-from db.models.broadcast import BroadcastStatus
+from db.models.broadcast import Broadcast, BroadcastStatus
 
 
 def on_send(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -31,10 +33,6 @@ def on_send(ctx: Context, msg: Incoming) -> list[Reply]:
     go = NoticeGo.unpack(msg.payload)
     if ctx.person is None:
         return [deny_reply(ctx)]
-    from sqlalchemy import select
-
-    from db.models.broadcast import Broadcast
-
     existing = ctx.session.scalars(select(Broadcast).where(Broadcast.request_key == go.key)).first()
     if existing is not None:
         return [
@@ -44,17 +42,9 @@ def on_send(ctx: Context, msg: Incoming) -> list[Reply]:
                 )
             )
         ]
-    dialog = load_dialog(ctx)
-    if (
-        dialog is None
-        or dialog.flow != "notice"
-        or dialog.state != "confirm"
-        or dialog.data.get("key") != go.key
-    ):
+    draft = take_previewed_draft(ctx, go.key)
+    if draft is None:
         return [Reply(_("This preview has expired. Send /notice to start again."))]
-    ctx.data = dict(dialog.data)
-    draft = draft_of(ctx)
-    clear_dialog(ctx)
     try:
         broadcast = create_broadcast(
             ctx.session, ctx.person, draft, now=ctx.now, settings=ctx.settings, request_key=go.key

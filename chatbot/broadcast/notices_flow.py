@@ -7,7 +7,7 @@ from chatbot.broadcast.payloads import NoticeStatus
 from chatbot.broadcast.service import recent_broadcasts
 from chatbot.broadcast.views import summary_line
 from chatbot.core.context import Context
-from chatbot.core.flow import Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, Outcome, say
 from chatbot.core.messages import Button, Incoming
 from chatbot.i18n import N_, _
 
@@ -26,7 +26,7 @@ def list_notices(ctx: Context, msg: Incoming) -> Outcome:
 
 FLOW = Flow.create(
     "notices",
-    list_notices,
+    Entry(list_notices, goes_to=(END,)),
     {},
     commands=("notices",),
     allowed=may_send_notices,

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from chatbot.core.payloads import Payload
+from db.models.broadcast import BroadcastScope
+
+
+class NoticeQuestion(enum.StrEnum):
+    """Which /notice question a NoticeChoice button answers."""
+
+    AUDIENCE = "a"
+    LANGUAGE = "l"
+    WHEN = "w"
+    ACK = "k"
+    CANCEL = "x"
 
 
 @dataclass(frozen=True)
 class NoticeScopePick(Payload, prefix="ntcs"):
-    """A target scope offered in /notice: scope is region, school, grade or class."""
+    """A target scope offered in /notice (grade 0 = the whole scope)."""
 
-    scope: str
+    scope: BroadcastScope
     id: int
     grade: int
 
 
 @dataclass(frozen=True)
 class NoticeChoice(Payload, prefix="ntc"):
-    """One answer in the /notice dialog: what (a=audience, l=language, w=when, k=ack, x=cancel) and value."""
+    """One answer in the /notice dialog: the question it answers and the value chosen."""
 
-    what: str
+    what: NoticeQuestion
     value: str
 
 

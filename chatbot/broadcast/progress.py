@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chatbot.delivery.outbox import policy_of
-from chatbot.i18n import _, format_number, recipient_locale, use_locale
-from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
+from chatbot.delivery.outbox import account_locale, enqueue_or_edit
+from chatbot.i18n import _, format_number, use_locale
+from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person
 from db.models.broadcast import Broadcast
 
 PROGRESS_EVERY = timedelta(seconds=5)
@@ -91,12 +91,17 @@ def update_progress(
     for account in accounts:
         if not done and account.channel not in editable_channels:
             continue
-        locale = recipient_locale(
-            account.locale, sender.locale if sender else None, default=policy_of(session).default_locale
-        )
-        with use_locale(locale):
+        with use_locale(account_locale(session, account, sender)):
             text = progress_text(broadcast, counts, done)
-        _post(session, broadcast, account, text, now)
+        enqueue_or_edit(
+            session,
+            account,
+            text,
+            kind="notice_progress",
+            ref=(PROGRESS_REF, broadcast.id),
+            tz=broadcast.tz,
+            now=now,
+        )
 
 
 def progress_text(broadcast: Broadcast, counts: dict[OutboxStatus, int], done: bool) -> str:
@@ -113,40 +118,3 @@ def progress_text(broadcast: Broadcast, counts: dict[OutboxStatus, int], done: b
     if broadcast.ack_required:
         text += "\n" + _("Send /notices to see who has confirmed and to remind the others.")
     return text
-
-
-def _post(session: Session, broadcast: Broadcast, account: ChannelIdentity, text: str, now: datetime) -> None:
-    """Replace a still-queued progress row's text, or queue an edit of the last one sent."""
-    last = session.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.ref_type == PROGRESS_REF,
-            OutboxMessage.ref_id == broadcast.id,
-            OutboxMessage.identity_id == account.id,
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    ).first()
-    if last is not None and last.status == OutboxStatus.QUEUED:
-        last.text = text
-        return
-    edit_of = last.external_message_id if last is not None and last.status == OutboxStatus.SENT else None
-    session.add(
-        OutboxMessage(
-            identity_id=account.id,
-            person_id=account.person_id,
-            channel=account.channel,
-            kind="notice_progress",
-            text=text,
-            buttons=[],
-            priority=int(Priority.NORMAL),
-            not_before=now,
-            status=OutboxStatus.QUEUED,
-            attempts=0,
-            edit_external_message_id=edit_of,
-            ref_type=PROGRESS_REF,
-            ref_id=broadcast.id,
-            tz=broadcast.tz,
-            created_at=now,
-        )
-    )

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Integer, String, Text, case, func, insert, literal, select, update
+from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from chatbot.broadcast.payloads import AckNotice
@@ -26,11 +26,11 @@ from chatbot.broadcast.targets import (
     target_timezone,
 )
 from chatbot.config import Settings
-from chatbot.delivery.outbox import after_quiet_hours
-from chatbot.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, _, format_moment, format_number, use_locale
+from chatbot.core.messages import Button, Reply
+from chatbot.delivery.outbox import after_quiet_hours, enqueue_selected
+from chatbot.i18n import DEFAULT_LOCALE, LOCALE_NAMES, LOCALES, _, format_moment, format_number, get_locale
 from chatbot.people.auth import Act, can
-from db.base import UTCDateTime
-from db.models import AuditLog, ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
+from db.models import AuditLog, ChannelIdentity, OutboxMessage, OutboxStatus, Person
 from db.models.broadcast import Broadcast, BroadcastRecipient, BroadcastScope, BroadcastStatus
 
 # Short enough for one WeChat customer-service message and one Telegram message, in any script.
@@ -169,10 +169,10 @@ def notice_text(
     return "\n".join(lines)
 
 
-def ack_buttons(broadcast: Broadcast) -> list[Any]:
+def ack_buttons(broadcast: Broadcast) -> list[list[Button]]:
     if not broadcast.ack_required:
         return []
-    return [[{"label": _("Got it"), "payload": AckNotice(broadcast.id).pack()}]]
+    return [[Button(_("Got it"), AckNotice(broadcast.id).pack())]]
 
 
 def _queue_to(
@@ -183,77 +183,29 @@ def _queue_to(
     kind: str,
     not_before: datetime,
     now: datetime,
-    default_locale: str,
     sender_name: str,
     target: NoticeTarget,
 ) -> int:
-    """One outbox row per active chat account of `recipients` (a select of person ids), in SQL.
+    """One outbox row per active chat account of `recipients` (a select of person ids), in SQL."""
 
-    One INSERT … SELECT per language: rows never pass through Python, so 50,000 recipients take
-    about as long as a few queries.
-    """
-    effective_locale = case(
-        (ChannelIdentity.locale.in_(LOCALES), ChannelIdentity.locale),
-        (Person.locale.in_(LOCALES), Person.locale),
-        else_=literal(default_locale),
-    )
-    columns = [
-        "identity_id",
-        "person_id",
-        "channel",
-        "kind",
-        "text",
-        "buttons",
-        "priority",
-        "not_before",
-        "status",
-        "attempts",
-        "ref_type",
-        "ref_id",
-        "tz",
-        "created_at",
-    ]
-    for locale in LOCALES:
-        with use_locale(locale):
-            # The place is named in the reader's language too ("grade 3" / "3年级"), not the sender's.
-            place = target_label(session, target, with_audience=False)
-            text = notice_text(broadcast, sender_name, place, locale, reminder=kind == REMINDER_KIND)
-            buttons = ack_buttons(broadcast)
-        rows = (
-            select(
-                ChannelIdentity.id,
-                ChannelIdentity.person_id,
-                ChannelIdentity.channel,
-                literal(kind, String),
-                literal(text, Text),
-                literal(buttons, JSON),
-                literal(int(Priority.BULK), Integer),
-                literal(not_before, UTCDateTime()),
-                literal(OutboxStatus.QUEUED.value, String),
-                literal(0, Integer),
-                literal(REF_TYPE, String),
-                literal(broadcast.id, Integer),
-                literal(broadcast.tz, String),
-                literal(now, UTCDateTime()),
-            )
-            .join(Person, Person.id == ChannelIdentity.person_id)
-            .where(
-                ChannelIdentity.person_id.in_(recipients),
-                ChannelIdentity.active.is_(True),
-                effective_locale == locale,
-            )
-            .order_by(ChannelIdentity.id)
+    def render() -> Reply:
+        # The place is named in the reader's language too ("grade 3" / "3年级"), not the sender's.
+        place = target_label(session, target, with_audience=False)
+        reminder = kind == REMINDER_KIND
+        return Reply(
+            notice_text(broadcast, sender_name, place, get_locale(), reminder), ack_buttons(broadcast)
         )
-        session.execute(insert(OutboxMessage).from_select(columns, rows))
-    # rowcount of INSERT … SELECT is not reliable on every driver: count what is there.
-    queued = session.scalar(
-        select(func.count()).where(
-            OutboxMessage.ref_type == REF_TYPE,
-            OutboxMessage.ref_id == broadcast.id,
-            OutboxMessage.kind == kind,
-        )
+
+    return enqueue_selected(
+        session,
+        recipients,
+        render,
+        kind=kind,
+        ref=(REF_TYPE, broadcast.id),
+        tz=broadcast.tz,
+        not_before=not_before,
+        now=now,
     )
-    return int(queued or 0)
 
 
 # --- creating ------------------------------------------------------------------------------------
@@ -326,7 +278,6 @@ def create_broadcast(
         kind=NOTICE_KIND,
         not_before=not_before,
         now=now,
-        default_locale=settings.default_locale,
         sender_name=sender.name,
         target=target,
     )
@@ -533,7 +484,6 @@ def send_reminder(
         kind=REMINDER_KIND,
         not_before=not_before,
         now=now,
-        default_locale=settings.default_locale,
         sender_name=sender.name if sender else "",
         target=target,
     )

@@ -1,4 +1,5 @@
-"""Texts the sender sees about a notice: the one-line summary and the status with who has not confirmed."""
+"""Texts the sender sees about a notice: the preview, the one-line summary and the status with who has
+not confirmed."""
 
 from __future__ import annotations
 
@@ -6,10 +7,46 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from chatbot.broadcast.service import not_acknowledged, report, target_of
-from chatbot.broadcast.targets import target_label
-from chatbot.i18n import _, format_moment, format_number
+from chatbot.broadcast.service import NoticeDraft, not_acknowledged, report, target_of
+from chatbot.broadcast.targets import Reach, target_label
+from chatbot.config import Settings
+from chatbot.delivery.outbox import after_quiet_hours
+from chatbot.i18n import LOCALE_NAMES, _, format_moment, format_number
 from db.models.broadcast import Broadcast
+
+
+def preview_text(
+    session: Session, draft: NoticeDraft, reach: Reach, tz: str, now: datetime, settings: Settings
+) -> str:
+    """The notice as it will go out: who gets it (exact count), when, and the text."""
+    start_at = draft.at or now
+    due = after_quiet_hours(start_at, tz, settings.quiet_hours_start, settings.quiet_hours_end)
+    when = _("now") if draft.at is None else format_moment(draft.at, tz)
+    if due != start_at:
+        when += " " + _("(quiet hours: delivery starts {time})").format(time=format_moment(due, tz))
+    lines = [
+        _("Please check your notice:"),
+        _("To: {target}").format(target=target_label(session, draft.target)),
+        _("Recipients: {people} ({parents} parents, {teachers} teachers).").format(
+            people=format_number(reach.people),
+            parents=format_number(reach.parents),
+            teachers=format_number(reach.teachers),
+        ),
+    ]
+    if reach.unreachable:
+        lines.append(
+            _("{count} of them have not linked a chat account yet and will not receive it.").format(
+                count=format_number(reach.unreachable)
+            )
+        )
+    lines += [
+        _("When: {when}").format(when=when),
+        _("Confirmation required: {answer}").format(answer=_("yes") if draft.ack else _("no")),
+        _("Languages: {languages}").format(languages=", ".join(LOCALE_NAMES[loc] for loc in draft.texts)),
+        "———",
+        draft.texts[draft.base_locale],
+    ]
+    return "\n".join(lines)
 
 
 def state_label(broadcast: Broadcast, pending: int, now: datetime) -> str:

@@ -1,4 +1,7 @@
-"""/calendar: the next events of the school calendar for the schools this person belongs to."""
+"""/calendar: the next events of the school calendar for the schools this person belongs to.
+
+One step, no dialog state (diagram: calendar_flow.mmd).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from chatbot.calendar.events import describe, spans_years, upcoming_events
 from chatbot.calendar.service import load_calendars
 from chatbot.clock import local_today
 from chatbot.core.context import Context
-from chatbot.core.flow import Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, Outcome, say
 from chatbot.core.messages import Incoming
 from chatbot.i18n import N_, _, format_day, format_items
 from chatbot.people.auth import children_of
@@ -98,7 +101,7 @@ def _provisional_note(years: list[int]) -> str | None:
 
 FLOW = Flow.create(
     "calendar",
-    entry=show_calendar,
+    entry=Entry(show_calendar, goes_to=(END,)),
     states={},
     commands=("calendar",),
     allowed=_bound,

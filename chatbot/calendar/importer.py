@@ -5,7 +5,7 @@ YAML:
     entries:
       - {kind: term, name: autumn, start: 2026-09-01, end: 2027-01-15}
       - {kind: day_off, school: 红星小学, start: 2026-10-12, note: sports day}
-    reminders:                     # optional per-region rule overrides (see chatbot/reminders/rules.py)
+    reminders:                     # optional per-region rule overrides (see chatbot/calendar/reminder_rules.py)
       term_start: {days_before: [7, 1]}
     official:                      # optional: the State Council's arrangement (see official_import.py)
       - {year: 2027, days_off: [{holiday: 春节, start: 2027-02-05, end: 2027-02-11}], workdays: [2027-02-20]}
@@ -31,8 +31,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from chatbot.calendar.official_import import OfficialYear, parse_official, validation_problems, write_official
+from chatbot.calendar.reminder_rules import RuleError, parse_overrides
 from chatbot.i18n import _
-from chatbot.reminders.rules import RuleError, parse_overrides
 from db.models import AuditLog, Region, School
 from db.models.calendar import CalendarEntry, CalendarKind
 

@@ -1,92 +1,98 @@
-"""Running the configured channels as the main job, plus each channel's own subcommands.
-
-Each channel package `chatbot.channels.<code>` may provide:
-  - `cli.register(sub)`                        its subcommands (e.g. `bot.py telegram`);
-  - `runtime.configured(settings) -> bool`     whether settings enable it;
-  - `runtime.serve(app, stop) -> coroutine`    run until `stop` is set;
-  - `runtime.sender(app) -> Sender | None`     what the delivery worker uses for its rows.
-The scheduler (`chatbot.scheduler.serve`) and one delivery worker (`chatbot.delivery.worker.serve`)
-run in the same event loop.
+"""The channels' commands: each channel type's own (`bot.py telegram`, `bot.py wechat`), the main job
+with every configured channel, and `bot.py deliver`, a delivery worker on its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import importlib
-import logging
 import signal
 import sys
-from types import ModuleType
 from typing import Any
 
 from chatbot.app import App
+from chatbot.channels.registry import configured_types
+from chatbot.channels.serve import serve_until_signal
+from chatbot.channels.telegram import cli as telegram_cli
+from chatbot.channels.wechat import cli as wechat_cli
+from chatbot.commands import add_command, fail
 from chatbot.config import ConfigError
-from chatbot.i18n import _
+from chatbot.delivery.worker import DeliveryConfig, Worker, drain_once
+from chatbot.i18n import N_, _
 
-log = logging.getLogger(__name__)
-CHANNEL_PACKAGES = ("telegram", "wechat")
+# The worker's outcome keys, as the operator reads them in `deliver --once`.
+OUTCOME_LABELS = {
+    "retry": N_("to retry"),
+    "failed": N_("failed"),
+    "gone": N_("recipient gone"),
+    "deferred": N_("deferred"),
+    "held": N_("held for quiet hours"),
+}
 
 
-def _optional(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        # The channel package itself may be absent (not built yet), not just its cli module.
-        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
+# Each channel's own subcommands (`bot.py telegram`, `bot.py wechat`, `bot.py wechat-menu`).
+CHANNEL_COMMANDS = (telegram_cli.register, wechat_cli.register)
 
 
 def register(sub: Any) -> None:
-    for code in CHANNEL_PACKAGES:
-        module = _optional(f"chatbot.channels.{code}.cli")
-        if module is not None:
-            module.register(sub)
-
-
-def configured_runtimes(app: App) -> list[ModuleType]:
-    runtimes = []
-    for code in CHANNEL_PACKAGES:
-        runtime = _optional(f"chatbot.channels.{code}.runtime")
-        if runtime is not None and runtime.configured(app.settings):
-            runtimes.append(runtime)
-    return runtimes
-
-
-async def serve_all(app: App, runtimes: list[ModuleType], stop: asyncio.Event) -> None:
-    """Channels, scheduler and delivery worker side by side until `stop` is set."""
-    tasks = [asyncio.create_task(runtime.serve(app, stop)) for runtime in runtimes]
-    senders = [s for s in (runtime.sender(app) for runtime in runtimes) if s is not None]
-    worker = _optional("chatbot.delivery.worker")
-    if worker is not None and hasattr(worker, "serve"):
-        tasks.append(asyncio.create_task(worker.serve(app, senders, stop)))
-    scheduler = _optional("chatbot.scheduler")
-    if scheduler is not None and hasattr(scheduler, "serve"):
-        tasks.append(asyncio.create_task(scheduler.serve(app, stop)))
-    done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    for add_commands in CHANNEL_COMMANDS:
+        add_commands(sub)
+    deliver = add_command(
+        sub, "deliver", cmd_deliver, _("Run a delivery worker on its own (no chat updates).")
+    )
+    deliver.add_argument("--once", action="store_true", help=_("send what is due now, then exit"))
 
 
 def run_channels(app: App) -> int:
-    runtimes = configured_runtimes(app)
-    if not runtimes:
+    """The main job with every channel the settings turn on."""
+    types = configured_types(app.settings)
+    if not types:
         print(_("No chat channel is configured: set TELEGRAM_TOKEN or WECHAT_TOKEN."), file=sys.stderr)
         return 2
+    try:
+        serve_until_signal(app, types)
+    except ConfigError as exc:  # e.g. the Bot API rejected the token: one line, not a traceback
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_deliver(args: argparse.Namespace, app: App) -> int:
+    senders = [s for s in (t.sender(app) for t in configured_types(app.settings)) if s is not None]
+    if not senders:
+        return fail(
+            _(
+                "No chat channel is configured, so nothing can be delivered. "
+                "Set TELEGRAM_TOKEN or the WECHAT_* settings, then run deliver again."
+            )
+        )
+    config = DeliveryConfig.from_settings(app.settings)
+    if args.once:
+        report = drain_once(app.session_factory, senders, config=config, clock=app.clock)
+        print(
+            _("Delivered {sent}; other outcomes: {other}.").format(
+                sent=report.sent,
+                other=_(", ").join(
+                    f"{_(OUTCOME_LABELS.get(k, k))} {v}"
+                    for k, v in sorted(report.counts.items())
+                    if k != "sent"
+                )
+                or "-",
+            )
+        )
+        return 0
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve_all(app, runtimes, stop)
+        await Worker(app.session_factory, senders, config, clock=app.clock).run(stop)
 
-    try:
-        asyncio.run(main())
-    except ConfigError as exc:  # e.g. the Bot API rejected the token: one line, not a traceback
-        print(str(exc), file=sys.stderr)
-        return 2
+    print(
+        _("Delivery worker running for {channels}. Press Ctrl-C to stop.").format(
+            channels=", ".join(s.channel for s in senders)
+        )
+    )
+    asyncio.run(main())
     return 0

@@ -14,16 +14,20 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from chatbot.channels import register_channel
+from chatbot.channels.base import ChannelType
 from chatbot.clock import utcnow
 from chatbot.core.messages import ChannelCaps, Incoming, Reply, buttons_from_json
 from chatbot.core.router import Router
+from chatbot.delivery.collect import CollectingSender
+from chatbot.delivery.worker import drain_once
 from chatbot.i18n import _
 from db.models import ChannelIdentity, Person
 from db.session import transaction
 
 CONSOLE_CAPS = ChannelCaps(code="console", numbered_buttons=True, can_edit=False, max_text=4096)
 PUSH_MARK = "📣"
+# Run by `bot.py console` (and the tests), never by the main job: the settings do not turn it on.
+CONSOLE = ChannelType.create("console", CONSOLE_CAPS)
 
 
 def render_reply(reply: Reply) -> str:
@@ -40,7 +44,6 @@ def person_external_id(person_id: int) -> str:
     return f"person-{person_id}"
 
 
-@register_channel("console")
 class ConsoleChannel:
     """Push a message as someone, get the replies; pop what the outbox queued for them."""
 
@@ -108,9 +111,6 @@ class ConsoleChannel:
 
     def pushed(self, who: int | str, now: datetime | None = None) -> list[Reply]:
         """Deliver every due outbox row for this console identity through the delivery worker."""
-        from chatbot.delivery.collect import CollectingSender
-        from chatbot.delivery.worker import drain_once
-
         moment = now or self.clock()
         external = self.external_id(who)
         with self.session_factory() as session:
@@ -121,7 +121,7 @@ class ConsoleChannel:
             ).one_or_none()
         if identity_id is None:  # a guest who has not said anything yet
             return []
-        sender = CollectingSender("console", numbered_buttons=True)
+        sender = CollectingSender("console", caps=CONSOLE_CAPS)
         drain_once(self.session_factory, [sender], now=moment, identity_ids={identity_id}, recover=False)
         return [Reply(text=m.text, buttons=buttons_from_json(m.buttons)) for m in sender.sent]
 

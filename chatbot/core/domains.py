@@ -1,6 +1,7 @@
 """Where the flows and stateless button actions come from: one module per domain.
 
-Each module listed here exposes `FLOWS: list[Flow]` and `ACTIONS: list[Action]`.
+Each module listed here exposes `FLOWS: list[Flow]` and `ACTIONS: list[Action]`, and may expose
+`AFTER_DELIVERY`: functions the delivery worker calls once sends are recorded (a notice's progress).
 """
 
 from __future__ import annotations
@@ -31,4 +32,5 @@ def default_registry() -> Registry:
         module = importlib.import_module(name)
         for action in getattr(module, "ACTIONS", []):
             registry.add_action(action)
+        registry.after_delivery.extend(getattr(module, "AFTER_DELIVERY", []))
     return registry

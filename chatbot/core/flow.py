@@ -171,10 +171,17 @@ class Action:
     handler: ActionHandler
 
 
+# Called after the delivery worker records sends: (session, refs by type, now, editable channels).
+AfterDelivery = Callable[[Any, dict[str, set[int]], Any, frozenset[str]], None]
+
+
 @dataclass
 class Registry:
+    """Every domain's flows, stateless buttons and after-delivery hooks (chatbot.core.domains fills it)."""
+
     flows: dict[str, Flow] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
+    after_delivery: list[AfterDelivery] = field(default_factory=list)
 
     def add_flow(self, flow: Flow) -> None:
         if flow.name in self.flows:

@@ -181,10 +181,12 @@ class Router:
             if state.legacy is not None:
                 return self._apply(ctx, flow, state.legacy(ctx, incoming), None)
             if incoming.payload is not None:
-                prefix = prefix_of(incoming.payload)
-                on = state.step_for(Payload.registry.get(prefix or ""))
+                pressed = Payload.registry.get(prefix_of(incoming.payload) or "")
+                on = state.step_for(pressed)
                 if on is None:
-                    # A button of this flow from an earlier step: the dialog stays where it is.
+                    if pressed is not None:
+                        pressed.unpack(incoming.payload)  # a malformed one is not valid, not expired
+                    # A button of this flow from another step: the dialog stays where it is.
                     return [Reply(_("That button has expired. Send /help to start again."))]
                 outcome = on.run(ctx, incoming)
             elif state.text is not None:

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import signal
 from typing import Any
 
 from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.commands import add_command, fail
-from chatbot.delivery.worker import DeliveryConfig, Worker, drain_once, outbox_counts
-from chatbot.i18n import N_, _
+from chatbot.delivery.worker import outbox_counts
+from chatbot.i18n import _
 from db.models import OutboxMessage, OutboxStatus
 
 STATUSES = [s.value for s in OutboxStatus]
-# The worker's outcome keys, as the operator reads them in `deliver --once`.
-OUTCOME_LABELS = {
-    "retry": N_("to retry"),
-    "failed": N_("failed"),
-    "gone": N_("recipient gone"),
-    "deferred": N_("deferred"),
-    "held": N_("held for quiet hours"),
-}
 
 
 def register(sub: Any) -> None:
@@ -34,10 +24,6 @@ def register(sub: Any) -> None:
     )
     outbox.add_argument("--limit", type=int, default=50, help=_("at most this many rows (default 50)"))
     outbox.add_argument("--json", action="store_true", help=_("one JSON object per line"))
-    deliver = add_command(
-        sub, "deliver", cmd_deliver, _("Run a delivery worker on its own (no chat updates).")
-    )
-    deliver.add_argument("--once", action="store_true", help=_("send what is due now, then exit"))
 
 
 def _row_json(row: OutboxMessage) -> dict[str, Any]:
@@ -88,47 +74,4 @@ def cmd_outbox(args: argparse.Namespace, app: App) -> int:
             f"p{row['priority']:<3} try {row['attempts']:<2} {row['not_before'][:16]}"
             + (f"  {row['last_error']}" if row["last_error"] else "")
         )
-    return 0
-
-
-def cmd_deliver(args: argparse.Namespace, app: App) -> int:
-    from chatbot.channels.cli import configured_runtimes
-
-    senders = [s for s in (runtime.sender(app) for runtime in configured_runtimes(app)) if s is not None]
-    if not senders:
-        return fail(
-            _(
-                "No chat channel is configured, so nothing can be delivered. "
-                "Set TELEGRAM_TOKEN or the WECHAT_* settings, then run deliver again."
-            )
-        )
-    config = DeliveryConfig.from_settings(app.settings)
-    if args.once:
-        report = drain_once(app.session_factory, senders, config=config, clock=app.clock)
-        print(
-            _("Delivered {sent}; other outcomes: {other}.").format(
-                sent=report.sent,
-                other=_(", ").join(
-                    f"{_(OUTCOME_LABELS.get(k, k))} {v}"
-                    for k, v in sorted(report.counts.items())
-                    if k != "sent"
-                )
-                or "-",
-            )
-        )
-        return 0
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await Worker(app.session_factory, senders, config, clock=app.clock).run(stop)
-
-    print(
-        _("Delivery worker running for {channels}. Press Ctrl-C to stop.").format(
-            channels=", ".join(s.channel for s in senders)
-        )
-    )
-    asyncio.run(main())
     return 0

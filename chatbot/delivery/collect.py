@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chatbot.core.messages import ChannelCaps
+from chatbot.delivery.limits import ChannelLimit
 from chatbot.delivery.ports import OutgoingMessage
+
+COLLECTING_CAPS = ChannelCaps(code="console", numbered_buttons=True, can_edit=False, max_text=4096)
 
 
 @dataclass
@@ -12,8 +16,8 @@ class CollectingSender:
     """Delivers by appending to `sent`; renders buttons as numbered options like the console."""
 
     channel: str = "console"
-    numbered_buttons: bool = True
-    can_edit: bool = False
+    caps: ChannelCaps = COLLECTING_CAPS
+    limit: ChannelLimit = field(default_factory=ChannelLimit)
     sent: list[OutgoingMessage] = field(default_factory=list)
 
     async def send(self, message: OutgoingMessage) -> str:

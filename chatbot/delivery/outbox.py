@@ -14,11 +14,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import JSON, Integer, Select, String, Table, Text, case, func, insert, literal, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from chatbot.core.messages import Reply, buttons_to_json
-from chatbot.i18n import DEFAULT_LOCALE, recipient_locale, use_locale
+from chatbot.i18n import DEFAULT_LOCALE, LOCALES, recipient_locale, use_locale
+from db.base import UTCDateTime
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
 from db.sql import chunks
 
@@ -55,6 +57,22 @@ def after_quiet_hours(
         return moment
     day = local.date() if clock < end else local.date() + timedelta(days=1)
     return datetime.combine(day, end, tzinfo=ZoneInfo(tz)).astimezone(moment.tzinfo)
+
+
+def account_locale(session: Session, identity: ChannelIdentity, person: Person | None) -> str:
+    """The language a chat account reads: its own choice, then its person's, then the settings' default."""
+    return recipient_locale(
+        identity.locale, person.locale if person else None, default=policy_of(session).default_locale
+    )
+
+
+def account_locale_sql(session: Session) -> ColumnElement[str]:
+    """`account_locale` as a column of a query joining ChannelIdentity and Person, for bulk writes."""
+    return case(
+        (ChannelIdentity.locale.in_(LOCALES), ChannelIdentity.locale),
+        (Person.locale.in_(LOCALES), Person.locale),
+        else_=literal(recipient_locale(default=policy_of(session).default_locale)),
+    )
 
 
 def active_identities(session: Session, person_id: int) -> list[ChannelIdentity]:
@@ -96,7 +114,7 @@ def enqueue_for_person(
         key = f"{dedupe_key}|{identity.id}" if dedupe_key else None
         if key and session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first():
             continue
-        with use_locale(recipient_locale(identity.locale, person.locale, default=policy.default_locale)):
+        with use_locale(account_locale(session, identity, person)):
             reply = render()
         row = OutboxMessage(
             identity_id=identity.id,
@@ -255,3 +273,182 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return value
+
+
+# The columns `enqueue_selected` fills, in the order of its SELECT.
+SELECTED_COLUMNS = (
+    "identity_id",
+    "person_id",
+    "channel",
+    "kind",
+    "text",
+    "buttons",
+    "priority",
+    "not_before",
+    "status",
+    "attempts",
+    "ref_type",
+    "ref_id",
+    "tz",
+    "created_at",
+)
+
+
+def enqueue_selected(
+    session: Session,
+    person_ids: Select[Any],
+    render: Render,
+    *,
+    kind: str,
+    ref: tuple[str, int],
+    tz: str,
+    not_before: datetime,
+    now: datetime,
+    priority: Priority = Priority.BULK,
+) -> int:
+    """One row per active chat account of the people `person_ids` selects, each in its language, in SQL.
+
+    One INSERT … SELECT per language: rows never pass through Python, so 50,000 recipients take
+    about as long as a few queries. `render` runs once per language. The caller holds `not_before`
+    past quiet hours. Returns how many rows of this kind the reference now has.
+    """
+    locale = account_locale_sql(session)
+    for language in LOCALES:
+        with use_locale(language):
+            reply = render()
+        rows = (
+            select(
+                ChannelIdentity.id,
+                ChannelIdentity.person_id,
+                ChannelIdentity.channel,
+                literal(kind, String),
+                literal(reply.text, Text),
+                literal(buttons_to_json(reply.buttons), JSON),
+                literal(int(priority), Integer),
+                literal(not_before, UTCDateTime()),
+                literal(OutboxStatus.QUEUED.value, String),
+                literal(0, Integer),
+                literal(ref[0], String),
+                literal(ref[1], Integer),
+                literal(tz, String),
+                literal(now, UTCDateTime()),
+            )
+            .join(Person, Person.id == ChannelIdentity.person_id)
+            .where(
+                ChannelIdentity.person_id.in_(person_ids),
+                ChannelIdentity.active.is_(True),
+                locale == language,
+            )
+            .order_by(ChannelIdentity.id)
+        )
+        session.execute(insert(OutboxMessage).from_select(list(SELECTED_COLUMNS), rows))
+    # rowcount of INSERT … SELECT is not reliable on every driver: count what is there.
+    queued = session.scalar(
+        select(func.count()).where(
+            OutboxMessage.ref_type == ref[0], OutboxMessage.ref_id == ref[1], OutboxMessage.kind == kind
+        )
+    )
+    return int(queued or 0)
+
+
+def enqueue_or_edit(
+    session: Session,
+    account: ChannelIdentity,
+    text: str,
+    *,
+    kind: str,
+    ref: tuple[str, int],
+    tz: str,
+    now: datetime,
+) -> OutboxMessage:
+    """A message that keeps one place in the chat (a notice's progress): replace the text of the row
+    still queued for `ref`, or queue an edit of the one last sent (channels that cannot edit send anew)."""
+    last = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.ref_type == ref[0],
+            OutboxMessage.ref_id == ref[1],
+            OutboxMessage.identity_id == account.id,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.status == OutboxStatus.QUEUED:
+        last.text = text
+        return last
+    edit_of = last.external_message_id if last is not None and last.status == OutboxStatus.SENT else None
+    row = OutboxMessage(
+        identity_id=account.id,
+        person_id=account.person_id,
+        channel=account.channel,
+        kind=kind,
+        text=text,
+        buttons=[],
+        priority=int(Priority.NORMAL),
+        not_before=now,
+        status=OutboxStatus.QUEUED,
+        attempts=0,
+        edit_external_message_id=edit_of,
+        ref_type=ref[0],
+        ref_id=ref[1],
+        tz=tz,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+HELD_REF = "held_for_reply"
+
+
+def hold_for_reply(
+    session: Session,
+    account: ChannelIdentity,
+    *,
+    kind: str,
+    text: str,
+    buttons: list[Any],
+    sent_row: int,
+    now: datetime,
+) -> None:
+    """Outbox row `sent_row` reached `account` only as a summary: keep its full text in the outbox,
+    awaiting the recipient's next message (whose reply carries it). The worker never claims it."""
+    session.add(
+        OutboxMessage(
+            identity_id=account.id,
+            person_id=account.person_id,
+            channel=account.channel,
+            kind=kind,
+            text=text,
+            buttons=buttons,
+            priority=int(Priority.NORMAL),
+            not_before=now,
+            status=OutboxStatus.AWAITING_REPLY,
+            attempts=0,
+            ref_type=HELD_REF,
+            ref_id=sent_row,
+            created_at=now,
+        )
+    )
+
+
+def take_held_for_reply(
+    session: Session, identity_id: int, now: datetime, *, keep: timedelta, most: int
+) -> tuple[list[OutboxMessage], int]:
+    """The messages awaiting this account's reply: the newest `most` of those younger than `keep`
+    (marked sent: the caller's reply carries them), and how many others were dropped (cancelled)."""
+    rows = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.identity_id == identity_id, OutboxMessage.status == OutboxStatus.AWAITING_REPLY
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+    fresh = [row for row in rows if row.created_at >= now - keep]
+    shown = fresh[-most:] if most > 0 else []
+    for row in rows:
+        row.status = OutboxStatus.SENT if row in shown else OutboxStatus.CANCELLED
+        row.sent_at = now if row in shown else None
+    return shown, len(rows) - len(shown)

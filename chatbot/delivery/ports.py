@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chatbot.core.messages import ChannelCaps
+from chatbot.delivery.limits import ChannelLimit
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -46,7 +49,11 @@ class PermanentFailure(DeliveryError):
 
 
 class Sender(Protocol):
+    """A channel's delivery: its code, what its messages can show, its default pace, and `send`."""
+
     channel: str
+    caps: ChannelCaps  # numbered options or real buttons, edits: the worker records rows to match
+    limit: ChannelLimit  # the channel's own rate limits; DeliveryConfig.limits may override them
 
     async def send(self, message: OutgoingMessage) -> str:
         """Deliver the message and return the platform's message id."""

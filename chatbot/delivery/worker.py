@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import math
 import threading
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.clock import utcnow
 from chatbot.config import Settings
+from chatbot.core.domains import default_registry
 from chatbot.delivery.limits import ChannelLimit, ChannelLimiter, Monotonic, Sleep
 from chatbot.delivery.outbox import QUIET_END, QUIET_START, after_quiet_hours
 from chatbot.delivery.ports import (
@@ -85,7 +85,6 @@ T = TypeVar("T")
 
 # Modules told about delivered rows after each batch (broadcast progress); looked up by name so
 # the outbox does not depend on its users.
-AFTER_DELIVERY_HOOKS = ("chatbot.broadcast.progress",)
 
 
 @dataclass
@@ -122,26 +121,11 @@ class DeliveryConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DeliveryConfig:
-        limits = {
-            # Outer bound for Telegram; the Telegram Sender's AIORateLimiter is the inner safety net.
-            "telegram": ChannelLimit(
-                per_second=settings.telegram_rate_per_second,
-                per_chat_per_second=settings.telegram_rate_per_chat_per_second,
-            ),
-            # WeChat customer-service messages: the API allows far more; stay polite by default.
-            "wechat": ChannelLimit(per_second=20.0, per_chat_per_second=None),
-            "console": ChannelLimit(),
-        }
-        limits.update(overrides.pop("limits", {}))
+        """The operator's settings; each channel's rate limits come from its Sender unless overridden."""
         # PostgreSQL round trips are slower but run in parallel: more lanes keep a channel busy.
         overrides.setdefault("lanes", 4 if settings.database_url.startswith("postgresql") else 2)
         overrides.setdefault("in_flight", settings.delivery_in_flight)
-        return cls(
-            limits=limits,
-            quiet_start=settings.quiet_hours_start,
-            quiet_end=settings.quiet_hours_end,
-            **overrides,
-        )
+        return cls(quiet_start=settings.quiet_hours_start, quiet_end=settings.quiet_hours_end, **overrides)
 
 
 @dataclass(frozen=True)
@@ -185,10 +169,6 @@ class DrainReport:
         return sum(v for k, v in self.counts.items() if k != "held")
 
 
-def in_quiet_hours(moment: datetime, tz: str, start: clock_time, end: clock_time) -> bool:
-    return after_quiet_hours(moment, tz, start, end) != moment
-
-
 class Worker:
     """Claims, sends and records outbox rows for the channels it has Senders for."""
 
@@ -208,17 +188,15 @@ class Worker:
         self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
-        self.limiters = {
-            code: ChannelLimiter(self.config.limits.get(code, ChannelLimit()), monotonic, sleep)
-            for code in self.senders
-        }
+        self.limits = {code: self.config.limits.get(code, s.limit) for code, s in self.senders.items()}
+        self.limiters = {code: ChannelLimiter(limit, monotonic, sleep) for code, limit in self.limits.items()}
         bind = session_factory.kw.get("bind")
         if not isinstance(bind, Engine):
             raise TypeError("the worker needs a session factory bound to an engine")
         self.engine = bind
         self.skip_locked = bind.dialect.name == "postgresql"
-        self.numbered = {code for code, s in self.senders.items() if getattr(s, "numbered_buttons", False)}
-        self.editable = frozenset(code for code, s in self.senders.items() if getattr(s, "can_edit", False))
+        self.numbered = {code for code, s in self.senders.items() if s.caps.numbered_buttons}
+        self.editable = frozenset(code for code, s in self.senders.items() if s.caps.can_edit)
         self.totals: Counter[str] = Counter()
         # Its own threads, kept warm: a write per message through a shared pool costs twice the write.
         # SQLite has one writer, so one thread; PostgreSQL one per lane.
@@ -229,7 +207,7 @@ class Worker:
         self.batch_limit = self._batch_limit()
 
     def _batch_limit(self) -> int:
-        rates = [self.config.limits.get(code, ChannelLimit()).per_second for code in self.senders]
+        rates = [limit.per_second for limit in self.limits.values()]
         if not rates or any(rate is None for rate in rates):
             return self.config.batch_size
         paced = math.ceil(sum(rate or 0 for rate in rates) * self.config.batch_seconds)
@@ -620,12 +598,9 @@ def refs_of(results: Iterable[Result]) -> dict[str, set[int]]:
 
 
 def run_hooks(session: Session, refs: dict[str, set[int]], now: datetime, editable: frozenset[str]) -> None:
-    for name in AFTER_DELIVERY_HOOKS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        module.after_delivery(session, refs, now, editable)
+    """The domains' after-delivery hooks, as they registered them (chatbot.core.domains)."""
+    for hook in default_registry().after_delivery:
+        hook(session, refs, now, editable)
 
 
 async def serve(
@@ -712,14 +687,12 @@ def outbox_counts(session: Session) -> dict[str, int]:
 
 
 __all__ = [
-    "AFTER_DELIVERY_HOOKS",
     "Claimed",
     "DeliveryConfig",
     "DrainReport",
     "Result",
     "Worker",
     "drain_once",
-    "in_quiet_hours",
     "outbox_counts",
     "serve",
 ]

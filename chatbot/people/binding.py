@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatbot.core.context import Context
-from chatbot.core.flow import Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, Outcome, State, say
 from chatbot.core.messages import Incoming, Reply
 from chatbot.core.text import clean_text
 from chatbot.i18n import N_, _, format_moment
@@ -69,8 +69,8 @@ def _code_trigger(ctx: Context, text: str) -> bool:
 
 FLOW = Flow.create(
     "start",
-    start,
-    {"code": check_code},
+    Entry(start, goes_to=("code", END)),
+    {"code": State(text=check_code, goes_to=("code", END))},
     commands=("start",),
     trigger=_code_trigger,
     trigger_priority=10,

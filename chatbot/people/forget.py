@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import update
 
 from chatbot.core.context import Context
-from chatbot.core.flow import Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming
-from chatbot.core.payloads import BadPayload, Payload
+from chatbot.core.payloads import Payload
 from chatbot.i18n import N_, _
 from db.models import OutboxMessage, OutboxStatus
 
@@ -36,13 +36,14 @@ def ask_forget(ctx: Context, msg: Incoming) -> Outcome:
     )
 
 
-def confirm_forget(ctx: Context, msg: Incoming) -> Outcome:
+def typed_answer(ctx: Context, msg: Incoming) -> Outcome:
+    """A typed answer is not a yes: nothing changes."""
+    return say(_("Nothing changed."))
+
+
+def confirm_forget(ctx: Context, msg: Incoming, answer: ForgetAnswer) -> Outcome:
     """Remove the link, this chat's language choice and its queued messages; the person stays."""
-    try:
-        confirmed = ForgetAnswer.unpack(msg.payload).confirm
-    except BadPayload:
-        confirmed = False
-    if not confirmed or ctx.person is None:
+    if not answer.confirm or ctx.person is None:
         return say(_("Nothing changed."))
     ctx.audit("identity.forget", f"person:{ctx.person.id}", channel=ctx.identity.channel)
     ctx.session.execute(
@@ -59,10 +60,9 @@ def confirm_forget(ctx: Context, msg: Incoming) -> Outcome:
 
 FLOW = Flow.create(
     "forget",
-    ask_forget,
-    {"confirm": confirm_forget},
+    Entry(ask_forget, goes_to=("confirm", END)),
+    {"confirm": State(buttons=[On(ForgetAnswer, confirm_forget)], text=typed_answer, goes_to=(END,))},
     commands=("forget",),
-    prefixes=(ForgetAnswer.prefix,),
     allowed=_bound,
     help=N_("unlink this chat"),
     help_order=95,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatbot.core.context import Context
-from chatbot.core.flow import Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming
-from chatbot.core.payloads import BadPayload, Payload
+from chatbot.core.payloads import Payload
 from chatbot.i18n import LOCALE_NAMES, LOCALES, N_, _, set_locale
 
 
 @dataclass(frozen=True)
 class LanguageChoice(Payload, prefix="lang"):
+    # Text, not an Enum: a button naming no language is asked again, like a typed answer.
     locale: str
 
 
@@ -22,16 +23,19 @@ def ask_language(ctx: Context, msg: Incoming) -> Outcome:
     return say(_("Choose your language:"), *rows, then="choose")
 
 
-def choose_language(ctx: Context, msg: Incoming) -> Outcome:
+def choose_button(ctx: Context, msg: Incoming, pressed: LanguageChoice) -> Outcome:
+    """Take the language of the pressed button."""
+    return choose_language(ctx, pressed.locale)
+
+
+def choose_typed(ctx: Context, msg: Incoming) -> Outcome:
+    """Take a language typed by its own name ("English", "简体中文")."""
+    typed = (msg.text or "").strip()
+    return choose_language(ctx, next((loc for loc, name in LOCALE_NAMES.items() if name == typed), None))
+
+
+def choose_language(ctx: Context, chosen: str | None) -> Outcome:
     """Store the chosen language on the chat account (and the person, if linked)."""
-    chosen: str | None = None
-    if msg.payload:
-        try:
-            chosen = LanguageChoice.unpack(msg.payload).locale
-        except BadPayload:
-            chosen = None
-    elif msg.text:
-        chosen = next((loc for loc, name in LOCALE_NAMES.items() if name == msg.text.strip()), None)
     if chosen not in LOCALES:
         return say(_("Please choose one of the buttons."), then="choose")
     assert chosen is not None
@@ -45,10 +49,15 @@ def choose_language(ctx: Context, msg: Incoming) -> Outcome:
 
 FLOW = Flow.create(
     "language",
-    ask_language,
-    {"choose": choose_language},
+    Entry(ask_language, goes_to=("choose",)),
+    {
+        "choose": State(
+            buttons=[On(LanguageChoice, choose_button)],
+            text=choose_typed,
+            goes_to=("choose", END),
+        ),
+    },
     commands=("language", "lang"),
-    prefixes=(LanguageChoice.prefix,),
     help=N_("change language / 切换语言"),
     help_order=92,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatbot.core.context import Context
-from chatbot.core.flow import END, Flow, Outcome, say
+from chatbot.core.flow import END, Entry, Flow, Outcome, say
 from chatbot.core.messages import Button, Incoming, Reply
 from chatbot.core.router import start_button
 from chatbot.i18n import LOCALE_NAMES, N_, _
@@ -88,8 +88,18 @@ def _scope_name(ctx: Context, scope_type: str, scope_id: int) -> str:
 
 
 HELP_FLOW = Flow.create(
-    "help", show_help, {}, commands=("help", "menu"), help=N_("show this list"), help_order=99
+    "help",
+    Entry(show_help, goes_to=(END,)),
+    {},
+    commands=("help", "menu"),
+    help=N_("show this list"),
+    help_order=99,
 )
 WHOAMI_FLOW = Flow.create(
-    "whoami", whoami, {}, commands=("whoami",), help=N_("who am I linked as"), help_order=91
+    "whoami",
+    Entry(whoami, goes_to=(END,)),
+    {},
+    commands=("whoami",),
+    help=N_("who am I linked as"),
+    help_order=91,
 )

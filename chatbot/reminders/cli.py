@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from chatbot.app import App
+from chatbot.calendar.reminder_rules import rules_for
 from chatbot.calendar.service import load_calendars
 from chatbot.commands import add_command, fail
 from chatbot.i18n import _
-from chatbot.reminders.engine import MissingDependency, QuietHours, plan_day, process_occurrence
-from chatbot.reminders.rules import rules_for
+from chatbot.reminders.engine import QuietHours, plan_day, process_occurrence
 from db.models import Region, School
 
 
@@ -50,9 +50,6 @@ def cmd_remind(args: argparse.Namespace, app: App) -> int:
         for occurrence, school, planned, used in plans:
             local = occurrence.due_at.astimezone(ZoneInfo(school.tz))
             head = f"{local:%Y-%m-%d %H:%M} {occurrence.rule} {occurrence.ident} school:{school.id}"
-            if planned is None:
-                print(head + "  " + _("waits for the attendance domain (not installed yet)"))
-                continue
             if occurrence.marker in used:
                 print(head + "  " + _("already handled"))
             elif not planned:
@@ -66,19 +63,14 @@ def cmd_remind(args: argparse.Namespace, app: App) -> int:
         return 0
     queued = 0
     quiet = QuietHours(app.settings.quiet_hours_start, app.settings.quiet_hours_end)
-    for occurrence, school, planned, _used in plans:
-        if planned is None:
-            continue
+    for occurrence, school, _planned, _used in plans:
         with app.session_factory() as session, session.begin():
             current = session.get(School, school.id)
             assert current is not None
             calendar = load_calendars(session, [current])[current.id]
-            try:
-                report = process_occurrence(
-                    session, occurrence, current, calendar, now, timedelta(0), force=True, quiet=quiet
-                )
-            except MissingDependency:
-                continue
+            report = process_occurrence(
+                session, occurrence, current, calendar, now, timedelta(0), force=True, quiet=quiet
+            )
             queued += report.queued
     print(_("Queued {count} reminders (the rest were already queued).").format(count=queued))
     return 0

@@ -131,7 +131,7 @@ def holiday_parent(kind: str, children: list[str], school: str, first: date, bac
     return Reply("\n".join(lines))
 
 
-def home_visit_teacher(kind: str, klass: tuple[int, str], items: list[VisitItem], fallback: bool) -> Reply:
+def home_visit_teacher(kind: str, klass: tuple[int, str], items: list[VisitItem]) -> Reply:
     occasion = {
         "winter": _("the winter vacation"),
         "summer": _("the summer vacation"),
@@ -151,8 +151,6 @@ def home_visit_teacher(kind: str, klass: tuple[int, str], items: list[VisitItem]
         ).format(occasion=occasion, count=len(items), klass=class_label(*klass))
     ]
     lines.extend(f"• {item.name}: {_reasons(item)}" if item.reasons else f"• {item.name}" for item in items)
-    if fallback:
-        lines.append(_("(From household records only: attendance and cases were not available.)"))
     return Reply("\n".join(lines))
 
 

@@ -19,6 +19,9 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Sent as a short summary (WeChat, outside its 48-hour window); the full text goes with the
+    # reply to the recipient's next message. The worker never claims these.
+    AWAITING_REPLY = "awaiting_reply"
 
 
 class Priority(enum.IntEnum):

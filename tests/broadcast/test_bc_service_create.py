@@ -76,11 +76,13 @@ def test_a_notice_is_queued_once_per_active_account_in_each_recipients_language(
             )
         )  # fmt: skip
     add_account(app, demo.principal, now)
-    # The deployment's default language is the fallback of those who chose none.
+    # The deployment's default language (DEFAULT_LOCALE) is the fallback of those who chose none;
+    # the App carries it to every session, so alerts and notices agree on it.
     settings = app.settings.model_copy(update={"default_locale": "zh_Hant"})
+    hant_app = App(settings, clock=app.clock, _engine=app.engine)
 
     notice = notify(
-        app,
+        hant_app,
         demo.principal,
         CLASS_1,
         {"zh_Hans": "  周五下午家长会。 ", "en": "\nParents' meeting on Friday afternoon.  "},

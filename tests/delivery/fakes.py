@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from chatbot.core.messages import ChannelCaps
+from chatbot.delivery.limits import ChannelLimit
 from chatbot.delivery.ports import OutgoingMessage
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority
 from db.session import transaction
@@ -76,8 +78,9 @@ class FakeSender:
         self, channel: str = "telegram", clock: Any = None, *, numbered: bool = False, sleep: Any = None
     ) -> None:
         self.channel = channel
-        self.numbered_buttons = numbered
-        self.can_edit = not numbered
+        # Numbered options and no edits, like WeChat; or real buttons and edits, like Telegram.
+        self.caps = ChannelCaps(code=channel, numbered_buttons=numbered, can_edit=not numbered, max_text=4096)
+        self.limit = ChannelLimit()
         self.clock = clock
         self.sent: list[Sent] = []
         self.script: dict[str, list[BaseException]] = {}

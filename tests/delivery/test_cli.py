@@ -32,7 +32,7 @@ from tests.delivery.fakes import FakeSender, make_identities, queue_rows
 
 Run = Callable[..., int]
 
-HEADER_EMPTY = "发件箱：queued 0, sending 0, sent 0, failed 0, cancelled 0"
+HEADER_EMPTY = "发件箱：queued 0, sending 0, sent 0, failed 0, cancelled 0, awaiting_reply 0"
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_outbox_lists_counts_per_status_then_rows_newest_first(
     first, second, later = three_rows(empty_app, now)
     assert cli("outbox") == 0
     assert out_lines(capsys) == [
-        "发件箱：queued 1, sending 0, sent 1, failed 1, cancelled 0",
+        "发件箱：queued 1, sending 0, sent 1, failed 1, cancelled 0, awaiting_reply 0",
         f"#{later:>7} queued    telegram test             p20  try 0  2026-11-23T01:00",
         f"#{second:>7} failed    telegram test             p10  try 1  2026-11-23T00:00"
         "  permanent failure: 对方账号已注销",
@@ -171,7 +171,7 @@ def test_outbox_status_filter_and_limit(
     cli: Run, empty_app: App, now: datetime, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, _failed, later = three_rows(empty_app, now)
-    header = "发件箱：queued 1, sending 0, sent 1, failed 1, cancelled 0"
+    header = "发件箱：queued 1, sending 0, sent 1, failed 1, cancelled 0, awaiting_reply 0"
     assert cli("outbox", "--status", "sent") == 0
     assert out_lines(capsys) == [
         header,
@@ -193,7 +193,7 @@ def test_outbox_shows_fifty_rows_unless_told(
     ids = queue_rows(empty_app.session_factory, [chat] * 51, "telegram", now)
     assert cli("outbox") == 0
     lines = out_lines(capsys)
-    assert lines[0] == "发件箱：queued 51, sending 0, sent 0, failed 0, cancelled 0"
+    assert lines[0] == "发件箱：queued 51, sending 0, sent 0, failed 0, cancelled 0, awaiting_reply 0"
     assert [int(line[1:8]) for line in lines[1:]] == ids[:0:-1]  # the newest 50
     assert cli("outbox", "--json", "--limit", "51") == 0
     assert len(out_lines(capsys)) == 51
@@ -202,7 +202,10 @@ def test_outbox_shows_fifty_rows_unless_told(
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
-        (["--status", "lost"], "未知状态 lost；可用：queued, sending, sent, failed, cancelled。"),
+        (
+            ["--status", "lost"],
+            "未知状态 lost；可用：queued, sending, sent, failed, cancelled, awaiting_reply。",
+        ),
         (["--limit", "0"], "--limit 至少为 1。"),
     ],
     ids=["unknown-status", "zero-limit"],
@@ -230,7 +233,7 @@ def test_help_of_outbox_and_deliver_in_the_operators_language(
         "",
         "选项:",
         "  -h, --help       显示本帮助信息并退出",
-        "  --status STATUS  只显示该状态的记录：queued, sending, sent, failed, cancelled",
+        "  --status STATUS  只显示该状态的记录：queued, sending, sent, failed, cancelled, awaiting_reply",
         "  --limit LIMIT    最多显示这么多行（默认 50）",
         "  --json           每行一个 JSON 对象",
         "用法：bot.py deliver [-h] [--once]",
@@ -336,7 +339,7 @@ def test_deliver_once_sends_what_is_due_and_counts_the_other_outcomes(
     bot_api.block(9002)
     bot_api.fail("sendMessage", 400, chat_id=9003, description="Bad Request: chat not found")
     assert cli("deliver", "--once") == 0
-    assert out_lines(capsys) == ["已发送 1；其他结果：失败 1，收件人已失效 1。"]
+    assert out_lines(capsys) == ["已发送 1；其他结果：失败 1、收件人已失效 1。"]
     assert [call.text for call in bot_api.sent(9001)] == ["hello 0"]
     assert state(empty_app) == {
         fine: (OutboxStatus.SENT, 1),

@@ -20,7 +20,7 @@ from chatbot.broadcast.targets import NoticeTarget
 from chatbot.delivery.collect import CollectingSender
 from chatbot.delivery.limits import ChannelLimit
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone, RetryLater
-from chatbot.delivery.worker import DeliveryConfig, Result, Worker, drain_once, in_quiet_hours, serve
+from chatbot.delivery.worker import DeliveryConfig, Result, Worker, drain_once, serve
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
 from db.models.broadcast import Broadcast, BroadcastScope
 from db.session import transaction
@@ -319,12 +319,9 @@ def test_config_from_settings_takes_rates_quiet_hours_and_in_flight_from_the_set
         quiet_hours_start=time(22, 0),
         quiet_hours_end=time(6, 30),
     )
+    # The channels' own rate limits are their Senders' (see the channel registry's tests).
     assert DeliveryConfig.from_settings(settings) == DeliveryConfig(
-        limits={
-            "telegram": ChannelLimit(per_second=25.0, per_chat_per_second=0.5),
-            "wechat": ChannelLimit(per_second=20.0),
-            "console": ChannelLimit(),
-        },
+        limits={},
         lanes=2,
         in_flight=3,
         quiet_start=time(22, 0),
@@ -339,11 +336,7 @@ def test_config_from_settings_gives_postgresql_more_lanes_and_lets_callers_overr
         settings, limits={"wechat": ChannelLimit(per_second=5.0)}, lanes=1, in_flight=2, batch_size=10
     )
     assert custom == DeliveryConfig(
-        limits={
-            "telegram": ChannelLimit(per_second=30.0, per_chat_per_second=1.0),
-            "wechat": ChannelLimit(per_second=5.0),
-            "console": ChannelLimit(),
-        },
+        limits={"wechat": ChannelLimit(per_second=5.0)},
         lanes=1,
         in_flight=2,
         batch_size=10,
@@ -508,15 +501,6 @@ async def test_serve_without_senders_waits_for_stop(
     assert "delivery worker: no channel can send; outbox rows wait" in [
         r.getMessage() for r in caplog.records
     ]
-
-
-def test_quiet_hours_test_for_a_moment(now: datetime) -> None:
-    # `now` is 08:00 in Shanghai and 06:00 in Urumqi.
-    assert in_quiet_hours(now, "Asia/Shanghai", time(21, 0), time(7, 0)) is False
-    assert in_quiet_hours(now, "Asia/Urumqi", time(21, 0), time(7, 0)) is True
-    assert in_quiet_hours(now, "Asia/Shanghai", time(7, 30), time(9, 0)) is True
-    assert in_quiet_hours(now, "Asia/Shanghai", time(8, 0), time(7, 0)) is True
-    assert in_quiet_hours(now, "Asia/Shanghai", time(7, 30), time(7, 45)) is False
 
 
 async def test_drain_once_also_works_inside_a_running_event_loop(empty_app: App, now: datetime) -> None:

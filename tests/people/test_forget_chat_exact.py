@@ -51,9 +51,10 @@ def test_anything_but_yes_changes_nothing(app: App, console: ConsoleChannel, dem
     # A typed answer is not a yes either.
     assert shown(console.send(parent, "/forget")) == [(QUESTION, BUTTONS)]
     assert shown(console.send(parent, "也许吧")) == NOTHING
-    # Nor is a forged button of this flow.
+    # Nor is a forged button of this flow: the router refuses it, and "no" still changes nothing.
     assert shown(console.send(parent, "/forget")) == [(QUESTION, BUTTONS)]
-    assert shown(console.send(parent, payload="fgt:yes")) == NOTHING
+    assert shown(console.send(parent, payload="fgt:yes")) == [("这个按钮已失效。发送 /help 重新开始。", [])]
+    assert shown(console.send(parent, payload="fgt:0")) == NOTHING
     assert identity_of(app, parent) == (parent, None)
     assert audit_rows(app) == []
     assert console.send(parent, "/whoami")[0].text.startswith("您已绑定为 王建国。")

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from chatbot.app import App
 from chatbot.cli import main
-from chatbot.reminders import deps
+from chatbot.reminders import recipients
 from db.models import Region, School, Student
 from db.models.calendar import CalendarEntry, CalendarKind
 from db.session import transaction
@@ -132,25 +132,11 @@ def test_remind_help_describes_every_option(cli: App, capsys: pytest.CaptureFixt
         assert line in lines
 
 
-def test_remind_says_which_rules_wait_for_the_attendance_domain(  # type: ignore[no-untyped-def]
-    cli: App, bound, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(deps, "never_returned", lambda: None)
-    assert main(["remind", "--date", "2027-02-25"], clock=cli.clock) == 0
-    assert capsys.readouterr().out.splitlines() == [
-        "2027-02-25 12:00 never_returned 2027-02-22/3 school:1  等待考勤模块（尚未安装）",
-        "2027-02-25 12:00 never_returned 2027-02-22/3 school:2  等待考勤模块（尚未安装）",
-        "2027-02-25 共 0 条提醒。",
-        "已排队 0 条提醒（其余的之前已排队）。",
-    ]
-    assert outbox(cli) == []
-
-
 def test_remind_says_when_nobody_is_to_be_reminded(  # type: ignore[no-untyped-def]
     cli: App, bound, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Every pupil has attendance since the term started (roll-call data is tested in attendance).
-    monkeypatch.setattr(deps, "never_returned", lambda: lambda session, class_id, since, today: [])
+    monkeypatch.setattr(recipients, "never_returned", lambda session, class_id, since, today: [])
     assert main(["remind", "--date", "2027-02-25", "--dry-run"], clock=cli.clock) == 0
     assert capsys.readouterr().out.splitlines() == [
         "2027-02-25 12:00 never_returned 2027-02-22/3 school:1  无需提醒任何人（never_returned：每个学生都有出勤记录）",
@@ -159,11 +145,11 @@ def test_remind_says_when_nobody_is_to_be_reminded(  # type: ignore[no-untyped-d
     ]
 
 
-def test_a_rule_waiting_for_attendance_does_not_hold_up_the_next_school(  # type: ignore[no-untyped-def]
-    cli: App, bound, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_each_school_is_listed_by_its_own_region_calendar(  # type: ignore[no-untyped-def]
+    cli: App, bound, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # 东乡 moves to a region whose spring term starts on 4 March: its 7-days-before reminder falls on
-    # 25 February, the day 红星's never_returned check waits for the attendance domain.
+    # 25 February, the day of 红星's never_returned check (nobody to remind: no roll-calls yet).
     with transaction(cli.session_factory) as s:
         other = Region(code="late-term", name="late term", timezone="Asia/Shanghai", settings={})
         s.add(other)
@@ -179,10 +165,11 @@ def test_a_rule_waiting_for_attendance_does_not_hold_up_the_next_school(  # type
             )
         )
         s.execute(update(School).where(School.name == "东乡第一初级中学").values(region_id=other.id))
-    monkeypatch.setattr(deps, "never_returned", lambda: None)
     assert main(["remind", "--date", "2027-02-25", "--dry-run"], clock=cli.clock) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "2027-02-25 12:00 never_returned 2027-02-22/3 school:1  等待考勤模块（尚未安装）"
+    assert lines[0] == (
+        "2027-02-25 12:00 never_returned 2027-02-22/3 school:1  无需提醒任何人（never_returned：每个学生都有出勤记录）"
+    )
     due = counted("\n".join(lines), "2027-02-25")
     assert due > 0 and all(" term_start 2027-03-04/7 school:2  " in line for line in lines[1:-1])
     assert main(["remind", "--date", "2027-02-25"], clock=cli.clock) == 0
@@ -213,7 +200,7 @@ def test_remind_dry_run_names_each_recipients_role_and_why(  # type: ignore[no-u
         f"{term}{bound.parent} (parent)  spring term starts 2027-02-22 (in 7 days)  [将排队]"
     ]
 
-    # Home-visit lists say when they come from household records only.
+    # Home-visit lists: one per class, joined.
     vacation = (
         f"2027-01-13 16:00 vacation 2027-01-16/3 school:{school}  person:{bound.teacher} (class_teacher)  "
     )
@@ -223,10 +210,6 @@ def test_remind_dry_run_names_each_recipients_role_and_why(  # type: ignore[no-u
         rf"home-visit list before winter: \d+ pupils \(class {two}\)  \[将排队\]",
         line,
     ), line
-    monkeypatch.setattr(deps, "home_visit_list", lambda: None)
-    (line,) = lines_of("2027-01-13", bound.teacher)
-    assert line.startswith(vacation) and line.endswith(f"(class {two}) [household records only]  [将排队]")
-    assert line.count(" [household records only]") == 2
 
     # Pupils with no attendance since the term started: the class teacher and the principal.
     def one_pupil(session, class_id, since, today):  # type: ignore[no-untyped-def]
@@ -236,7 +219,7 @@ def test_remind_dry_run_names_each_recipients_role_and_why(  # type: ignore[no-u
             if p.id == pupil_id
         ]
 
-    monkeypatch.setattr(deps, "never_returned", lambda: one_pupil)
+    monkeypatch.setattr(recipients, "never_returned", one_pupil)
     since = f"2027-02-25 12:00 never_returned 2027-02-22/3 school:{school}  person:"
     assert lines_of("2027-02-25", bound.teacher) == [
         f"{since}{bound.teacher} (class_teacher)  1 pupils with no attendance since 2027-02-22 (class {one})"

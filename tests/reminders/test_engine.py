@@ -1,15 +1,11 @@
 """The reminder engine against the demo county: who gets each reminder and the exact message, the school's
-own local day, the aid line from the region's pack, the run report, and the rules that wait for or fail in
-another domain (each run with an explicit moment)."""
+own local day, the aid line from the region's pack, the run report, and the rules that fail in another
+domain (each run with an explicit moment)."""
 
 from __future__ import annotations
 
-import enum
 import logging
 import shutil
-import sys
-import warnings
-from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,28 +13,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.exc import SAWarning
 
 from chatbot.aid import pack as aid_pack
 from chatbot.app import App
+from chatbot.calendar.ledger import existing_keys, insert_keys, ledger_row
+from chatbot.calendar.reminder_rules import DEFAULT_RULES, NEVER_RETURNED, RuleConfig
 from chatbot.calendar.service import Period, SchoolCalendar, load_calendars
 from chatbot.channels.console import ConsoleChannel
 from chatbot.i18n import use_locale
-from chatbot.reminders import deps
-from chatbot.reminders.engine import (
-    QueueReport,
-    QuietHours,
-    existing_keys,
-    home_visit_items,
-    insert_keys,
-    ledger_row,
-    occurrences_between,
-    plan_day,
-    process_occurrence,
-    queue_due,
-)
+from chatbot.reminders import recipients
+from chatbot.reminders.engine import QueueReport, QuietHours, plan_day, process_occurrence, queue_due
 from chatbot.reminders.messages import VisitItem
-from chatbot.reminders.rules import DEFAULT_RULES, NEVER_RETURNED, RuleConfig
+from chatbot.reminders.occurrences import occurrences_between
+from chatbot.reminders.recipients import home_visit_items
 from db.models import Guardian, Membership, Person, Region, Role, School, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, Mark, MarkSource, RollCall
 from db.models.calendar import CalendarEntry, CalendarKind, ReminderSent, ReminderStatus
@@ -53,6 +40,7 @@ TERM_TEACHER = (
 )
 GENERIC_AID = "学生资助：新学期开始受理申请。发送 /aid 查看孩子能享受哪些资助。"
 ENGINE_LOG = "chatbot.reminders.engine"
+PLANNERS_LOG = "chatbot.reminders.planners"
 
 
 def school_id(app: App, name: str) -> int:
@@ -327,34 +315,6 @@ def test_a_recipient_already_in_the_ledger_is_skipped_and_counted(
     assert [r.dedupe_key.split("|")[1] for r in rows if r.dedupe_key] == [f"s{east}"]
 
 
-def test_rules_waiting_for_attendance_are_counted_and_the_rest_still_run(
-    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(deps, "never_returned", lambda: None)
-    # Back after ten days down: both term-start reminders of each school (15 and 21 February) are
-    # past the grace window, and both never-returned checks wait for the attendance domain.
-    report = queue_due(app.session_factory, local(2027, 2, 25, 12, 1), GRACE)
-    missed = [r for r in ledger(app, "term_start") if r.recipient != "*"]
-    assert {r.status for r in missed} == {ReminderStatus.MISSED}
-    assert report == QueueReport(missed=len(missed), waiting=2, occurrences=4)
-    red, east = school_id(app, RED), school_id(app, EAST)
-    assert engine_logs(caplog, logging.INFO) == [
-        f"reminder never_returned|s{red}|2027-02-22/3|* waits for chatbot.attendance never_returned",
-        f"reminder never_returned|s{east}|2027-02-22/3|* waits for chatbot.attendance never_returned",
-    ]
-    assert ledger(app, "never_returned") == []
-    per_occurrence = Counter(r.key.rsplit("|", 1)[0] for r in missed)
-    assert engine_logs(caplog, logging.WARNING) == [
-        f"reminder {occurrence}|* for school {school} was due at {due}, outside the grace window: "
-        f"{per_occurrence[occurrence]} recorded as missed"
-        for school in (red, east)
-        for occurrence, due in (
-            (f"term_start|s{school}|2027-02-22/7", "2027-02-15T18:30:00+08:00"),
-            (f"term_start|s{school}|2027-02-22/1", "2027-02-21T18:30:00+08:00"),
-        )
-    ]
-
-
 def test_a_reminder_at_the_very_end_of_the_grace_window_is_still_sent(app: App) -> None:
     due = local(2027, 1, 13, 16, 0)
     report = queue_due(app.session_factory, due + GRACE, GRACE)
@@ -368,7 +328,7 @@ def test_a_failing_rule_is_rolled_back_counted_and_retried_at_the_next_run(
     def broken(session, class_id, since, today):  # type: ignore[no-untyped-def]
         raise RuntimeError("attendance store unavailable")
 
-    monkeypatch.setattr(deps, "never_returned", lambda: broken)
+    monkeypatch.setattr(recipients, "never_returned", broken)
     report = queue_due(app.session_factory, local(2027, 2, 25, 12, 1), GRACE)
     missed = [r for r in ledger(app, "term_start") if r.recipient != "*"]
     assert report == QueueReport(missed=len(missed), failed=2, occurrences=4)
@@ -449,21 +409,6 @@ def test_aid_line_names_what_the_region_pack_opens_for_the_school_stage(app: App
     )
 
 
-def test_aid_line_is_generic_when_the_aid_domain_is_absent_and_the_region_has_a_pack(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "chatbot.aid.engine", None)  # the aid domain is not installed
-    child = first_pupil(app, RED)
-    head = (
-        f"📅 还有 7 天开学：{child} 请于 2月22日 周一 回到红星小学上学。\n"
-        "请带好：书包、课本和假期作业、文具。"
-    )
-    assert parent_message(app, date(2027, 2, 15), RED) == head + "\n" + GENERIC_AID
-    with transaction(app.session_factory) as s:
-        s.execute(update(Region).values(aid_pack=None))
-    assert parent_message(app, date(2027, 2, 15), RED) == head
-
-
 def test_an_unusable_aid_pack_is_logged_and_the_generic_line_used(
     app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
@@ -473,7 +418,7 @@ def test_an_unusable_aid_pack_is_logged_and_the_generic_line_used(
     (packs / "linxia-2019.yaml").write_text("id: linxia-2019\nitems: [1]\n", encoding="utf-8")
     monkeypatch.setattr(aid_pack.pack_for, "__defaults__", (packs,))
     assert parent_message(app, date(2027, 2, 15), RED).endswith("\n" + GENERIC_AID)
-    records = [r for r in caplog.records if r.name == ENGINE_LOG]
+    records = [r for r in caplog.records if r.name == PLANNERS_LOG]
     assert [r.getMessage() for r in records] == [
         "aid pack linxia-2019 unusable; term-start reminders use the generic aid line"
     ] * 2  # once per school
@@ -483,47 +428,7 @@ def test_an_unusable_aid_pack_is_logged_and_the_generic_line_used(
 # --- what the attendance domain returns --------------------------------------------------------------
 
 
-class Why(enum.Enum):
-    CASE = "open_case"
-
-
-def test_home_visit_items_accept_pupils_ids_and_rows_with_reasons(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with app.session_factory() as s:
-        klass = s.scalars(select(SchoolClass).where(SchoolClass.grade == 3)).one()
-        pupils = sorted(klass.students, key=lambda p: p.student_no)[:5]
-        a, b, c, d, e = pupils
-
-        def home_visit_list(session, class_id, today):  # type: ignore[no-untyped-def]
-            return [
-                a,  # a pupil, no reasons
-                b.id,  # an id
-                {"student": c, "reasons": [Why.CASE]},  # a row holding the pupil, reasons as enums
-                SimpleNamespace(student_id=d.id, reason="registered_poor"),  # one reason as a string
-                SimpleNamespace(student_id=e.id, reason=7),  # one reason that is not text
-                {"student_id": None, "reasons": ["dibao"]},  # no pupil: left out
-                SimpleNamespace(name="not a pupil"),  # neither pupil nor id: left out
-            ]
-
-        monkeypatch.setattr(deps, "home_visit_list", lambda: home_visit_list)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", SAWarning)  # rows without an id never reach the database
-            items, fallback = home_visit_items(s, klass, date(2027, 1, 13))
-    assert fallback is False
-    assert items == [
-        VisitItem(a.name, 3, "1班", ()),
-        VisitItem(b.name, 3, "1班", ()),
-        VisitItem(c.name, 3, "1班", ("open_case",)),
-        VisitItem(d.name, 3, "1班", ("registered_poor",)),
-        VisitItem(e.name, 3, "1班", ("7",)),
-    ]
-
-
-def test_without_the_attendance_domain_home_visits_come_from_household_poverty_records(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(deps, "home_visit_list", lambda: None)
+def test_home_visit_items_carry_the_attendance_domains_reasons(app: App) -> None:
     with transaction(app.session_factory) as s:
         klass = s.scalars(select(SchoolClass).where(SchoolClass.grade == 3)).one()
         pupils = sorted(klass.students, key=lambda p: p.student_no)
@@ -531,16 +436,15 @@ def test_without_the_attendance_domain_home_visits_come_from_household_poverty_r
             pupil.household = []
         poor, orphan, gone, last = pupils[0], pupils[1], pupils[2], pupils[-1]
         poor.household = ["registered_poor", "orphan"]
-        orphan.household = ["orphan"]  # not a poverty record
-        gone.household, gone.active = ["dibao"], False  # left the school
-        last.household, last.student_no = ["tekun"], "030100"  # renumbered: now first on the roll
+        orphan.household = ["orphan"]  # not a reason for a visit
+        gone.household, gone.active = ["registered_poor"], False  # left the school
+        last.household, last.student_no = ["registered_poor"], "030100"  # renumbered: now first on the roll
         names = (poor.name, last.name)
     with app.session_factory() as s:
         klass = s.scalars(select(SchoolClass).where(SchoolClass.grade == 3)).one()
-        items, fallback = home_visit_items(s, klass, date(2027, 1, 13))
-    assert fallback is True
+        items = home_visit_items(s, klass, date(2027, 1, 13))
     assert items == [
-        VisitItem(names[1], 3, "1班", ("tekun",)),
+        VisitItem(names[1], 3, "1班", ("registered_poor",)),
         VisitItem(names[0], 3, "1班", ("registered_poor",)),
     ]
 

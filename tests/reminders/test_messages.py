@@ -184,7 +184,7 @@ def test_home_visit_reasons_are_translated_and_unknown_ones_shown_as_they_are(
         VisitItem("王小明", 3, "1班", ("registered_poor", "dibao", "village_flag")),
         VisitItem("李华", 3, "1班"),
     ]
-    assert render(locale, messages.home_visit_teacher, "winter", (3, "1班"), items, False) == expected
+    assert render(locale, messages.home_visit_teacher, "winter", (3, "1班"), items) == expected
 
 
 @pytest.mark.parametrize(
@@ -192,18 +192,17 @@ def test_home_visit_reasons_are_translated_and_unknown_ones_shown_as_they_are(
     [
         (
             "zh_Hans",
-            "🏠 假期前家访：3年级1班 有 1 名学生需要家访：\n• 王小明\n（仅依据家庭档案：暂无考勤和个案数据。）",
+            "🏠 假期前家访：3年级1班 有 1 名学生需要家访：\n• 王小明",
         ),
         (
             "en",
-            "🏠 Home visits (家访) before the vacation: 1 pupil of Grade 3 1班 to visit:\n• 王小明\n"
-            "(From household records only: attendance and cases were not available.)",
+            "🏠 Home visits (家访) before the vacation: 1 pupil of Grade 3 1班 to visit:\n• 王小明",
         ),
     ],
 )
 def test_home_visits_before_a_break_of_another_name_speak_of_the_vacation(locale: str, expected: str) -> None:
     items = [VisitItem("王小明", 3, "1班")]
-    assert render(locale, messages.home_visit_teacher, "harvest", (3, "1班"), items, True) == expected
+    assert render(locale, messages.home_visit_teacher, "harvest", (3, "1班"), items) == expected
 
 
 @pytest.mark.parametrize(
@@ -250,4 +249,4 @@ def render_safety(kind: str, locale: str = "zh_Hans") -> str:
     ],
 )
 def test_an_empty_home_visit_list_says_so_for_the_class(locale: str, expected: str) -> None:
-    assert render(locale, messages.home_visit_teacher, "summer", (3, "1班"), [], False) == expected
+    assert render(locale, messages.home_visit_teacher, "summer", (3, "1班"), []) == expected

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select, update
 
 from chatbot.app import App
+from chatbot.calendar.reminder_rules import DEFAULT_RULES, RuleError, parse_overrides, rules_for
 from chatbot.channels.console import ConsoleChannel
 from chatbot.cli import main
-from chatbot.reminders import deps
+from chatbot.reminders import recipients
 from chatbot.reminders.engine import queue_due
-from chatbot.reminders.rules import DEFAULT_RULES, RuleError, parse_overrides, rules_for
 from db.models import Person, Region, Student
 from db.models.calendar import CalendarEntry, CalendarKind, ReminderStatus
 from db.session import transaction
@@ -37,7 +37,7 @@ def absent_pupil(monkeypatch: pytest.MonkeyPatch, app: App):  # type: ignore[no-
             if s.id == pupils[1]
         ]
 
-    monkeypatch.setattr(deps, "never_returned", lambda: fake)
+    monkeypatch.setattr(recipients, "never_returned", fake)
     return pupils[1]
 
 
@@ -100,14 +100,6 @@ def test_home_visit_list_names_registered_poor_pupils(app: App, console: Console
     for pupil in poor:
         assert pupil is not None and pupil.name in got
     assert "建档立卡贫困户" in got
-
-
-def test_home_visit_list_falls_back_to_household_records(  # type: ignore[no-untyped-def]
-    app: App, console: ConsoleChannel, bound, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(deps, "home_visit_list", lambda: None)
-    queue_due(app.session_factory, local(2027, 1, 13, 16, 5), GRACE)
-    assert "仅依据家庭档案" in texts(console.pushed(bound.teacher, now=local(2027, 1, 13, 16, 6)))
 
 
 def test_teacher_gets_it_in_english(app: App, console: ConsoleChannel, bound) -> None:  # type: ignore[no-untyped-def]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from typing import Any
 
 from telegram.error import TelegramError
 
 from chatbot.app import App
+from chatbot.channels.serve import serve_until_signal
+from chatbot.channels.telegram.channel import TELEGRAM
 from chatbot.commands import add_command, fail
 from chatbot.config import ConfigError
 from chatbot.i18n import _
@@ -40,17 +41,8 @@ def cmd_telegram(args: argparse.Namespace, app: App) -> int:
         return fail(_("Telegram is not set up: {problem}.").format(problem=problem))
     if args.check:
         return asyncio.run(_check(app))
-    from chatbot.channels.cli import serve_all
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve_all(app, [runtime], stop)
-
     try:
-        asyncio.run(main())
+        serve_until_signal(app, [TELEGRAM])
     except ConfigError as exc:  # e.g. the Bot API rejected the token
         return fail(str(exc))
     return 0

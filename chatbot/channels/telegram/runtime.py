@@ -27,7 +27,7 @@ from chatbot.channels.telegram.handlers import (
     is_transient,
     register_commands,
 )
-from chatbot.channels.telegram.sender import TelegramSender
+from chatbot.channels.telegram.sender import TelegramSender, rate_limit
 from chatbot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def application_for(app: App, **options: object) -> TelegramApplication:
 def sender(app: App) -> TelegramSender | None:
     if not configured(app.settings):
         return None
-    return TelegramSender(application_for(app).bot)
+    return TelegramSender(application_for(app).bot, rate_limit(app.settings))
 
 
 async def serve(

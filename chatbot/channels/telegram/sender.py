@@ -22,24 +22,36 @@ from telegram.error import (
     TelegramError,
 )
 
-from chatbot.channels.telegram import CHANNEL
+from chatbot.channels.telegram import CHANNEL, TELEGRAM_CAPS
 from chatbot.channels.telegram.render import edit_reply, send_reply
+from chatbot.config import Settings
 from chatbot.core.messages import Reply, buttons_from_json
+from chatbot.delivery.limits import ChannelLimit
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone, RetryLater
 
 log = logging.getLogger(__name__)
 
 TOKEN_RETRY_SECONDS = 300.0
+# Telegram's flood limits: 30 messages a second per bot, about one a second per chat.
+DEFAULT_LIMIT = ChannelLimit(per_second=30.0, per_chat_per_second=1.0)
+
+
+def rate_limit(settings: Settings) -> ChannelLimit:
+    """The worker's outer bound from the settings; the Bot's AIORateLimiter is the inner safety net."""
+    return ChannelLimit(
+        per_second=settings.telegram_rate_per_second,
+        per_chat_per_second=settings.telegram_rate_per_chat_per_second,
+    )
 
 
 class TelegramSender:
     channel = CHANNEL
     # Read by the delivery worker: Telegram shows real buttons and can edit a sent message.
-    numbered_buttons = False
-    can_edit = True
+    caps = TELEGRAM_CAPS
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, limit: ChannelLimit = DEFAULT_LIMIT) -> None:
         self.bot = bot
+        self.limit = limit
         self._ready = asyncio.Lock()
 
     async def send(self, message: OutgoingMessage) -> str:

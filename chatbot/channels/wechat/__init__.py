@@ -5,18 +5,6 @@
 - sender.py   outbox delivery: customer-service messages in the 48-hour window, templates outside;
 - api.py      wechatpy's client with a configurable base URL and a DB-shared access_token;
 - render.py   buttons as numbered options ("回复 1：…"), splitting to WeChat's size limit;
-- runtime.py / cli.py  the channel runtime contract and `python bot.py wechat`.
+- runtime.py / cli.py  the serve loop and Sender, and `python bot.py wechat`;
+- channel.py  the channel type the registry lists.
 """
-
-from __future__ import annotations
-
-from chatbot.channels import register_channel
-from chatbot.channels.wechat.server import WECHAT_CAPS
-
-
-@register_channel("wechat")
-class WeChatChannel:
-    caps = WECHAT_CAPS
-
-
-__all__ = ["WECHAT_CAPS", "WeChatChannel"]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 from typing import Any
 
 from chatbot.app import App
+from chatbot.channels.serve import serve_until_signal
+from chatbot.channels.wechat.channel import WECHAT
 from chatbot.commands import add_command, fail
 from chatbot.config import ConfigError
 from chatbot.i18n import _
@@ -32,7 +32,6 @@ def register(sub: Any) -> None:
 
 
 def run_wechat(args: argparse.Namespace, app: App) -> int:
-    from chatbot.channels.cli import serve_all
     from chatbot.channels.wechat import runtime
     from chatbot.channels.wechat.options import load_options
     from chatbot.channels.wechat.sender import WeChatSender
@@ -56,14 +55,7 @@ def run_wechat(args: argparse.Namespace, app: App) -> int:
     if args.port is not None:
         app.settings.wechat_port = args.port
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve_all(app, [runtime], stop)
-
-    asyncio.run(main())
+    serve_until_signal(app, [WECHAT])
     return 0
 
 

@@ -6,13 +6,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chatbot.core.messages import Attachment, Reply
+from chatbot.core.messages import Attachment, ChannelCaps, Reply
 from chatbot.i18n import N_, _
 
 # WeChat cuts text messages at 2048 bytes of UTF-8 (about 680 Chinese characters); stay below it.
 MAX_MESSAGE_BYTES = 1900
 # What flows are told (ChannelCaps.max_text): a screenful on a cheap phone.
 MAX_TEXT_CHARS = 600
+CHANNEL = "wechat"
+# Passive replies have no buttons: options are numbered ("回复 1 …"); sent messages cannot be edited.
+WECHAT_CAPS = ChannelCaps(code=CHANNEL, numbered_buttons=True, can_edit=False, max_text=MAX_TEXT_CHARS)
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 # Characters XML 1.0 cannot carry at all; a flow echoing user input must not break the reply.

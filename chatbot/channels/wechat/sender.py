@@ -1,7 +1,8 @@
 """Outbox delivery over WeChat: customer-service messages inside the 48-hour window, templates outside it.
 
 A template carries only a link-free summary (WeChat templates cannot hold our buttons or long text);
-the full message is kept in `wechat_deferred` and delivered the next time the user writes.
+the full message waits in the outbox (state `awaiting_reply`) and goes with the reply to the user's
+next message.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.channels.wechat.api import (
@@ -28,22 +28,31 @@ from chatbot.channels.wechat.api import (
     call,
 )
 from chatbot.channels.wechat.options import WeChatOptions
-from chatbot.channels.wechat.render import flatten_buttons, kind_title, render_text, split_text, summary
+from chatbot.channels.wechat.render import (
+    CHANNEL,
+    WECHAT_CAPS,
+    flatten_buttons,
+    kind_title,
+    render_text,
+    split_text,
+    summary,
+)
 from chatbot.clock import utcnow
 from chatbot.config import ConfigError, Settings
 from chatbot.core.messages import Attachment
+from chatbot.delivery.limits import ChannelLimit
+from chatbot.delivery.outbox import account_locale, hold_for_reply, policy_of
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone
 from chatbot.i18n import _, format_moment, recipient_locale, use_locale
 from db.models import ChannelIdentity
-from db.models.wechat import WeChatDeferred
 from db.session import transaction
 
 log = logging.getLogger(__name__)
-CHANNEL = "wechat"
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
 # WeChat's limits for temporary media: images 10 MB (2 MB for Official Account images), files 20 MB.
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_FILE_BYTES = 20 * 1024 * 1024
+WECHAT_LIMIT = ChannelLimit(per_second=20.0, per_chat_per_second=None)
 DEFERRED_KEEP = timedelta(days=7)
 DEFERRED_MAX = 5
 
@@ -53,8 +62,9 @@ class WeChatSender:
 
     channel = CHANNEL
     # The delivery worker records pushed buttons as the identity's numbered options ("1", "2"…).
-    numbered_buttons = True
-    can_edit = False
+    caps = WECHAT_CAPS
+    # Customer-service messages: the API allows far more; stay polite by default.
+    limit = WECHAT_LIMIT
 
     def __init__(
         self,
@@ -187,41 +197,24 @@ class WeChatSender:
         return f"tpl:{msgid}" if msgid else f"tpl:{message.row_id}"
 
     def _defer(self, message: OutgoingMessage, buttons: list[dict[str, Any]]) -> None:
+        """Keep the full message in the outbox until the user writes again."""
         with transaction(self.session_factory) as session:
-            session.add(
-                WeChatDeferred(
-                    identity_id=message.identity_id,
-                    outbox_id=message.row_id,
-                    text=message.text,
-                    buttons=buttons,
-                    created_at=self.clock(),
-                )
+            account = session.get(ChannelIdentity, message.identity_id)
+            if account is None:  # the account was forgotten meanwhile: nobody to owe it to
+                return
+            hold_for_reply(
+                session,
+                account,
+                kind=message.kind,
+                text=message.text,
+                buttons=buttons,
+                sent_row=message.row_id,
+                now=self.clock(),
             )
 
     def _locale(self, identity_id: int) -> str:
         with self.session_factory() as session:
             identity = session.get(ChannelIdentity, identity_id)
             if identity is None:
-                return self.settings.default_locale
-            person_locale = identity.person.locale if identity.person else None
-            return recipient_locale(identity.locale, person_locale, default=self.settings.default_locale)
-
-
-def take_deferred(session: Session, identity_id: int, now: datetime) -> tuple[list[WeChatDeferred], int]:
-    """Messages owed in full after their template summaries: the newest few, and how many were skipped.
-
-    All are marked delivered. Older than DEFERRED_KEEP they are stale (yesterday's absence question),
-    and more than DEFERRED_MAX at once would run into WeChat's customer-service message limits.
-    """
-    rows = list(
-        session.scalars(
-            select(WeChatDeferred)
-            .where(WeChatDeferred.identity_id == identity_id, WeChatDeferred.delivered_at.is_(None))
-            .order_by(WeChatDeferred.id)
-        )
-    )
-    for row in rows:
-        row.delivered_at = now
-    fresh = [row for row in rows if row.created_at >= now - DEFERRED_KEEP]
-    shown = fresh[-DEFERRED_MAX:]
-    return shown, len(rows) - len(shown)
+                return recipient_locale(default=policy_of(session).default_locale)
+            return account_locale(session, identity, identity.person)

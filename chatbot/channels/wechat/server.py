@@ -34,22 +34,27 @@ from wechatpy.utils import check_signature
 
 from chatbot.app import App
 from chatbot.channels.wechat.options import WeChatOptions
-from chatbot.channels.wechat.render import MAX_TEXT_CHARS, cdata_safe, messages_for, render_text, split_text
-from chatbot.channels.wechat.sender import WeChatSender, take_deferred
+from chatbot.channels.wechat.render import (
+    CHANNEL,
+    WECHAT_CAPS,
+    cdata_safe,
+    messages_for,
+    render_text,
+    split_text,
+)
+from chatbot.channels.wechat.sender import DEFERRED_KEEP, DEFERRED_MAX, WeChatSender
 from chatbot.clock import utcnow
 from chatbot.config import ConfigError
-from chatbot.core.messages import Attachment, ChannelCaps, Incoming
+from chatbot.core.messages import Attachment, Incoming
 from chatbot.core.router import pick_locale
+from chatbot.delivery.outbox import take_held_for_reply
 from chatbot.i18n import _, use_locale
-from db.models import ChannelIdentity, ProcessedUpdate
-from db.models.wechat import WeChatDeferred
+from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, ProcessedUpdate
 from db.session import is_sqlite, transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHANNEL = "wechat"
-WECHAT_CAPS = ChannelCaps(code=CHANNEL, numbered_buttons=True, can_edit=False, max_text=MAX_TEXT_CHARS)
 SUCCESS = "success"
 # Retries come within about 15 seconds; a day of keys is plenty and keeps the table small.
 DEDUPE_KEEP = timedelta(days=1)
@@ -278,7 +283,9 @@ class CallbackServer:
             with use_locale(locale or self.app.settings.default_locale):
                 texts = messages_for(replies, self._can_send)
                 if identity is not None:
-                    owed, skipped = take_deferred(session, identity.id, now)
+                    owed, skipped = take_held_for_reply(
+                        session, identity.id, now, keep=DEFERRED_KEEP, most=DEFERRED_MAX
+                    )
                     if skipped:
                         texts.append(
                             _("Older messages from the school not repeated here: {count}.").format(
@@ -312,14 +319,23 @@ class CallbackServer:
             )
 
     def purge(self, now: datetime) -> int:
-        """Forget old de-duplication keys and delivered or stale deferred messages; returns keys removed."""
+        """Forget old de-duplication keys and stop holding month-old messages for a reply; returns keys removed."""
         with transaction(self.app.session_factory) as session:
             result = session.execute(
                 delete(ProcessedUpdate).where(
                     ProcessedUpdate.channel == CHANNEL, ProcessedUpdate.at < now - DEDUPE_KEEP
                 )
             )
-            session.execute(delete(WeChatDeferred).where(WeChatDeferred.created_at < now - DEFERRED_PURGE))
+            # Messages nobody asked for in a month will not be: they stop waiting.
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.AWAITING_REPLY,
+                    OutboxMessage.channel == CHANNEL,
+                    OutboxMessage.created_at < now - DEFERRED_PURGE,
+                )
+                .values(status=OutboxStatus.CANCELLED)
+            )
             return int(getattr(result, "rowcount", 0) or 0)
 
     # --- replies ---------------------------------------------------------------------------------

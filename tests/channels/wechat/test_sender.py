@@ -10,11 +10,10 @@ from sqlalchemy import select
 
 from chatbot.app import App
 from chatbot.core.messages import Button, Reply
-from chatbot.delivery.outbox import enqueue_for_person
+from chatbot.delivery.outbox import HELD_REF, enqueue_for_person
 from chatbot.delivery.ports import OutgoingMessage, PermanentFailure, RecipientGone, RetryLater
 from chatbot.delivery.worker import DeliveryConfig, Worker
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
-from db.models.wechat import WeChatDeferred
 from db.session import transaction
 from tests.channels.wechat.conftest import TEMPLATES, Harness, options
 from tests.channels.wechat.fakes import AES_KEY, APP_ID, SECRET, TOKEN
@@ -106,7 +105,9 @@ async def test_outside_the_window_a_link_free_template_then_the_full_text_when_t
     [full] = wechat.api.of("message/custom/send")
     assert full["text"]["content"].startswith("王小明今天") and "回复 2：其他" in full["text"]["content"]
     with wechat.app.session_factory() as s:
-        assert s.scalars(select(WeChatDeferred.delivered_at)).one() is not None
+        held = s.scalars(select(OutboxMessage).where(OutboxMessage.ref_type == HELD_REF)).one()
+        assert (held.status, held.ref_id, held.kind) == (OutboxStatus.SENT, 77, "attendance.absence_alert")
+        assert held.sent_at is not None
     # ...and "2" answers that pushed question.
     with wechat.app.session_factory() as s:
         identity = s.get(ChannelIdentity, parent_identity)
@@ -227,8 +228,12 @@ async def test_absence_alert_through_the_outbox_and_the_delivery_worker(
     [sent] = wechat.api.of("message/template/send")
     assert sent["template_id"] == TEMPLATES["alert"]
     with wechat.app.session_factory() as s:
-        row = s.scalars(select(OutboxMessage)).one()
+        row, held = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert row.status == OutboxStatus.SENT and (row.external_message_id or "").startswith("tpl:")
+        # The full text waits in the outbox for the parent's next message; the worker leaves it there.
+        assert (held.status, held.ref_type, held.ref_id) == (OutboxStatus.AWAITING_REPLY, HELD_REF, row.id)
+        assert (held.text, held.kind, held.identity_id) == (ALERT_TEXT, row.kind, row.identity_id)
+    assert (await worker.drain()).claimed == 0
 
 
 async def test_unsubscribed_parent_is_marked_inactive_by_the_worker(

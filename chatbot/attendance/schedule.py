@@ -1,6 +1,6 @@
-"""The scheduler's daily slots: close the day at each school's cutoff, roll-call nudges before it,
-and case escalation once a day. Each slot is a ledger key, so it runs once however many schedulers
-tick; the work itself belongs to the attendance domain and is called, not reimplemented.
+"""The scheduler's daily attendance slots: close the day at each school's cutoff, roll-call nudges
+before it, and case escalation once a day. Each slot is a key in the ReminderSent ledger, so it runs
+once however many schedulers tick.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
+from chatbot.attendance.cases import escalate_cases
+from chatbot.attendance.close import close_day, nudge_missing_rollcalls
+from chatbot.calendar.ledger import insert_keys, ledger_row
+from chatbot.calendar.reminder_rules import ROLLCALL_NUDGE, rules_for
 from chatbot.calendar.service import load_calendars
-from chatbot.reminders import deps
-from chatbot.reminders.engine import _schools, insert_keys, ledger_row
-from chatbot.reminders.rules import ROLLCALL_NUDGE, rules_for
+from db.models import School
 from db.models.calendar import ReminderStatus
 
 log = logging.getLogger(__name__)
@@ -29,28 +32,33 @@ ESCALATION_AT = time(8, 0)
 class SlotReport:
     ran: int = 0
     missed: int = 0
-    waiting: bool = False
+
+
+def _schools(session: Session) -> list[School]:
+    return list(session.scalars(select(School).options(joinedload(School.region)).order_by(School.id)))
+
+
+def _due_closes(session: Session, now: datetime) -> dict[date, list[tuple[int, datetime]]]:
+    """(school id, cutoff) by school day, for each cutoff passed in the last CLOSE_LOOKBACK_DAYS days."""
+    by_day: dict[date, list[tuple[int, datetime]]] = defaultdict(list)
+    schools = _schools(session)
+    calendars = load_calendars(session, schools)
+    for school in schools:
+        zone = ZoneInfo(school.tz)
+        today = now.astimezone(zone).date()
+        for back in range(CLOSE_LOOKBACK_DAYS, -1, -1):
+            day = today - timedelta(days=back)
+            cutoff = datetime.combine(day, school.rollcall_cutoff, tzinfo=zone)
+            if cutoff <= now and calendars[school.id].is_school_day(day):
+                by_day[day].append((school.id, cutoff))
+    return by_day
 
 
 def close_due_days(session_factory: sessionmaker[Session], now: datetime, grace: timedelta) -> SlotReport:
     """Close each school day at the school's cutoff (catching up within the grace window)."""
     report = SlotReport()
-    close_day = deps.close_day()
-    if close_day is None:
-        report.waiting = True
-        return report
-    by_day: dict[date, list[tuple[int, datetime]]] = defaultdict(list)
     with session_factory() as session:
-        schools = _schools(session)
-        calendars = load_calendars(session, schools)
-        for school in schools:
-            zone = ZoneInfo(school.tz)
-            today = now.astimezone(zone).date()
-            for back in range(CLOSE_LOOKBACK_DAYS, -1, -1):
-                day = today - timedelta(days=back)
-                cutoff = datetime.combine(day, school.rollcall_cutoff, tzinfo=zone)
-                if cutoff <= now and calendars[school.id].is_school_day(day):
-                    by_day[day].append((school.id, cutoff))
+        by_day = _due_closes(session, now)
     for day, slots in sorted(by_day.items()):
         with session_factory() as session, session.begin():
             rows = [
@@ -88,10 +96,6 @@ def close_due_days(session_factory: sessionmaker[Session], now: datetime, grace:
 def nudge_rollcalls(session_factory: sessionmaker[Session], now: datetime) -> SlotReport:
     """On school days, between (cutoff − N minutes) and the cutoff, nudge once per school and day."""
     report = SlotReport()
-    nudge = deps.nudge_missing_rollcalls()
-    if nudge is None:
-        report.waiting = True
-        return report
     with session_factory() as session, session.begin():
         schools = _schools(session)
         calendars = load_calendars(session, schools)
@@ -119,10 +123,7 @@ def nudge_rollcalls(session_factory: sessionmaker[Session], now: datetime) -> Sl
         inserted = insert_keys(session, rows)
         school_ids = [int(str(r["recipient"])[1:]) for r in rows if r["key"] in inserted]
         if school_ids:
-            if deps.accepts(nudge, "school_ids"):
-                nudge(session, now, school_ids=school_ids)
-            else:
-                nudge(session, now)
+            nudge_missing_rollcalls(session, now, school_ids=school_ids)
             report.ran = len(school_ids)
     return report
 
@@ -130,10 +131,6 @@ def nudge_rollcalls(session_factory: sessionmaker[Session], now: datetime) -> Sl
 def escalate(session_factory: sessionmaker[Session], now: datetime, tz: str) -> SlotReport:
     """Case escalation once a day from 08:00 in the bot's time zone (a late start still runs it)."""
     report = SlotReport()
-    escalate_cases = deps.escalate_cases()
-    if escalate_cases is None:
-        report.waiting = True
-        return report
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
     due = datetime.combine(today, ESCALATION_AT, tzinfo=zone)

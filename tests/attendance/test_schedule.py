@@ -10,10 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from chatbot.app import App
-from chatbot.attendance.close import nudge_missing_rollcalls
+from chatbot.attendance.schedule import close_due_days, escalate, nudge_rollcalls
 from chatbot.channels.console import ConsoleChannel
-from chatbot.reminders import deps
-from chatbot.reminders.jobs import close_due_days, escalate, nudge_rollcalls
 from db.models import Membership, Region, Role, School, Student
 from db.models.attendance import DropoutCase
 from db.models.calendar import ReminderStatus
@@ -79,7 +77,7 @@ def test_first_close_runs_today_and_records_the_past_school_week_as_missed(
 ) -> None:
     now = local(2026, 11, 23, 10, 5)
     report = close_due_days(app.session_factory, now, GRACE)
-    assert (report.ran, report.missed, report.waiting) == (2, 10, False)
+    assert (report.ran, report.missed) == (2, 10)
     # Seven days back: Monday 16 to Friday 20 were school days long past the grace window; the weekend
     # is not a school day, and Sunday 15 is more than a week back.
     statuses = closes(app)
@@ -189,15 +187,6 @@ def test_a_school_missed_on_a_day_is_not_closed_with_a_later_one(app: App, staff
     ]
 
 
-def test_close_waits_while_the_attendance_domain_is_missing(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(deps, "close_day", lambda: None)
-    report = close_due_days(app.session_factory, local(2026, 11, 23, 10, 5), GRACE)
-    assert (report.ran, report.missed, report.waiting) == (0, 0, True)
-    assert ledger(app) == []
-
-
 # --- roll-call nudges --------------------------------------------------------------------------------
 
 
@@ -212,7 +201,7 @@ def test_nudges_open_thirty_minutes_before_the_cutoff_and_go_once(
     assert nudge_rollcalls(app.session_factory, local(2026, 11, 23, 9, 29)).ran == 0
     opened = local(2026, 11, 23, 9, 30)
     report = nudge_rollcalls(app.session_factory, opened)
-    assert (report.ran, report.waiting) == (1, False)
+    assert report.ran == 1
     nudges = queued(app, "attendance.nudge")
     assert [text for _p, text in nudges] == [nudge_text(c) for c in SCHOOL_1_CLASSES]
     assert nudges[0] == (demo.teacher, nudge_text("3年级1班"))
@@ -260,29 +249,6 @@ def test_nudge_rule_comes_from_each_school_region(app: App, staff: dict[str, int
     assert [text for _p, text in queued(app, "attendance.nudge")] == [nudge_text(c) for c in SCHOOL_2_CLASSES]
 
 
-def test_a_nudge_function_without_school_ids_is_called_with_the_moment(
-    app: App, staff: dict[str, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def older_nudge(session, now):  # type: ignore[no-untyped-def]
-        return nudge_missing_rollcalls(session, now)
-
-    monkeypatch.setattr(deps, "nudge_missing_rollcalls", lambda: older_nudge)
-    report = nudge_rollcalls(app.session_factory, local(2026, 11, 23, 9, 40))
-    assert report.ran == 2
-    assert [text for _p, text in queued(app, "attendance.nudge")] == [
-        nudge_text(c) for c in SCHOOL_1_CLASSES + SCHOOL_2_CLASSES
-    ]
-
-
-def test_nudges_wait_while_the_attendance_domain_is_missing(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(deps, "nudge_missing_rollcalls", lambda: None)
-    report = nudge_rollcalls(app.session_factory, local(2026, 11, 23, 9, 40))
-    assert (report.ran, report.waiting) == (0, True)
-    assert ledger(app) == []
-
-
 # --- case escalation ---------------------------------------------------------------------------------
 
 
@@ -301,7 +267,7 @@ def test_escalation_runs_once_a_day_from_eight_and_moves_a_silent_case(
     assert (case.level, case.assignee_id) == (0, demo.teacher)
     # Thursday 07:59 is before the slot (and Wednesday's slot, never run, is not run late the next day).
     early = escalate(app.session_factory, local(2026, 11, 26, 7, 59), "Asia/Shanghai")
-    assert (early.ran, early.waiting) == (0, False)
+    assert early.ran == 0
     assert ledger(app, "escalate") == []
     # Thursday: one school day of silence is not enough, but the slot is taken for the day.
     assert escalate(app.session_factory, local(2026, 11, 26, 8, 0), "Asia/Shanghai").ran == 1
@@ -331,12 +297,3 @@ def test_escalation_runs_once_a_day_from_eight_and_moves_a_silent_case(
         friday,
         friday,
     )
-
-
-def test_escalation_waits_while_the_attendance_domain_is_missing(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(deps, "escalate_cases", lambda: None)
-    report = escalate(app.session_factory, local(2026, 11, 27, 9, 0), "Asia/Shanghai")
-    assert (report.ran, report.waiting) == (0, True)
-    assert ledger(app) == []

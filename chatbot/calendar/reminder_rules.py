@@ -5,6 +5,9 @@ Overrides come from the `reminders:` section of a calendar file (`bot.py calenda
     reminders:
       term_start: {days_before: [7, 1], at: "18:30"}
       spring_festival: {enabled: false}
+
+They live with the calendar because its importer validates them; the reminders domain and the
+attendance schedule (roll-call nudges) read them.
 """
 
 from __future__ import annotations
