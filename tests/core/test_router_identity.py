@@ -16,7 +16,7 @@ from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
 from chatbot.core.context import Dialog
 from chatbot.core.messages import Incoming
-from chatbot.core.router import resolve_identity
+from chatbot.core.dialogs import resolve_identity
 from db.models import ChannelIdentity, DialogState
 from db.session import make_engine, transaction
 from tests.conftest import PG_URL, DemoPeople
