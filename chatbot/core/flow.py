@@ -61,8 +61,6 @@ class State:
     buttons: Sequence[On[Any]] = ()
     text: Step | None = None
     goes_to: tuple[str | None, ...] = ()
-    # TRANSITIONAL: a state still written as one function over every input; goes_to unchecked.
-    legacy: Step | None = None
 
     def step_for(self, payload_class: type[Payload] | None) -> On[Any] | None:
         return next((on for on in self.buttons if on.payload is payload_class), None)
@@ -74,7 +72,6 @@ class Entry:
 
     step: Step
     goes_to: tuple[str | None, ...] = (END,)
-    legacy: bool = False
 
 
 def _always(_ctx: Context) -> bool:
@@ -102,11 +99,10 @@ class Flow:
     def create(
         cls,
         name: str,
-        entry: Entry | Step,
-        states: Mapping[str, State | Step],
+        entry: Entry,
+        states: Mapping[str, State],
         *,
         commands: tuple[str, ...] = (),
-        prefixes: tuple[str, ...] = (),
         opened_by_actions: tuple[str, ...] = (),
         trigger: Trigger | None = None,
         trigger_priority: int = 100,
@@ -114,9 +110,7 @@ class Flow:
         help: str | None = None,
         help_order: int = 100,
     ) -> Flow:
-        if not isinstance(entry, Entry):
-            entry = Entry(entry, legacy=True)
-        table = {k: v if isinstance(v, State) else State(legacy=v) for k, v in states.items()}
+        table = dict(states)
         if not NAME.fullmatch(name):
             raise ValueError(f"flow {name!r}: the name must be a short lowercase identifier")
         for command in commands:
@@ -131,7 +125,7 @@ class Flow:
                 raise ValueError(f"flow {name}: {source} goes to undeclared states {unknown}")
         if not commands and trigger is None:
             raise ValueError(f"flow {name}: needs a command or a trigger to start")
-        owned = list(prefixes)
+        owned: list[str] = []
         for state_name, state in table.items():
             classes = [on.payload for on in state.buttons]
             if len(set(classes)) != len(classes):

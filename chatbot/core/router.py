@@ -175,15 +175,13 @@ class Router:
     def _start(self, ctx: Context, flow: Flow, incoming: Incoming) -> list[Reply]:
         ctx.data = {}
         outcome = flow.entry.step(ctx, incoming)
-        return self._apply(ctx, flow, outcome, None if flow.entry.legacy else flow.entry.goes_to)
+        return self._apply(ctx, flow, outcome, flow.entry.goes_to)
 
     def _step(self, ctx: Context, flow: Flow, name: str, incoming: Incoming, dialog: Dialog) -> list[Reply]:
         """Run the state's step for this input: the handler of the pressed button's class, or its text step."""
         ctx.data = dict(dialog.data or {})
         state = flow.states[name]
         try:
-            if state.legacy is not None:
-                return self._apply(ctx, flow, state.legacy(ctx, incoming), None)
             if incoming.payload is not None:
                 pressed = Payload.registry.get(prefix_of(incoming.payload) or "")
                 on = state.step_for(pressed)
@@ -235,9 +233,7 @@ class Router:
         )
         if unknown:
             outcome.replies.insert(0, Reply(_("Sorry, I did not understand that.")))
-        return self._apply(
-            ctx, help_flow, outcome, None if help_flow.entry.legacy else help_flow.entry.goes_to
-        )
+        return self._apply(ctx, help_flow, outcome, help_flow.entry.goes_to)
 
 
 def start_button(label: str, flow_name: str) -> Button:

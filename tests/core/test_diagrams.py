@@ -49,8 +49,6 @@ def test_the_edge_reader_reads_mermaid_state_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flow", [f for f in FLOWS if f.states], ids=lambda f: f.name)
 def test_each_flow_with_states_has_a_diagram_that_matches_its_table(flow: Flow) -> None:
-    if flow.entry.legacy or any(state.legacy for state in flow.states.values()):
-        pytest.skip("TRANSITIONAL: this flow's table does not declare its transitions yet")
     path = diagram_of(flow)
     assert path is not None, f"flow {flow.name} has no diagram beside its module"
     drawn = drawn_edges(path)
