@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from chatbot.app import App
 from chatbot.channels.console import CONSOLE_CAPS, ConsoleChannel
 from chatbot.core.context import Context
-from chatbot.core.flow import Flow, Outcome, Registry
+from chatbot.core.flow import Entry, Flow, Outcome, Registry, State
 from chatbot.core.messages import Incoming, Reply
 from chatbot.core.router import DatabaseBusy, Router
 from db.models import ChannelIdentity, DialogState
@@ -35,7 +35,8 @@ def _lost(ctx: Context, msg: Incoming) -> Outcome:
 def broken_registry() -> Registry:
     """One flow, /lost, whose entry moves to a state its table does not declare."""
     registry = Registry()
-    registry.add_flow(Flow.create("lost", _lost, {"here": _lost}, commands=("lost",)))
+    table = {"here": State(text=_lost, goes_to=("here",))}
+    registry.add_flow(Flow.create("lost", Entry(_lost, goes_to=("here",)), table, commands=("lost",)))
     return registry
 
 
