@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from chatbot.aid.pack import AmountType, LocalText, Pack, PackItem, Period, value_on
+from chatbot.aid.pack import AmountType, Conditions, Item, LocalText, Pack, PackItem, Period, value_on
 from db.models import HOUSEHOLD_FLAGS, Stage
 
 COMPULSORY = frozenset({Stage.PRIMARY, Stage.JUNIOR})
@@ -117,45 +117,71 @@ def _yes_no(fact: Fact, wanted: bool | None, known: bool | None) -> Check | None
     return Check(fact, Outcome.MET if known == wanted else Outcome.FAILED, (str(wanted),))
 
 
-def _in_force(entry: PackItem, stage: Stage | None, on: date) -> tuple[bool, str, date | None]:
+class InForce(NamedTuple):
+    """Whether an item runs on a date; if not, why ('not_yet' or 'ended') and from or until when."""
+
+    running: bool
+    why: str
+    when: date | None
+
+
+def _in_force(entry: PackItem, stage: Stage | None, on: date) -> InForce:
     """Whether the item runs on `on`; otherwise ('not_yet', start) or ('ended', end)."""
     item = entry.item
     if item.since and on < item.since:
-        return False, "not_yet", item.since
+        return InForce(False, "not_yet", item.since)
     if item.until and on > item.until:
-        return False, "ended", item.until
+        return InForce(False, "ended", item.until)
     series = item.amount.series(stage)
     if series is not None:
         running, _value = value_on(series, on)
         if not running:
             starts = sorted(series)
             if on < starts[0]:
-                return False, "not_yet", starts[0]
-            return False, "ended", max(s for s in starts if s <= on)
-    return True, "", None
+                return InForce(False, "not_yet", starts[0])
+            return InForce(False, "ended", max(s for s in starts if s <= on))
+    return InForce(True, "", None)
 
 
 def evaluate_item(profile: Profile, entry: PackItem, on: date) -> Result:
     """One item against one profile on one date."""
-    item = entry.item
-    cond = item.conditions
-    checks: list[Check] = []
+    stage_check = _stage_check(profile, entry.item)
+    if stage_check.outcome == Outcome.FAILED:
+        return Result(entry, Status.NOT_ELIGIBLE, checks=(stage_check,), reason=stage_check, on=on)
+    checks = [stage_check]
+    not_in_force = _not_in_force(profile, entry, on)
+    if not_in_force is not None:
+        return Result(entry, Status.NOT_ELIGIBLE, checks=tuple(checks), not_in_force=not_in_force, on=on)
+    checks.extend(_condition_checks(profile, entry.item.conditions))
+    failed_check = next((c for c in checks if c.outcome == Outcome.FAILED), None)
+    if failed_check is not None:
+        return Result(entry, Status.NOT_ELIGIBLE, checks=tuple(checks), reason=failed_check, on=on)
+    return _open_result(profile, entry, on, checks)
+
+
+def _stage_check(profile: Profile, item: Item) -> Check:
+    """The profile's stage against the item's stages."""
     stages = tuple(s.value for s in item.stages)
     if profile.stage is None:
-        checks.append(Check(Fact.STAGE, Outcome.UNKNOWN, stages))
-    elif profile.stage not in item.stages:
-        failed = Check(Fact.STAGE, Outcome.FAILED, stages)
-        return Result(entry, Status.NOT_ELIGIBLE, checks=(failed,), reason=failed, on=on)
-    else:
-        checks.append(Check(Fact.STAGE, Outcome.MET, (profile.stage.value,)))
+        return Check(Fact.STAGE, Outcome.UNKNOWN, stages)
+    if profile.stage not in item.stages:
+        return Check(Fact.STAGE, Outcome.FAILED, stages)
+    return Check(Fact.STAGE, Outcome.MET, (profile.stage.value,))
 
+
+def _not_in_force(profile: Profile, entry: PackItem, on: date) -> tuple[str, date | None] | None:
+    """None if the item runs on `on`, else why not and since or until when."""
     # With the stage unknown, an item counts as running if it runs for any of its stages.
-    probe = [profile.stage] if profile.stage else list(item.stages)
+    probe = [profile.stage] if profile.stage else list(entry.item.stages)
     runs = [_in_force(entry, stage, on) for stage in probe]
-    if not any(running for running, _, _ in runs):
-        _, why, when = runs[0]
-        return Result(entry, Status.NOT_ELIGIBLE, checks=tuple(checks), not_in_force=(why, when), on=on)
+    if any(run.running for run in runs):
+        return None
+    return runs[0].why, runs[0].when
 
+
+def _condition_checks(profile: Profile, cond: Conditions) -> list[Check]:
+    """The item's yes/no, household and confirm conditions, in that order."""
+    checks: list[Check] = []
     for fact, wanted, known in (
         (Fact.PRESCHOOL_FINAL_YEAR, cond.preschool_final_year, profile.preschool_final_year),
         (Fact.BOARDING, cond.boarding, profile.boarding),
@@ -164,25 +190,29 @@ def evaluate_item(profile: Profile, entry: PackItem, on: date) -> Result:
         check = _yes_no(fact, wanted, known)
         if check is not None:
             checks.append(check)
-
     if cond.household_any:
-        flags = tuple(cond.household_any)
-        if profile.household is None:
-            checks.append(Check(Fact.HOUSEHOLD, Outcome.UNKNOWN, flags))
-        elif set(flags) & profile.household:
-            matched = tuple(f for f in flags if f in profile.household)
-            checks.append(Check(Fact.HOUSEHOLD, Outcome.MET, matched))
-        elif cond.otherwise is not None:
-            checks.append(Check(Fact.HOUSEHOLD, Outcome.CONFIRM, flags, cond.otherwise))
-        else:
-            checks.append(Check(Fact.HOUSEHOLD, Outcome.FAILED, flags))
+        checks.append(_household_check(profile, cond))
     if cond.confirm is not None:
         checks.append(Check(None, Outcome.CONFIRM, (), cond.confirm))
+    return checks
 
-    failed_check = next((c for c in checks if c.outcome == Outcome.FAILED), None)
-    if failed_check is not None:
-        return Result(entry, Status.NOT_ELIGIBLE, checks=tuple(checks), reason=failed_check, on=on)
 
+def _household_check(profile: Profile, cond: Conditions) -> Check:
+    """The profile's household flags against the item's `household_any`."""
+    flags = tuple(cond.household_any)
+    if profile.household is None:
+        return Check(Fact.HOUSEHOLD, Outcome.UNKNOWN, flags)
+    if set(flags) & profile.household:
+        matched = tuple(f for f in flags if f in profile.household)
+        return Check(Fact.HOUSEHOLD, Outcome.MET, matched)
+    if cond.otherwise is not None:
+        return Check(Fact.HOUSEHOLD, Outcome.CONFIRM, flags, cond.otherwise)
+    return Check(Fact.HOUSEHOLD, Outcome.FAILED, flags)
+
+
+def _open_result(profile: Profile, entry: PackItem, on: date, checks: list[Check]) -> Result:
+    """Eligible or possible, with the amount when the stage is known."""
+    item = entry.item
     amount: Decimal | None = None
     maximum: Decimal | None = None
     if profile.stage is not None:
@@ -236,6 +266,6 @@ def items_opening(pack: Pack, month: int, on: date, stages: Iterable[Stage] | No
             continue
         if wanted is not None and not wanted & set(entry.item.stages):
             continue
-        if any(_in_force(entry, stage, on)[0] for stage in entry.item.stages):
+        if any(_in_force(entry, stage, on).running for stage in entry.item.stages):
             found.append(entry)
     return found

@@ -143,15 +143,40 @@ def submit_rollcall(
     a partial one (quick text) only changes the pupils named. Changes after the cutoff are audited.
     """
     late = check_rollcall_allowed(session, person, klass, day, now)
+    _check_on_roster(session, klass, marks)
+    existing = _day_records(session, klass, day)
+    rollcall, replaced = _stamp_rollcall(session, person, klass, day, now, late)
+    before = {sid: r.status for sid, r in existing.items()}
+    if not partial:
+        _drop_unmarked(session, existing, marks)
+    _write_marks(session, person, klass, day, marks, existing, now)
+    session.flush()
+    if late:
+        _after_cutoff(session, person, klass, day, before, now)
+    return _rollcall_result(session, klass, day, rollcall, replaced, late)
+
+
+def _check_on_roster(session: Session, klass: SchoolClass, marks: dict[int, Mark]) -> None:
+    """Raise RollCallRefused unless every marked pupil is on the class roster."""
     pupils = {s.id for s in roster(session, klass.id)}
     if not set(marks) <= pupils:
         raise RollCallRefused("forbidden")
-    existing = {
+
+
+def _day_records(session: Session, klass: SchoolClass, day: date) -> dict[int, AttendanceRecord]:
+    """The class's attendance records for the day, by pupil id."""
+    return {
         r.student_id: r
         for r in session.scalars(
             select(AttendanceRecord).where(AttendanceRecord.class_id == klass.id, AttendanceRecord.day == day)
         )
     }
+
+
+def _stamp_rollcall(
+    session: Session, person: Person, klass: SchoolClass, day: date, now: datetime, late: bool
+) -> tuple[RollCall, bool]:
+    """The day's roll-call row, created if needed and stamped with this submission; True if it existed."""
     rollcall = rollcall_of(session, klass.id, day)
     replaced = rollcall is not None
     if rollcall is None:
@@ -160,11 +185,26 @@ def submit_rollcall(
     rollcall.submitted_by = person.id
     rollcall.submitted_at = now
     rollcall.after_cutoff = late
-    before = {sid: r.status for sid, r in existing.items()}
-    if not partial:
-        gone = [r.id for sid, r in existing.items() if sid not in marks]
-        if gone:
-            session.execute(delete(AttendanceRecord).where(AttendanceRecord.id.in_(gone)))
+    return rollcall, replaced
+
+
+def _drop_unmarked(session: Session, existing: dict[int, AttendanceRecord], marks: dict[int, Mark]) -> None:
+    """Delete the records of pupils a full submission leaves out (they are present)."""
+    gone = [r.id for sid, r in existing.items() if sid not in marks]
+    if gone:
+        session.execute(delete(AttendanceRecord).where(AttendanceRecord.id.in_(gone)))
+
+
+def _write_marks(
+    session: Session,
+    person: Person,
+    klass: SchoolClass,
+    day: date,
+    marks: dict[int, Mark],
+    existing: dict[int, AttendanceRecord],
+    now: datetime,
+) -> None:
+    """Add or update a roll-call record for each marked pupil."""
     for student_id, mark in marks.items():
         record = existing.get(student_id)
         if record is not None and mark == Mark.ABSENT and record.source == MarkSource.LEAVE:
@@ -187,29 +227,38 @@ def submit_rollcall(
             record.source = MarkSource.ROLLCALL
             record.reported_by = person.id
             record.at = now
-    session.flush()
-    if late:
-        after = marks_for(session, klass.id, day)
-        changes = {
-            str(sid): [str(before.get(sid) or "present"), str(after.get(sid) or "present")]
-            for sid in set(before) | set(after)
-            if before.get(sid) != after.get(sid)
-        }
-        session.add(
-            _audit(
-                now,
-                person.id,
-                "attendance.rollcall.after_cutoff",
-                f"class:{klass.id}",
-                day=day.isoformat(),
-                changes=changes,
-            )
-        )
-    if late:
-        # The day was already closed (or is due): alert about these absences now, not tomorrow.
-        from chatbot.attendance.close import close_day
 
-        close_day(session, day, now, school_ids=[klass.school_id])
+
+def _after_cutoff(
+    session: Session, person: Person, klass: SchoolClass, day: date, before: dict[int, Mark], now: datetime
+) -> None:
+    """Audit the late changes, then close the class's school day again."""
+    after = marks_for(session, klass.id, day)
+    changes = {
+        str(sid): [str(before.get(sid) or "present"), str(after.get(sid) or "present")]
+        for sid in set(before) | set(after)
+        if before.get(sid) != after.get(sid)
+    }
+    session.add(
+        _audit(
+            now,
+            person.id,
+            "attendance.rollcall.after_cutoff",
+            f"class:{klass.id}",
+            day=day.isoformat(),
+            changes=changes,
+        )
+    )
+    # The day was already closed (or is due): alert about these absences now, not tomorrow.
+    from chatbot.attendance.close import close_day
+
+    close_day(session, day, now, school_ids=[klass.school_id])
+
+
+def _rollcall_result(
+    session: Session, klass: SchoolClass, day: date, rollcall: RollCall, replaced: bool, late: bool
+) -> RollCallResult:
+    """The day's marks as now stored, counted by kind."""
     final = marks_for(session, klass.id, day)
     counts = {m: sum(1 for v in final.values() if v == m) for m in Mark}
     return RollCallResult(

@@ -32,10 +32,10 @@ from chatbot.broadcast.targets import (
 )
 from chatbot.broadcast.views import preview_text
 from chatbot.core.context import Context
+from chatbot.core.dialogs import clear_dialog, load_dialog
 from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming
 from chatbot.core.payloads import BadPayload
-from chatbot.core.dialogs import clear_dialog, load_dialog
 from chatbot.core.text import clean_text
 from chatbot.i18n import LOCALE_NAMES, LOCALES, N_, _
 from chatbot.people.auth import has_role

@@ -23,7 +23,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
@@ -154,66 +154,137 @@ def read_rows(path: Path) -> RawFile:
     raise CalendarImportError([_("{file}: use a .yaml, .yml or .csv file").format(file=path)])
 
 
-def _scope_key(row: EntryRow, school: School | None, region: Region) -> tuple[int, int | None]:
+class ValidEntry(NamedTuple):
+    """A row that passed validation, with the region and school it names."""
+
+    where: str
+    row: EntryRow
+    region: Region
+    school: School | None
+
+
+Scope = tuple[int, int | None]
+
+
+@dataclass
+class ReminderPlan:
+    """The parsed reminder overrides and the region they go to (None when unusable or absent)."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+    region: Region | None = None
+
+
+def _scope_key(row: EntryRow, school: School | None, region: Region) -> Scope:
     return (region.id, school.id if school else None)
 
 
 def import_calendar(session: Session, path: Path, now: datetime, actor_id: int | None = None) -> ImportResult:
     """Validate the whole file, then replace the covered entries; raises CalendarImportError."""
     source = read_rows(path)
-    raw_rows, reminders = source.rows, source.reminders
     problems: list[str] = []
-    official: list[OfficialYear] = []
-    if source.official is not None:
-        official, official_problems = parse_official(source.official)
-        problems.extend(official_problems)
+    official = _parse_official_section(source, problems)
     regions = {r.code: r for r in session.scalars(select(Region))}
-    valid: list[tuple[str, EntryRow, Region, School | None]] = []
-    for where, raw in raw_rows:
-        try:
-            row = EntryRow.model_validate(raw)
-        except ValidationError as exc:
-            problems.extend(validation_problems(where, exc))
-            continue
-        region = regions.get(row.region)
-        if region is None:
-            problems.append(_("{where}: unknown region {code!r}").format(where=where, code=row.region))
-            continue
-        school: School | None = None
-        if row.school is not None:
-            school = _find_school(session, region, row.school)
-            if school is None:
-                problems.append(
-                    _("{where}: no school {school!r} in region {code}").format(
-                        where=where, school=row.school, code=region.code
-                    )
-                )
-                continue
-        valid.append((where, row, region, school))
+    valid = _validate_entries(session, source.rows, regions, problems)
     problems.extend(_overlaps(valid))
-    overrides: dict[str, Any] = {}
-    override_region: Region | None = None
-    if reminders is not None:
-        override_region = regions.get(str(reminders["region"])) if reminders["region"] else None
-        if override_region is None:
-            problems.append(_("reminders: need a top-level region code that exists"))
-        try:
-            overrides = parse_overrides(reminders["rules"])
-        except RuleError as exc:
-            problems.append(str(exc))
-    if not raw_rows and reminders is None and source.official is None:
+    reminders = _parse_reminders(source.reminders, regions, problems)
+    if not source.rows and source.reminders is None and source.official is None:
         problems.append(_("{file}: no entries").format(file=path))
     if problems:
         raise CalendarImportError(problems)
 
     result = ImportResult()
-    spans: dict[tuple[int, int | None], tuple[date, date]] = {}
-    for _where, row, region, school in valid:
-        key = _scope_key(row, school, region)
-        last = row.end or row.start
-        first_seen, last_seen = spans.get(key, (row.start, last))
-        spans[key] = (min(first_seen, row.start), max(last_seen, last))
-        result.regions.add(region.code)
+    _delete_covered(session, _spans(valid, result), result)
+    _add_entries(session, valid, now, result)
+    _apply_reminders(reminders, result)
+    if official:
+        write_official(session, official, now)
+        result.official_years = sorted(y.year for y in official)
+    session.add(_import_audit(path, now, actor_id, result))
+    session.flush()
+    return result
+
+
+def _parse_official_section(source: RawFile, problems: list[str]) -> list[OfficialYear]:
+    """The file's official years, if it has that section; their problems go to `problems`."""
+    if source.official is None:
+        return []
+    official, official_problems = parse_official(source.official)
+    problems.extend(official_problems)
+    return official
+
+
+def _validate_entries(
+    session: Session,
+    raw_rows: list[tuple[str, dict[str, Any]]],
+    regions: dict[str, Region],
+    problems: list[str],
+) -> list[ValidEntry]:
+    """The rows that validate and name a known region and school; the others' problems go to `problems`."""
+    valid: list[ValidEntry] = []
+    for where, raw in raw_rows:
+        entry = _validate_entry(session, where, raw, regions, problems)
+        if entry is not None:
+            valid.append(entry)
+    return valid
+
+
+def _validate_entry(
+    session: Session, where: str, raw: dict[str, Any], regions: dict[str, Region], problems: list[str]
+) -> ValidEntry | None:
+    """One row checked against the schema, the regions and that region's schools."""
+    try:
+        row = EntryRow.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(validation_problems(where, exc))
+        return None
+    region = regions.get(row.region)
+    if region is None:
+        problems.append(_("{where}: unknown region {code!r}").format(where=where, code=row.region))
+        return None
+    school: School | None = None
+    if row.school is not None:
+        school = _find_school(session, region, row.school)
+        if school is None:
+            problems.append(
+                _("{where}: no school {school!r} in region {code}").format(
+                    where=where, school=row.school, code=region.code
+                )
+            )
+            return None
+    return ValidEntry(where, row, region, school)
+
+
+def _parse_reminders(
+    reminders: dict[str, Any] | None, regions: dict[str, Region], problems: list[str]
+) -> ReminderPlan:
+    """The reminders section's overrides and target region; its problems go to `problems`."""
+    plan = ReminderPlan()
+    if reminders is None:
+        return plan
+    plan.region = regions.get(str(reminders["region"])) if reminders["region"] else None
+    if plan.region is None:
+        problems.append(_("reminders: need a top-level region code that exists"))
+    try:
+        plan.overrides = parse_overrides(reminders["rules"])
+    except RuleError as exc:
+        problems.append(str(exc))
+    return plan
+
+
+def _spans(valid: list[ValidEntry], result: ImportResult) -> dict[Scope, tuple[date, date]]:
+    """Each scope's first and last day in the file; notes every region touched in `result`."""
+    spans: dict[Scope, tuple[date, date]] = {}
+    for entry in valid:
+        key = _scope_key(entry.row, entry.school, entry.region)
+        last = entry.row.end or entry.row.start
+        first_seen, last_seen = spans.get(key, (entry.row.start, last))
+        spans[key] = (min(first_seen, entry.row.start), max(last_seen, last))
+        result.regions.add(entry.region.code)
+    return spans
+
+
+def _delete_covered(session: Session, spans: dict[Scope, tuple[date, date]], result: ImportResult) -> None:
+    """Delete the entries each scope already has inside its span, counting them in `result`."""
     for (region_id, school_id), (first, last) in spans.items():
         scope = (
             CalendarEntry.school_id.is_(None) if school_id is None else CalendarEntry.school_id == school_id
@@ -227,44 +298,51 @@ def import_calendar(session: Session, path: Path, now: datetime, actor_id: int |
             )
         )
         result.replaced += int(getattr(deleted, "rowcount", 0) or 0)
-    for _where, row, region, school in valid:
+
+
+def _add_entries(session: Session, valid: list[ValidEntry], now: datetime, result: ImportResult) -> None:
+    """Add one calendar entry per valid row, counting them in `result`."""
+    for entry in valid:
         session.add(
             CalendarEntry(
-                region_id=region.id,
-                school_id=school.id if school else None,
-                kind=row.kind,
-                name=row.name,
-                first_day=row.start,
-                last_day=row.end or row.start,
-                note=row.note,
+                region_id=entry.region.id,
+                school_id=entry.school.id if entry.school else None,
+                kind=entry.row.kind,
+                name=entry.row.name,
+                first_day=entry.row.start,
+                last_day=entry.row.end or entry.row.start,
+                note=entry.row.note,
                 created_at=now,
             )
         )
         result.entries += 1
-    if override_region is not None:
-        # Reassign the dict: JSON columns only notice a new value, not an in-place change.
-        override_region.settings = {**(override_region.settings or {}), "reminders": overrides}
-        result.rule_overrides = len(overrides)
-        result.regions.add(override_region.code)
-    if official:
-        write_official(session, official, now)
-        result.official_years = sorted(y.year for y in official)
-    session.add(
-        AuditLog(
-            at=now,
-            actor_person_id=actor_id,
-            action="calendar.import",
-            target=",".join(sorted(result.regions)),
-            details={
-                "file": path.name,
-                "entries": result.entries,
-                "replaced": result.replaced,
-                "official_years": result.official_years,
-            },
-        )
+
+
+def _apply_reminders(plan: ReminderPlan, result: ImportResult) -> None:
+    """Store the reminder overrides in their region's settings, if there is such a region."""
+    region = plan.region
+    if region is None:
+        return
+    # Reassign the dict: JSON columns only notice a new value, not an in-place change.
+    region.settings = {**(region.settings or {}), "reminders": plan.overrides}
+    result.rule_overrides = len(plan.overrides)
+    result.regions.add(region.code)
+
+
+def _import_audit(path: Path, now: datetime, actor_id: int | None, result: ImportResult) -> AuditLog:
+    """The audit row recording what the import did."""
+    return AuditLog(
+        at=now,
+        actor_person_id=actor_id,
+        action="calendar.import",
+        target=",".join(sorted(result.regions)),
+        details={
+            "file": path.name,
+            "entries": result.entries,
+            "replaced": result.replaced,
+            "official_years": result.official_years,
+        },
     )
-    session.flush()
-    return result
 
 
 def _find_school(session: Session, region: Region, ref: str) -> School | None:
@@ -276,13 +354,13 @@ def _find_school(session: Session, region: Region, ref: str) -> School | None:
     return session.scalars(query.where(School.name == ref)).first()
 
 
-def _overlaps(valid: list[tuple[str, EntryRow, Region, School | None]]) -> list[str]:
+def _overlaps(valid: list[ValidEntry]) -> list[str]:
     """Terms and vacations of one scope in the file must not overlap each other."""
     problems = []
     periods = [
-        (where, row, (region.id, school.id if school else None))
-        for where, row, region, school in valid
-        if row.kind in (CalendarKind.TERM, CalendarKind.VACATION)
+        (entry.where, entry.row, (entry.region.id, entry.school.id if entry.school else None))
+        for entry in valid
+        if entry.row.kind in (CalendarKind.TERM, CalendarKind.VACATION)
     ]
     for index, (where, row, scope) in enumerate(periods):
         for other_where, other, other_scope in periods[:index]:

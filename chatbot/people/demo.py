@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,18 +45,35 @@ class ClassPlan:
     size: int
 
 
+class SchoolPlan(NamedTuple):
+    name: str
+    stage: Stage
+    classes: tuple[ClassPlan, ...]
+
+
 SCHOOLS = (
-    (
+    SchoolPlan(
         "红星小学",
         Stage.PRIMARY,
         (ClassPlan(3, "1班", 38), ClassPlan(4, "1班", 42), ClassPlan(5, "1班", 27), ClassPlan(6, "1班", 35)),
     ),
-    (
+    SchoolPlan(
         "东乡第一初级中学",
         Stage.JUNIOR,
         (ClassPlan(7, "1班", 45), ClassPlan(8, "2班", 40), ClassPlan(9, "1班", 31)),
     ),
 )
+
+
+@dataclass(frozen=True)
+class Seeding:
+    """What every step of one seeding shares; the order of `rng` draws fixes the county."""
+
+    session: Session
+    now: datetime
+    rng: random.Random
+    demo_parent: Person
+    guardian_phones: Iterator[int]
 
 
 def _name(rng: random.Random, surname: str | None = None) -> str:
@@ -65,6 +85,21 @@ def seed_county(session: Session, now: datetime) -> Region | None:
     if session.scalars(select(Region).where(Region.code == DEMO_REGION_CODE)).first() is not None:
         return None
     rng = random.Random(20261122)
+    region = _add_region(session)
+    admin = _add_person(session, DEMO_ADMIN_NAME, "13900000004", now)
+    _grant(session, admin, Role.COUNTY_ADMIN, ScopeType.REGION, region.id)
+    # Not flushed here: it is inserted with the first school's flush, the insert order the tests pin.
+    demo_parent = Person(name=DEMO_PARENT_NAME, phone="13900000001", created_at=now)
+    session.add(demo_parent)
+    seeding = Seeding(session, now, rng, demo_parent, itertools.count(13700000001))
+    for school_index, plan in enumerate(SCHOOLS):
+        _seed_school(seeding, region, school_index, plan)
+    session.flush()
+    return region
+
+
+def _add_region(session: Session) -> Region:
+    """The demo county's region row, flushed for its id."""
     region = Region(
         code=DEMO_REGION_CODE,
         name="临夏县(演示)",
@@ -74,103 +109,121 @@ def seed_county(session: Session, now: datetime) -> Region | None:
     )
     session.add(region)
     session.flush()
-    admin = Person(name=DEMO_ADMIN_NAME, phone="13900000004", created_at=now)
-    session.add(admin)
+    return region
+
+
+def _add_person(session: Session, name: str, phone: str, now: datetime) -> Person:
+    """A new person, flushed for its id."""
+    person = Person(name=name, phone=phone, created_at=now)
+    session.add(person)
     session.flush()
-    session.add(
-        Membership(
-            person_id=admin.id, role=Role.COUNTY_ADMIN, scope_type=ScopeType.REGION, scope_id=region.id
-        )
+    return person
+
+
+def _grant(session: Session, person: Person, role: Role, scope_type: ScopeType, scope_id: int) -> None:
+    """Give `person` a role over one scope."""
+    session.add(Membership(person_id=person.id, role=role, scope_type=scope_type, scope_id=scope_id))
+
+
+def _seed_school(seeding: Seeding, region: Region, school_index: int, plan: SchoolPlan) -> None:
+    """One school with its principal and its classes."""
+    session = seeding.session
+    school = School(region_id=region.id, name=plan.name, stage=plan.stage)
+    session.add(school)
+    session.flush()
+    principal = _add_person(
+        session,
+        DEMO_PRINCIPAL_NAME if school_index == 0 else _name(seeding.rng) + "校长",
+        f"1390000001{school_index}",
+        seeding.now,
+    )
+    _grant(session, principal, Role.PRINCIPAL, ScopeType.SCHOOL, school.id)
+    for class_index, class_plan in enumerate(plan.classes):
+        _seed_class(seeding, school, plan.stage, (school_index, class_index), class_plan)
+
+
+def _seed_class(
+    seeding: Seeding, school: School, stage: Stage, position: tuple[int, int], plan: ClassPlan
+) -> None:
+    """One class with its teacher and pupils; `position` is (school index, class index)."""
+    session = seeding.session
+    school_index, class_index = position
+    teacher = _add_person(
+        session,
+        DEMO_TEACHER_NAME if position == (0, 0) else _name(seeding.rng),
+        f"1390001{school_index}{class_index:03d}",
+        seeding.now,
+    )
+    klass = SchoolClass(school_id=school.id, grade=plan.grade, name=plan.name, class_teacher_id=teacher.id)
+    session.add(klass)
+    session.flush()
+    _grant(session, teacher, Role.CLASS_TEACHER, ScopeType.CLASS, klass.id)
+    for number in range(1, plan.size + 1):
+        _seed_pupil(seeding, school, klass, stage, class_index, number)
+
+
+def _seed_pupil(
+    seeding: Seeding, school: School, klass: SchoolClass, stage: Stage, class_index: int, number: int
+) -> None:
+    """One pupil and their guardian, drawn from `seeding.rng` in a fixed order."""
+    session, rng = seeding.session, seeding.rng
+    surname = rng.choice(SURNAMES)
+    household = _household(rng)
+    boarding = _boarding(rng, stage, klass.grade)
+    student = Student(
+        school_id=school.id,
+        class_id=klass.id,
+        student_no=f"{klass.grade:02d}{class_index + 1:02d}{number:02d}",
+        name=_name(rng, surname),
+        gender=rng.choice(("男", "女")),
+        boarding=boarding,
+        household=household,
+        active=True,
+    )
+    session.add(student)
+    session.flush()
+    if number == 1 and class_index == 0:
+        # The demo parent has one child in each school (first pupil of each first class).
+        session.add(Guardian(person_id=seeding.demo_parent.id, student_id=student.id, relation="父亲"))
+        return
+    _add_guardian(seeding, student, surname)
+
+
+def _household(rng: random.Random) -> list[str]:
+    """The pupil's household markers, from one draw."""
+    roll = rng.random()
+    if roll < 0.22:
+        return ["registered_poor"]
+    if roll < 0.30:
+        return ["dibao"]
+    if roll < 0.32:
+        return ["orphan"]
+    return []
+
+
+def _boarding(rng: random.Random, stage: Stage, grade: int) -> bool:
+    """Whether the pupil boards; only junior pupils and primary grades 5 and up take a draw."""
+    return (stage == Stage.JUNIOR and rng.random() < 0.6) or (
+        stage == Stage.PRIMARY and grade >= 5 and rng.random() < 0.3
     )
 
-    demo_parent = Person(name=DEMO_PARENT_NAME, phone="13900000001", created_at=now)
-    session.add(demo_parent)
-    phone_seq = 13700000000
-    first_classes: list[SchoolClass] = []
-    for school_index, (school_name, stage, plans) in enumerate(SCHOOLS):
-        school = School(region_id=region.id, name=school_name, stage=stage)
-        session.add(school)
-        session.flush()
-        principal = Person(
-            name=DEMO_PRINCIPAL_NAME if school_index == 0 else _name(rng) + "校长",
-            phone=f"1390000001{school_index}",
-            created_at=now,
+
+def _add_guardian(seeding: Seeding, student: Student, surname: str) -> None:
+    """A guardian sharing the pupil's surname, with the next guardian phone number."""
+    rng = seeding.rng
+    guardian = _add_person(
+        seeding.session,
+        surname + rng.choice(GIVEN) + rng.choice(("华", "强", "梅", "英")),
+        str(next(seeding.guardian_phones)),
+        seeding.now,
+    )
+    seeding.session.add(
+        Guardian(
+            person_id=guardian.id,
+            student_id=student.id,
+            relation=rng.choice(("父亲", "母亲", "爷爷", "奶奶")),
         )
-        session.add(principal)
-        session.flush()
-        session.add(
-            Membership(
-                person_id=principal.id, role=Role.PRINCIPAL, scope_type=ScopeType.SCHOOL, scope_id=school.id
-            )
-        )
-        for class_index, plan in enumerate(plans):
-            teacher_name = DEMO_TEACHER_NAME if (school_index, class_index) == (0, 0) else _name(rng)
-            teacher = Person(
-                name=teacher_name, phone=f"1390001{school_index}{class_index:03d}", created_at=now
-            )
-            session.add(teacher)
-            session.flush()
-            klass = SchoolClass(
-                school_id=school.id, grade=plan.grade, name=plan.name, class_teacher_id=teacher.id
-            )
-            session.add(klass)
-            session.flush()
-            if class_index == 0:
-                first_classes.append(klass)
-            session.add(
-                Membership(
-                    person_id=teacher.id,
-                    role=Role.CLASS_TEACHER,
-                    scope_type=ScopeType.CLASS,
-                    scope_id=klass.id,
-                )
-            )
-            for number in range(1, plan.size + 1):
-                surname = rng.choice(SURNAMES)
-                household: list[str] = []
-                roll = rng.random()
-                if roll < 0.22:
-                    household.append("registered_poor")
-                elif roll < 0.30:
-                    household.append("dibao")
-                elif roll < 0.32:
-                    household.append("orphan")
-                boarding = (stage == Stage.JUNIOR and rng.random() < 0.6) or (
-                    stage == Stage.PRIMARY and plan.grade >= 5 and rng.random() < 0.3
-                )
-                student = Student(
-                    school_id=school.id,
-                    class_id=klass.id,
-                    student_no=f"{plan.grade:02d}{class_index + 1:02d}{number:02d}",
-                    name=_name(rng, surname),
-                    gender=rng.choice(("男", "女")),
-                    boarding=boarding,
-                    household=household,
-                    active=True,
-                )
-                session.add(student)
-                session.flush()
-                if number == 1 and class_index == 0:
-                    # The demo parent has one child in each school (first pupil of each first class).
-                    session.add(Guardian(person_id=demo_parent.id, student_id=student.id, relation="父亲"))
-                    continue
-                phone_seq += 1
-                guardian = Person(
-                    name=surname + rng.choice(GIVEN) + rng.choice(("华", "强", "梅", "英")),
-                    phone=str(phone_seq),
-                    created_at=now,
-                )
-                session.add(guardian)
-                session.flush()
-                session.add(
-                    Guardian(
-                        person_id=guardian.id,
-                        student_id=student.id,
-                        relation=rng.choice(("父亲", "母亲", "爷爷", "奶奶")),
-                    )
-                )
-    session.flush()
-    return region
+    )
 
 
 ROLE_NAMES = {

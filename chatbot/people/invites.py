@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ CODE_LENGTH = 8
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(hours=1)
 LOCKOUT = timedelta(hours=1)
+# Bulk statements go in chunks of this many rows, so no IN list or insert grows with the school.
+BATCH = 500
 
 
 def normalize_code(text: str) -> str:
@@ -202,6 +205,16 @@ def class_label(klass: SchoolClass) -> str:
     return _("Grade {grade} {name}").format(grade=klass.grade, name=klass.name)
 
 
+class Invitee(NamedTuple):
+    """One row of `school_invitees`: who gets a code, as what, for which classes and children."""
+
+    person_id: int
+    name: str
+    role: str
+    klass: str
+    children: str
+
+
 def issue_school_invites(
     session: Session,
     school: School,
@@ -214,58 +227,78 @@ def issue_school_invites(
 
     With `unlinked_only`, people who already use the bot on some channel are left out.
     """
-    invitees = school_invitees(session, school, which)
-    if unlinked_only and invitees:
-        linked = set(
-            session.scalars(
-                select(ChannelIdentity.person_id).where(
-                    ChannelIdentity.person_id.is_not(None), ChannelIdentity.active.is_(True)
-                )
-            )
-        )
-        invitees = [row for row in invitees if row[0] not in linked]
+    invitees = _invitees(session, school, which, unlinked_only)
     if not invitees:
         return []
-    person_ids = sorted({pid for pid, *_rest in invitees})
-    for start in range(0, len(person_ids), 500):
+    _expire_unused(session, sorted({invitee.person_id for invitee in invitees}), now)
+    codes = _unused_codes(session, len(invitees))
+    expires = now + valid_for
+    rows = _code_rows(school, list(zip(codes, invitees, strict=True)), expires, now)
+    for start in range(0, len(rows), BATCH):
+        session.execute(insert(InviteCode), rows[start : start + BATCH])
+    session.add(_export_audit(school, which, len(rows), unlinked_only, now))
+    return [
+        InviteLine(invitee.name, invitee.role, invitee.klass, invitee.children, code, expires)
+        for code, invitee in zip(codes, invitees, strict=True)
+    ]
+
+
+def _invitees(session: Session, school: School, which: str, unlinked_only: bool) -> list[Invitee]:
+    """The school's invitees, less those already on some channel when `unlinked_only`."""
+    invitees = [Invitee(*row) for row in school_invitees(session, school, which)]
+    if not (unlinked_only and invitees):
+        return invitees
+    linked = set(
+        session.scalars(
+            select(ChannelIdentity.person_id).where(
+                ChannelIdentity.person_id.is_not(None), ChannelIdentity.active.is_(True)
+            )
+        )
+    )
+    return [invitee for invitee in invitees if invitee.person_id not in linked]
+
+
+def _expire_unused(session: Session, person_ids: list[int], now: datetime) -> None:
+    """End the unused, unexpired codes these people already hold."""
+    for start in range(0, len(person_ids), BATCH):
         session.execute(
             update(InviteCode)
             .where(
-                InviteCode.person_id.in_(person_ids[start : start + 500]),
+                InviteCode.person_id.in_(person_ids[start : start + BATCH]),
                 InviteCode.used_at.is_(None),
                 InviteCode.expires_at > now,
             )
             .values(expires_at=now)
         )
-    codes = _unused_codes(session, len(invitees))
-    expires = now + valid_for
-    rows = [
+
+
+def _code_rows(
+    school: School, issued: list[tuple[str, Invitee]], expires: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The invite_code rows to insert, one per (code, invitee), storing only the code's hash."""
+    return [
         {
             "code_hash": hash_code(code),
-            "person_id": pid,
-            "role": role,
+            "person_id": invitee.person_id,
+            "role": invitee.role,
             "scope_type": ScopeType.SCHOOL.value,
             "scope_id": school.id,
             "expires_at": expires,
             "created_at": now,
         }
-        for code, (pid, _name, role, _k, _c) in zip(codes, invitees, strict=True)
+        for code, invitee in issued
     ]
-    for start in range(0, len(rows), 500):
-        session.execute(insert(InviteCode), rows[start : start + 500])
-    session.add(
-        AuditLog(
-            at=now,
-            actor_person_id=None,
-            action="invites.export",
-            target=f"school:{school.id}",
-            details={"role": which, "count": len(rows), "unlinked_only": unlinked_only},
-        )
+
+
+def _export_audit(school: School, which: str, count: int, unlinked_only: bool, now: datetime) -> AuditLog:
+    """The audit row of one bulk issue."""
+    return AuditLog(
+        at=now,
+        actor_person_id=None,
+        action="invites.export",
+        target=f"school:{school.id}",
+        details={"role": which, "count": count, "unlinked_only": unlinked_only},
     )
-    return [
-        InviteLine(name, role, klass, child, code, expires)
-        for code, (_pid, name, role, klass, child) in zip(codes, invitees, strict=True)
-    ]
 
 
 def _unused_codes(session: Session, count: int) -> list[str]:
@@ -276,10 +309,12 @@ def _unused_codes(session: Session, count: int) -> list[str]:
         batch = {h: c for h, c in batch.items() if h not in codes}
         taken: set[str] = set()
         hashes = list(batch)
-        for start in range(0, len(hashes), 500):
+        for start in range(0, len(hashes), BATCH):
             taken.update(
                 session.scalars(
-                    select(InviteCode.code_hash).where(InviteCode.code_hash.in_(hashes[start : start + 500]))
+                    select(InviteCode.code_hash).where(
+                        InviteCode.code_hash.in_(hashes[start : start + BATCH])
+                    )
                 )
             )
         codes.update({h: c for h, c in batch.items() if h not in taken})

@@ -15,8 +15,8 @@ from sqlalchemy import event, insert, select
 from chatbot.app import App
 from chatbot.channels.console import ConsoleChannel
 from chatbot.core.context import Dialog
-from chatbot.core.messages import Incoming
 from chatbot.core.dialogs import resolve_identity
+from chatbot.core.messages import Incoming
 from db.models import ChannelIdentity, DialogState
 from db.session import make_engine, transaction
 from tests.conftest import PG_URL, DemoPeople

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from chatbot.app import App
 from chatbot.channels.telegram import handlers
 from chatbot.core.domains import default_registry
-from chatbot.core.flow import Flow, Registry, say
+from chatbot.core.flow import Entry, Flow, On, Registry, State, say
 from chatbot.core.messages import Button, Incoming
+from chatbot.core.payloads import Payload
 from chatbot.core.router import DatabaseBusy, Router
 from chatbot.people.invites import issue_code
 from db.models import ChannelIdentity, Person
@@ -103,20 +105,30 @@ async def test_language_buttons_answer_the_query_and_switch_language(
     assert found is not None and found.locale == "en"
 
 
+@dataclass(frozen=True)
+class CountAdd(Payload, prefix="tgcnt"):
+    what: str
+
+
 def _counter_registry() -> Registry:
     """The default flows plus a toggle flow that edits its own message, like roll-call does."""
 
     def show(ctx, msg):  # type: ignore[no-untyped-def]
         ctx.data["n"] = 0
-        return say("count 0", [Button("+1", "tgcnt:add")], then="counting")
+        return say("count 0", [Button("+1", CountAdd("add").pack())], then="counting")
 
-    def add(ctx, msg):  # type: ignore[no-untyped-def]
+    def add(ctx, msg, pressed):  # type: ignore[no-untyped-def]
         ctx.data["n"] = int(ctx.data.get("n", 0)) + 1
-        return say(f"count {ctx.data['n']}", [Button("+1", "tgcnt:add")], then="counting", edit=True)
+        return say(
+            f"count {ctx.data['n']}", [Button("+1", CountAdd("add").pack())], then="counting", edit=True
+        )
 
     registry = Registry(flows=dict(default_registry().flows), actions=dict(default_registry().actions))
+    counting = State(buttons=[On(CountAdd, add)], goes_to=("counting",))
     registry.add_flow(
-        Flow.create("tgcount", show, {"counting": add}, commands=("tgcount",), prefixes=("tgcnt",))
+        Flow.create(
+            "tgcount", Entry(show, goes_to=("counting",)), {"counting": counting}, commands=("tgcount",)
+        )
     )
     return registry
 
