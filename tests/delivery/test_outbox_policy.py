@@ -17,6 +17,7 @@ from chatbot.attendance.close import close_day
 from chatbot.broadcast.service import NOTICE_KIND, NoticeDraft, create_broadcast
 from chatbot.broadcast.targets import NoticeTarget
 from chatbot.channels.console import ConsoleChannel
+from chatbot.delivery.outbox import account_locale, account_locale_sql
 from chatbot.i18n import recipient_locale
 from db.models import ChannelIdentity, OutboxMessage, Person
 from db.models.broadcast import BroadcastScope
@@ -115,3 +116,39 @@ def test_recipient_locale(
     identity: str | None, person: str | None, default: str | None, expected: str
 ) -> None:
     assert recipient_locale(identity, person, default=default) == expected
+
+
+def test_the_bulk_language_rule_in_sql_is_the_same_rule_as_for_one_account(
+    hant_app: App, demo: DemoPeople
+) -> None:
+    """Notices pick languages in SQL (account_locale_sql), alerts in Python (account_locale): they agree."""
+    choices = [None, "en", "zh_Hans", "fr"]
+    combos = [(mine, theirs) for mine in choices for theirs in choices]
+    console = ConsoleChannel(hant_app.session_factory, hant_app.router, clock=hant_app.clock)
+    console.external_id(demo.parent)
+    with transaction(hant_app.session_factory) as s:
+        parent = s.get(Person, demo.parent)
+        assert parent is not None
+        template = s.scalars(select(ChannelIdentity).where(ChannelIdentity.person_id == demo.parent)).first()
+        assert template is not None
+        for number, (mine, theirs) in enumerate(combos):
+            person = Person(name=f"语言{number}", locale=theirs, created_at=template.created_at)
+            s.add(person)
+            s.flush()
+            s.add(
+                ChannelIdentity(
+                    channel="console", external_id=f"lang-{number}", person_id=person.id, locale=mine,
+                    active=True, failed_codes=0, last_buttons=[], created_at=template.created_at,
+                )
+            )  # fmt: skip
+    with hant_app.session_factory() as s:
+        rows = s.execute(
+            select(ChannelIdentity, Person, account_locale_sql(s))
+            .join(Person, Person.id == ChannelIdentity.person_id)
+            .where(ChannelIdentity.external_id.like("lang-%"))
+            .order_by(ChannelIdentity.id)
+        ).all()
+        assert [(i.locale, p.locale) for i, p, _sql in rows] == combos
+        assert [sql for _i, _p, sql in rows] == [account_locale(s, i, p) for i, p, _sql in rows]
+        # The default (zh_Hant here) only where neither the account nor the person chose a known language.
+        assert [sql for _i, _p, sql in rows].count("zh_Hant") == 4
