@@ -42,7 +42,12 @@ PACKAGES = {
     "reminders": ["chatbot/reminders/*"],
     "delivery": ["chatbot/delivery/*"],
     "people": ["chatbot/people/*", "chatbot/people/roster/*"],
-    "core": ["chatbot/core/router.py", "chatbot/core/payloads.py", "chatbot/core/flow.py"],
+    "core": [
+        "chatbot/core/router.py",
+        "chatbot/core/dialogs.py",
+        "chatbot/core/payloads.py",
+        "chatbot/core/flow.py",
+    ],
 }
 MUTMUT = "mutmut>=3.8,<4"  # also the project's `mutation` extra
 # Mutants no test can tell from the original, one file per package (bench/equivalent/<package>.toml:
