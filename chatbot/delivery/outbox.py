@@ -6,19 +6,23 @@ sends it later through the recipient's channel. Nothing else sends unrequested m
 
 from __future__ import annotations
 
-import enum
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from typing import Any, cast
+from datetime import datetime, time, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Integer, Select, String, Table, Text, case, func, insert, literal, select
+from sqlalchemy import JSON, Integer, Select, String, Text, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from chatbot.core.messages import Reply, buttons_to_json
+from chatbot.delivery.bulk import _copy_rows as _copy_rows
+from chatbot.delivery.bulk import _plain as _plain
+from chatbot.delivery.bulk import write_rows
+from chatbot.delivery.held import HELD_REF as HELD_REF
+from chatbot.delivery.held import hold_for_reply as hold_for_reply
+from chatbot.delivery.held import take_held_for_reply as take_held_for_reply
 from chatbot.i18n import DEFAULT_LOCALE, LOCALES, recipient_locale, use_locale
 from db.base import UTCDateTime
 from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Person, Priority
@@ -153,6 +157,18 @@ class OutboxItem:
     not_before: datetime | None = None
 
 
+class Account(NamedTuple):
+    """An active chat account of a person in an `enqueue_many` batch, with the language it reads."""
+
+    identity_id: int
+    channel: str
+    locale: str
+
+
+# An item, one of its person's accounts and that account's dedupe key: one row to write unless taken.
+Wanted = tuple[OutboxItem, Account, str]
+
+
 def enqueue_many(
     session: Session,
     items: Sequence[OutboxItem],
@@ -171,8 +187,21 @@ def enqueue_many(
         return 0
     policy = policy_of(session)
     quiet = (quiet_start or policy.quiet_start, quiet_end or policy.quiet_end)
-    person_ids = sorted({item.person_id for item in items})
-    accounts: dict[int, list[tuple[int, str, str]]] = {}
+    accounts = _accounts(session, sorted({item.person_id for item in items}), policy.default_locale)
+    wanted: list[Wanted] = [
+        (item, account, f"{item.dedupe_key}|{account.identity_id}")
+        for item in items
+        for account in accounts.get(item.person_id, [])
+    ]
+    taken = _taken_keys(session, [key for _item, _account, key in wanted])
+    rows = _rows_to_write(wanted, taken, now, quiet)
+    write_rows(session, rows)
+    return len(rows)
+
+
+def _accounts(session: Session, person_ids: list[int], default_locale: str) -> dict[int, list[Account]]:
+    """The active chat accounts of these people, by person, oldest first, each with its language."""
+    accounts: dict[int, list[Account]] = {}
     for chunk in chunks(person_ids):
         for identity_id, person_id, channel, locale, person_locale in session.execute(
             select(
@@ -188,37 +217,45 @@ def enqueue_many(
         ):
             assert person_id is not None
             accounts.setdefault(person_id, []).append(
-                (identity_id, channel, recipient_locale(locale, person_locale, default=policy.default_locale))
+                Account(identity_id, channel, recipient_locale(locale, person_locale, default=default_locale))
             )
-    wanted = [
-        (item, identity_id, channel, locale, f"{item.dedupe_key}|{identity_id}")
-        for item in items
-        for identity_id, channel, locale in accounts.get(item.person_id, [])
-    ]
+    return accounts
+
+
+def _taken_keys(session: Session, keys: list[str]) -> set[str]:
+    """Those of `keys` some outbox row already has (the event was queued before)."""
     taken: set[str] = set()
-    for keys in chunks([key for *_rest, key in wanted]):
+    for chunk in chunks(keys):
         taken.update(
             key
             for key in session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
             )
             if key is not None
         )
+    return taken
+
+
+def _rows_to_write(
+    wanted: list[Wanted], taken: set[str], now: datetime, quiet: tuple[time, time]
+) -> list[dict[str, Any]]:
+    """The outbox rows (column values) for the wanted keys not yet taken, each rendered in its language."""
     rows: list[dict[str, Any]] = []
-    for item, identity_id, channel, locale, key in wanted:
+    for item, account, key in wanted:
         if key in taken:
             continue
+        # A key repeated within the batch is written once.
         taken.add(key)
-        with use_locale(locale):
+        with use_locale(account.locale):
             reply = item.render()
         due = item.not_before or now
         if item.priority != Priority.URGENT:
             due = after_quiet_hours(due, item.tz, *quiet)
         rows.append(
             {
-                "identity_id": identity_id,
+                "identity_id": account.identity_id,
                 "person_id": item.person_id,
-                "channel": channel,
+                "channel": account.channel,
                 "kind": item.kind,
                 "text": reply.text,
                 "buttons": buttons_to_json(reply.buttons),
@@ -233,46 +270,7 @@ def enqueue_many(
                 "created_at": now,
             }
         )
-    if rows and session.get_bind().dialect.name == "postgresql" and _copy_rows(session, rows):
-        return len(rows)
-    # A Core insert of the table (not the ORM bulk path): plain executemany, a third of the cost.
-    table = cast(Table, OutboxMessage.__table__)
-    for start in range(0, len(rows), 2000):
-        session.execute(insert(table), rows[start : start + 2000])
-    return len(rows)
-
-
-def _copy_rows(session: Session, rows: list[dict[str, Any]]) -> bool:
-    """COPY the rows into the outbox inside the session's transaction (PostgreSQL); False if the
-    table has a required column this module does not know how to fill (then the caller inserts)."""
-    table = OutboxMessage.__table__
-    columns = [c for c in table.columns if c.name != "id"]
-    defaults: dict[str, Any] = {}
-    for column in columns:
-        if column.name in rows[0] or column.nullable:
-            continue
-        if column.default is None or not column.default.is_scalar:
-            return False
-        defaults[column.name] = getattr(column.default, "arg", None)
-    # Only the columns that are present (or required) are copied; the rest stay NULL.
-    names = [c.name for c in columns if c.name in rows[0] or c.name in defaults]
-    driver = session.connection().connection.driver_connection
-    statement = f"COPY {OutboxMessage.__tablename__} ({', '.join(names)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([_plain(row[name] if name in row else defaults[name]) for name in names])
-    return True
-
-
-def _plain(value: Any) -> Any:
-    """What the column types would bind: naive UTC datetimes, JSON text, enum values."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+    return rows
 
 
 # The columns `enqueue_selected` fills, in the order of its SELECT.
@@ -396,59 +394,3 @@ def enqueue_or_edit(
     )
     session.add(row)
     return row
-
-
-HELD_REF = "held_for_reply"
-
-
-def hold_for_reply(
-    session: Session,
-    account: ChannelIdentity,
-    *,
-    kind: str,
-    text: str,
-    buttons: list[Any],
-    sent_row: int,
-    now: datetime,
-) -> None:
-    """Outbox row `sent_row` reached `account` only as a summary: keep its full text in the outbox,
-    awaiting the recipient's next message (whose reply carries it). The worker never claims it."""
-    session.add(
-        OutboxMessage(
-            identity_id=account.id,
-            person_id=account.person_id,
-            channel=account.channel,
-            kind=kind,
-            text=text,
-            buttons=buttons,
-            priority=int(Priority.NORMAL),
-            not_before=now,
-            status=OutboxStatus.AWAITING_REPLY,
-            attempts=0,
-            ref_type=HELD_REF,
-            ref_id=sent_row,
-            created_at=now,
-        )
-    )
-
-
-def take_held_for_reply(
-    session: Session, identity_id: int, now: datetime, *, keep: timedelta, most: int
-) -> tuple[list[OutboxMessage], int]:
-    """The messages awaiting this account's reply: the newest `most` of those younger than `keep`
-    (marked sent: the caller's reply carries them), and how many others were dropped (cancelled)."""
-    rows = list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.identity_id == identity_id, OutboxMessage.status == OutboxStatus.AWAITING_REPLY
-            )
-            .order_by(OutboxMessage.id)
-        )
-    )
-    fresh = [row for row in rows if row.created_at >= now - keep]
-    shown = fresh[-most:] if most > 0 else []
-    for row in rows:
-        row.status = OutboxStatus.SENT if row in shown else OutboxStatus.CANCELLED
-        row.sent_at = now if row in shown else None
-    return shown, len(rows) - len(shown)

@@ -24,153 +24,29 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import time as clock_time
-from typing import Any, Literal, TypeVar, cast
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, bindparam, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chatbot.clock import utcnow
-from chatbot.config import Settings
-from chatbot.core.domains import default_registry
-from chatbot.delivery.limits import ChannelLimit, ChannelLimiter, Monotonic, Sleep
-from chatbot.delivery.outbox import QUIET_END, QUIET_START, after_quiet_hours
-from chatbot.delivery.ports import (
-    OutgoingMessage,
-    PermanentFailure,
-    RecipientGone,
-    RetryLater,
-    Sender,
-)
-from db.models import ChannelIdentity, OutboxMessage, OutboxStatus, Priority
-from db.session import transaction
+from chatbot.delivery.limits import ChannelLimiter, Monotonic, Sleep
+from chatbot.delivery.model import Claimed, Clock, DeliveryConfig, DrainReport, Outcome, Result
+from chatbot.delivery.ports import PermanentFailure, RecipientGone, RetryLater, Sender
+from chatbot.delivery.steps import OutboxSteps, refs_of
+from db.models import OutboxMessage
 
 log = logging.getLogger(__name__)
-OUTBOX = cast(Table, OutboxMessage.__table__)
-IDENTITY = cast(Table, ChannelIdentity.__table__)
-
-# Built once: with one small write per message, building and cache-keying a statement per call
-# costs more than the write itself.
-_BY_ROW = OUTBOX.c.id == bindparam("row_id")
-MARK_SENT = (
-    update(OUTBOX)
-    .where(_BY_ROW)
-    .values(
-        status=OutboxStatus.SENT,
-        sent_at=bindparam("sent_at"),
-        external_message_id=bindparam("external"),
-        last_error=None,
-    )
-)
-MARK_REQUEUED = (
-    update(OUTBOX)
-    .where(_BY_ROW)
-    .values(
-        status=OutboxStatus.QUEUED,
-        not_before=bindparam("not_before"),
-        attempts=OUTBOX.c.attempts - bindparam("undo"),
-        last_error=bindparam("error"),
-    )
-)
-MARK_FAILED = update(OUTBOX).where(_BY_ROW).values(status=OutboxStatus.FAILED, last_error=bindparam("error"))
-REMEMBER_BUTTONS = (
-    update(IDENTITY).where(IDENTITY.c.id == bindparam("identity")).values(last_buttons=bindparam("buttons"))
-)
-
-Clock = Callable[[], datetime]
-Outcome = Literal["sent", "retry", "failed", "gone", "deferred"]
 T = TypeVar("T")
 
-# Modules told about delivered rows after each batch (broadcast progress); looked up by name so
-# the outbox does not depend on its users.
 
+class Worker(OutboxSteps):
+    """Claims, sends and records outbox rows for the channels it has Senders for.
 
-@dataclass
-class DeliveryConfig:
-    """How the worker paces, batches and retries. Build it with `from_settings`."""
-
-    limits: dict[str, ChannelLimit] = field(default_factory=dict)
-    batch_size: int = 100
-    # A batch holds about this many seconds of sending at the channels' rate, so cancelling a
-    # broadcast stops within about this long.
-    batch_seconds: float = 1.0
-    # Messages sent (or being sent) whose outcome is not yet written. A kill -9 re-sends exactly
-    # these, so this is the most duplicates one crash can cause. Each extra one buys throughput on
-    # slow links (messages/s ≈ in_flight / (platform latency + one small write)).
-    in_flight: int = 1
-    # Broadcast progress (one row lock and a count per notice) is refreshed at most this often
-    # while sending, and always when a drain ends.
-    hook_interval: float = 1.0
-    # Concurrent claim→send→record loops; two keep the channel busy while a batch is recorded.
-    lanes: int = 2
-    max_attempts: int = 8
-    backoff_base: float = 5.0
-    backoff_max: float = 3600.0
-    send_timeout: float = 60.0
-    sending_timeout: timedelta = timedelta(minutes=5)
-    # A batch waits this long for a busy chat (per-chat limit); longer waits go back to the queue.
-    max_chat_hold: float = 2.0
-    poll_interval: float = 1.0
-    recover_interval: float = 60.0
-    quiet_start: clock_time = QUIET_START
-    quiet_end: clock_time = QUIET_END
-    # Run database work in a thread so sending continues while a batch is claimed or recorded.
-    db_in_thread: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> DeliveryConfig:
-        """The operator's settings; each channel's rate limits come from its Sender unless overridden."""
-        # PostgreSQL round trips are slower but run in parallel: more lanes keep a channel busy.
-        overrides.setdefault("lanes", 4 if settings.database_url.startswith("postgresql") else 2)
-        overrides.setdefault("in_flight", settings.delivery_in_flight)
-        return cls(quiet_start=settings.quiet_hours_start, quiet_end=settings.quiet_hours_end, **overrides)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A row this worker marked `sending`, with what its channel needs to send it."""
-
-    message: OutgoingMessage
-    channel: str
-    priority: int
-    attempts: int
-    ref_type: str | None
-    ref_id: int | None
-
-
-@dataclass(frozen=True)
-class Result:
-    claimed: Claimed
-    outcome: Outcome
-    external_message_id: str | None = None
-    error: str | None = None
-    retry_after: float | None = None
-
-    @property
-    def in_flight(self) -> bool:
-        """An attempted send (anything but a deferral) holds an in-flight place until it is recorded."""
-        return self.outcome != "deferred"
-
-
-@dataclass
-class DrainReport:
-    """What one drain did, by outcome; `held` counts rows moved past quiet hours."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def sent(self) -> int:
-        return self.counts["sent"]
-
-    @property
-    def claimed(self) -> int:
-        return sum(v for k, v in self.counts.items() if k != "held")
-
-
-class Worker:
-    """Claims, sends and records outbox rows for the channels it has Senders for."""
+    The database steps (`claim`, `record`, `recover`) are in chatbot.delivery.steps; this class
+    adds the sending and the async loops that run them.
+    """
 
     def __init__(
         self,
@@ -212,199 +88,6 @@ class Worker:
             return self.config.batch_size
         paced = math.ceil(sum(rate or 0 for rate in rates) * self.config.batch_seconds)
         return max(10, min(self.config.batch_size, paced))
-
-    # --- database steps (sync; run in a thread by the async loop) ----------------------------
-
-    def claim(
-        self, now: datetime, identity_ids: set[int] | None = None, limit: int | None = None
-    ) -> list[Claimed]:
-        """Mark up to a batch of due rows `sending` (committed) and return them; hold quiet-hour rows."""
-        if not self.senders:
-            return []
-        cfg = self.config
-        # Core statements, not ORM objects: the worker touches thousands of rows a second.
-        query = (
-            select(
-                OUTBOX.c.id,
-                OUTBOX.c.identity_id,
-                OUTBOX.c.channel,
-                OUTBOX.c.kind,
-                OUTBOX.c.text,
-                OUTBOX.c.buttons,
-                OUTBOX.c.priority,
-                OUTBOX.c.attempts,
-                OUTBOX.c.tz,
-                OUTBOX.c.ref_type,
-                OUTBOX.c.ref_id,
-                OUTBOX.c.edit_external_message_id,
-                IDENTITY.c.external_id,
-                IDENTITY.c.last_inbound_at,
-            )
-            .join(IDENTITY, IDENTITY.c.id == OUTBOX.c.identity_id)
-            .where(
-                OUTBOX.c.status == OutboxStatus.QUEUED,
-                OUTBOX.c.not_before <= now,
-                OUTBOX.c.channel.in_(sorted(self.senders)),
-                IDENTITY.c.active.is_(True),
-            )
-            # Urgent first, then oldest due first: this order walks ix_outbox_drain without sorting.
-            .order_by(OUTBOX.c.priority, OUTBOX.c.not_before, OUTBOX.c.id)
-            .limit(limit or self.batch_limit)
-        )
-        if identity_ids is not None:
-            query = query.where(OUTBOX.c.identity_id.in_(sorted(identity_ids)))
-        if self.skip_locked:
-            query = query.with_for_update(skip_locked=True, of=OUTBOX)
-        with transaction(self.session_factory) as session:
-            rows = session.execute(query).all()
-            if not rows:
-                return []
-            claimed: list[Claimed] = []
-            held: list[dict[str, Any]] = []
-            quiet_until: dict[str, datetime] = {}
-            for row in rows:
-                if row.tz not in quiet_until:
-                    quiet_until[row.tz] = after_quiet_hours(now, row.tz, cfg.quiet_start, cfg.quiet_end)
-                if row.priority != Priority.URGENT and quiet_until[row.tz] != now:
-                    held.append({"row_id": row.id, "not_before": quiet_until[row.tz]})
-                    continue
-                claimed.append(
-                    Claimed(
-                        message=OutgoingMessage(
-                            row_id=row.id,
-                            identity_id=row.identity_id,
-                            external_id=row.external_id,
-                            text=row.text,
-                            buttons=list(row.buttons or []),
-                            kind=row.kind,
-                            edit_external_message_id=row.edit_external_message_id,
-                            last_inbound_at=row.last_inbound_at,
-                        ),
-                        channel=row.channel,
-                        priority=row.priority,
-                        attempts=row.attempts + 1,
-                        ref_type=row.ref_type,
-                        ref_id=row.ref_id,
-                    )
-                )
-            if held:
-                session.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id == bindparam("row_id"))
-                    .values(not_before=bindparam("not_before")),
-                    held,
-                )
-                self.totals["held"] += len(held)
-            if claimed:
-                session.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id.in_([c.message.row_id for c in claimed]))
-                    .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OUTBOX.c.attempts + 1)
-                )
-            return claimed
-
-    def record(self, results: list[Result], now: datetime, refs: dict[str, set[int]] | None = None) -> None:
-        """Write each send's outcome in one transaction, and tell the hooks about `refs` (default: the results')."""
-        if refs is None:
-            refs = refs_of(results)
-        if not results and not refs:
-            return
-        cfg = self.config
-        sent: list[dict[str, Any]] = []
-        requeued: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        gone_identities: set[int] = set()
-        buttons_shown: dict[int, list[Any]] = {}
-        for result in results:
-            claimed = result.claimed
-            row_id = claimed.message.row_id
-            if result.outcome == "sent":
-                sent.append({"row_id": row_id, "external": result.external_message_id})
-                if claimed.channel in self.numbered and claimed.message.buttons:
-                    buttons_shown[claimed.message.identity_id] = claimed.message.buttons
-            elif result.outcome == "deferred":
-                # Not tried: give the attempt back.
-                requeued.append(
-                    {
-                        "row_id": row_id,
-                        "undo": 1,
-                        "not_before": now + timedelta(seconds=result.retry_after or 0),
-                        "error": None,
-                    }
-                )
-            elif result.outcome == "retry" and claimed.attempts < cfg.max_attempts:
-                delay = (
-                    result.retry_after
-                    if result.retry_after is not None
-                    else min(cfg.backoff_max, cfg.backoff_base * 2 ** (claimed.attempts - 1))
-                )
-                requeued.append(
-                    {
-                        "row_id": row_id,
-                        "undo": 0,
-                        "not_before": now + timedelta(seconds=delay),
-                        "error": result.error,
-                    }
-                )
-            else:
-                error = result.error or "failed"
-                if result.outcome == "retry":
-                    error = f"gave up after {claimed.attempts} attempts: {error}"
-                if result.outcome == "gone":
-                    gone_identities.add(claimed.message.identity_id)
-                failed.append({"row_id": row_id, "error": error[:500]})
-        with self.engine.begin() as connection:
-            if self.skip_locked:
-                # A commit per message must not wait for the disk: if the PostgreSQL server (not
-                # this worker) crashes, the last moment's outcomes may be lost, and those rows are
-                # re-sent (duplicates, never losses); the claims stay synchronous.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            if sent:
-                connection.execute(MARK_SENT, [dict(row, sent_at=now) for row in sent])
-            if requeued:
-                connection.execute(MARK_REQUEUED, requeued)
-            if failed:
-                connection.execute(MARK_FAILED, failed)
-            if gone_identities:
-                connection.execute(
-                    update(IDENTITY).where(IDENTITY.c.id.in_(gone_identities)).values(active=False)
-                )
-                # Nothing else queued for a blocked account can arrive either.
-                connection.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.identity_id.in_(gone_identities), OUTBOX.c.status == OutboxStatus.QUEUED)
-                    .values(status=OutboxStatus.FAILED, last_error="recipient gone (blocked or unsubscribed)")
-                )
-            if buttons_shown:
-                connection.execute(
-                    REMEMBER_BUTTONS,
-                    [
-                        {"identity": identity_id, "buttons": flat_buttons(buttons)}
-                        for identity_id, buttons in buttons_shown.items()
-                    ],
-                )
-            if refs:
-                # The hooks work with ORM objects: a session joined to this transaction.
-                with Session(bind=connection) as session:
-                    run_hooks(session, refs, now, self.editable)
-                    session.flush()
-        for result in results:
-            self.totals[result.outcome] += 1
-
-    def recover(self, now: datetime) -> int:
-        """Put rows stuck in `sending` (a worker died mid-send) back in the queue; returns how many."""
-        cutoff = now - self.config.sending_timeout
-        with transaction(self.session_factory) as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < cutoff)
-                .values(status=OutboxStatus.QUEUED, last_error="recovered after a worker stopped mid-send")
-                .execution_options(synchronize_session=False)
-            )
-            count = int(getattr(result, "rowcount", 0) or 0)
-        if count:
-            log.warning("recovered %d outbox rows stuck in sending", count)
-        return count
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -582,27 +265,6 @@ class Worker:
             self.close()
 
 
-def flat_buttons(buttons: list[Any]) -> list[Any]:
-    """Pushed buttons as one list, as numbered answers count them."""
-    return [button for row in buttons for button in (row if isinstance(row, list) else [row])]
-
-
-def refs_of(results: Iterable[Result]) -> dict[str, set[int]]:
-    """What the rows were about (a broadcast, say), for the after-delivery hooks."""
-    refs: dict[str, set[int]] = {}
-    for result in results:
-        claimed = result.claimed
-        if claimed.ref_type and claimed.ref_id is not None:
-            refs.setdefault(claimed.ref_type, set()).add(claimed.ref_id)
-    return refs
-
-
-def run_hooks(session: Session, refs: dict[str, set[int]], now: datetime, editable: frozenset[str]) -> None:
-    """The domains' after-delivery hooks, as they registered them (chatbot.core.domains)."""
-    for hook in default_registry().after_delivery:
-        hook(session, refs, now, editable)
-
-
 async def serve(
     app: Any, senders: list[Sender], stop: asyncio.Event, config: DeliveryConfig | None = None
 ) -> None:
@@ -688,8 +350,10 @@ def outbox_counts(session: Session) -> dict[str, int]:
 
 __all__ = [
     "Claimed",
+    "Clock",
     "DeliveryConfig",
     "DrainReport",
+    "Outcome",
     "Result",
     "Worker",
     "drain_once",

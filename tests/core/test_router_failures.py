@@ -65,7 +65,9 @@ def test_a_failed_update_is_rolled_back_with_an_apology_in_the_senders_language(
     assert identities(app, "guest-lost") == 0
     failures = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "chatbot.core.router"]
     assert len(failures) == 1
-    assert "ValueError: flow lost: the table does not allow a move to 'nowhere'" in (failures[0].exc_text or "")
+    assert "ValueError: flow lost: the table does not allow a move to 'nowhere'" in (
+        failures[0].exc_text or ""
+    )
 
 
 def test_a_failed_update_without_a_hint_apologises_in_the_bots_default_language(app: App) -> None:

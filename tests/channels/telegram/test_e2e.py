@@ -105,13 +105,13 @@ async def test_language_buttons_answer_the_query_and_switch_language(
     assert found is not None and found.locale == "en"
 
 
-@dataclass(frozen=True)
-class CountAdd(Payload, prefix="tgcnt"):
-    what: str
-
-
 def _counter_registry() -> Registry:
-    """The default flows plus a toggle flow that edits its own message, like roll-call does."""
+    """The default flows plus a toggle flow that edits its own message, like roll-call does.
+    Call it with a private copy of Payload.registry in place: its button class must not outlive the test."""
+
+    @dataclass(frozen=True)
+    class CountAdd(Payload, prefix="tgcnt"):
+        what: str
 
     def show(ctx, msg):  # type: ignore[no-untyped-def]
         ctx.data["n"] = 0
@@ -133,7 +133,10 @@ def _counter_registry() -> Registry:
     return registry
 
 
-async def test_edit_replies_replace_the_pressed_message(app: App, fake: FakeBotApi, now: datetime) -> None:
+async def test_edit_replies_replace_the_pressed_message(
+    app: App, fake: FakeBotApi, now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Payload, "registry", dict(Payload.registry))
     tg_app = telegram_app(app, fake)
     tg_app.__dict__["router"] = Router(tg_app.session_factory, tg_app.settings, _counter_registry())
     running = await start_bot(tg_app, fake, now)
