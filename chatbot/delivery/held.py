@@ -65,9 +65,10 @@ def take_held_for_reply(
     )
     fresh = [row for row in rows if row.created_at >= now - keep]
     shown = fresh[-most:] if most > 0 else []
+    carried = {row.id for row in shown}
     for row in rows:
-        row.status = OutboxStatus.SENT if row in shown else OutboxStatus.CANCELLED
-        row.sent_at = now if row in shown else None
+        row.status = OutboxStatus.SENT if row.id in carried else OutboxStatus.CANCELLED
+        row.sent_at = now if row.id in carried else None
     return shown, len(rows) - len(shown)
 
 

@@ -22,7 +22,7 @@ from db.session import transaction
 
 # Retries come within about 15 seconds; a day of keys is plenty and keeps the table small.
 DEDUPE_KEEP = timedelta(days=1)
-# Deferred messages are kept a while after delivery, for the operator's questions.
+# A message held for a reply this long is not waited for any more (the purge cancels it).
 DEFERRED_PURGE = timedelta(days=30)
 
 
