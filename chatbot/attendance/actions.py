@@ -12,10 +12,10 @@ from chatbot.attendance.payloads import AbsenceAnswer, ContactGuardian, LeaveDec
 from chatbot.attendance.service import decide_leave
 from chatbot.attendance.texts import ANSWER_LABELS, LEAVE_LABELS, class_label
 from chatbot.core.context import Context
-from chatbot.core.flow import Action
+from chatbot.core.flow import Action, Outcome
 from chatbot.core.messages import Incoming, Reply
 from chatbot.core.router import deny_reply
-from chatbot.delivery.outbox import enqueue_for_person
+from chatbot.delivery.outbox import Queued, enqueue_for_person
 from chatbot.i18n import _, format_day
 from chatbot.people.auth import Act, Target, can, is_guardian_of
 from db.models import Guardian, Person, Student
@@ -30,8 +30,8 @@ ANSWER_MARKS = {
 }
 
 
-def on_leave_decision(ctx: Context, msg: Incoming) -> list[Reply]:
-    """The class teacher approves or rejects; the guardian is told through the outbox."""
+def on_leave_decision(ctx: Context, msg: Incoming) -> list[Reply] | Outcome:
+    """Approve at once; a refusal first asks the teacher for the reason the guardian will read."""
     pressed = LeaveDecide.unpack(msg.payload)
     leave = ctx.session.get(LeaveRequest, pressed.leave_id)
     if (
@@ -40,47 +40,68 @@ def on_leave_decision(ctx: Context, msg: Incoming) -> list[Reply]:
         or not can(ctx.session, ctx.person, Act.LEAVE_DECIDE, Target.student(leave.student_id))
     ):
         return [deny_reply(ctx)]
-    if not decide_leave(ctx.session, ctx.person, leave, pressed.approve, ctx.now):
+    if leave.status != LeaveStatus.PENDING:
         return [Reply(_("This request was already answered."), edit=True)]
+    if not pressed.approve:
+        ctx.data = {"leave_id": leave.id}
+        prompt = Reply(
+            _("Why is this request refused? Type the reason: the guardian will read it. Or /cancel.")
+        )
+        return Outcome([prompt], next_state="refuse", flow="todo")
+    return [decide_and_tell(ctx, leave, approve=True)]
+
+
+def decide_and_tell(ctx: Context, leave: LeaveRequest, *, approve: bool, note: str | None = None) -> Reply:
+    """Record the decision, queue it to the guardian, and say whether the guardian could be reached."""
+    assert ctx.person is not None
+    if not decide_leave(ctx.session, ctx.person, leave, approve, ctx.now, note):
+        return Reply(_("This request was already answered."), edit=True)
     student = ctx.session.get(Student, leave.student_id)
     assert student is not None
-    ctx.audit("attendance.leave.decide", f"leave:{leave.id}", approved=pressed.approve)
+    ctx.audit("attendance.leave.decide", f"leave:{leave.id}", approved=approve)
     guardian = ctx.session.get(Person, leave.requested_by) if leave.requested_by else None
-    if guardian is not None:
-        approved, pupil, kind = leave.status == LeaveStatus.APPROVED, student.name, leave.kind
-        first, last = leave.first_day, leave.last_day
-
-        def render() -> Reply:
-            if approved:
-                text = _("✅ The teacher approved {kind} for {child}, {days}.")
-            else:
-                text = _(
-                    "❌ The teacher did not approve {kind} for {child}, {days}. Please contact the teacher."
-                )
-            return Reply(text.format(kind=_(LEAVE_LABELS[kind]), child=pupil, days=days_text(first, last)))
-
-        enqueue_for_person(
-            ctx.session,
-            guardian,
-            render,
-            kind="attendance.leave_decision",
-            now=ctx.now,
-            dedupe_key=f"att.leave:{leave.id}:decided",
-            ref=("leave_request", leave.id),
-            tz=student.school_class.school.tz,
+    told = guardian is not None and _tell_guardian(ctx, leave, student, guardian).reached
+    label = _("Approved") if approve else _("Refused")
+    what = {
+        "decision": label,
+        "kind": _(LEAVE_LABELS[leave.kind]),
+        "child": student.name,
+        "days": days_text(leave.first_day, leave.last_day),
+    }
+    if told:
+        text = _("{decision}: {kind} for {child}, {days}. The guardian is told.")
+    else:
+        text = _(
+            "{decision}: {kind} for {child}, {days}. The guardian cannot be reached by chat: please phone them."
         )
-    label = _("Approved") if pressed.approve else _("Rejected")
-    return [
-        Reply(
-            _("{decision}: {kind} for {child}, {days}. The guardian is told.").format(
-                decision=label,
-                kind=_(LEAVE_LABELS[leave.kind]),
-                child=student.name,
-                days=days_text(leave.first_day, leave.last_day),
-            ),
-            edit=True,
-        )
-    ]
+    return Reply(text.format(**what), edit=True)
+
+
+def _tell_guardian(ctx: Context, leave: LeaveRequest, student: Student, guardian: Person) -> Queued:
+    """Queue the decision (and a refusal's reason) to the guardian who asked."""
+    approved, pupil, kind = leave.status == LeaveStatus.APPROVED, student.name, leave.kind
+    first, last, note = leave.first_day, leave.last_day, leave.decision_note
+
+    def render() -> Reply:
+        if approved:
+            text = _("✅ The teacher approved {kind} for {child}, {days}.")
+        else:
+            text = _("❌ The teacher did not approve {kind} for {child}, {days}. Please contact the teacher.")
+        lines = [text.format(kind=_(LEAVE_LABELS[kind]), child=pupil, days=days_text(first, last))]
+        if note:
+            lines.append(_("Reason: {reason}").format(reason=note))
+        return Reply("\n".join(lines))
+
+    return enqueue_for_person(
+        ctx.session,
+        guardian,
+        render,
+        kind="attendance.leave_decision",
+        now=ctx.now,
+        dedupe_key=f"att.leave:{leave.id}:decided",
+        ref=("leave_request", leave.id),
+        tz=student.school_class.school.tz,
+    )
 
 
 def on_absence_answer(ctx: Context, msg: Incoming) -> list[Reply]:

@@ -12,7 +12,8 @@ from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.payloads import CaseOpen
 from chatbot.core.messages import Button, Reply
 from chatbot.i18n import _
-from db.models import AuditLog, Person, Role, School, ScopeType, Student
+from chatbot.people.enrolment import set_enrolment
+from db.models import AuditLog, Enrolment, Person, Role, School, ScopeType, Student
 from db.models.attendance import (
     CaseEvent,
     CaseEventKind,
@@ -49,6 +50,7 @@ def act_on_case(
         _close(case, kind, now, reason)
     elif kind == CaseEventKind.DROPOUT_REPORTED:
         _report_dropout(session, case, now)
+    _record_enrolment(session, case, actor, kind, reason, now, today)
     _audit(session, case, actor, kind, now, reason)
     session.flush()
     return event
@@ -92,6 +94,46 @@ def _close(case: DropoutCase, kind: CaseEventKind, now: datetime, reason: NotDro
     case.closed_at = now
     case.outcome = kind
     case.not_dropout_reason = reason
+
+
+# A case's outcome says where the pupil now stands: closing as 休学 takes the pupil off the roll-call,
+# so the next day's absence does not open the case again.
+ENROLMENT_AFTER_REASON = {
+    NotDropoutReason.AGED_OR_GRADUATED: Enrolment.GRADUATED,
+    NotDropoutReason.STUDYING_ELSEWHERE: Enrolment.TRANSFERRED,
+}
+
+
+def enrolment_after(kind: CaseEventKind, reason: NotDropoutReason | None) -> Enrolment | None:
+    """The pupil's status an action implies, or None when it implies none (a contact, a visit)."""
+    if kind == CaseEventKind.RETURNED:
+        return Enrolment.ENROLLED
+    # A dropout report keeps the case open for 劝返, with the pupil on the class's visit lists: the
+    # status 辍学 is set by staff (or the roster) once they record it, not by the report.
+    if kind == CaseEventKind.NOT_DROPOUT and reason is not None:
+        # Deferred, suspended, taught at home, unable to study, missing: not at school, not a dropout.
+        return ENROLMENT_AFTER_REASON.get(reason, Enrolment.SUSPENDED)
+    return None
+
+
+def _record_enrolment(
+    session: Session,
+    case: DropoutCase,
+    actor: Person,
+    kind: CaseEventKind,
+    reason: NotDropoutReason | None,
+    now: datetime,
+    today: date,
+) -> None:
+    """Set the pupil's enrolment status the action implies, from today."""
+    enrolment = enrolment_after(kind, reason)
+    student = session.get(Student, case.student_id)
+    if enrolment is None or student is None:
+        return
+    note = f"dropout_case:{case.id}:{reason or kind}"
+    set_enrolment(
+        session, student, enrolment, since=today, source="case", now=now, set_by=actor.id, note=note
+    )
 
 
 def _report_dropout(session: Session, case: DropoutCase, now: datetime) -> None:

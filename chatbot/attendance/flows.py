@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatbot.attendance import actions, casework, leave, quickmark, reportchat, rollcall
+from chatbot.attendance import actions, casework, leave, quickmark, reportchat, rollcall, todo
 from chatbot.core.flow import Action, Flow
 
-FLOWS: list[Flow] = [rollcall.FLOW, quickmark.FLOW, leave.FLOW, casework.FLOW, reportchat.FLOW]
+FLOWS: list[Flow] = [rollcall.FLOW, quickmark.FLOW, leave.FLOW, casework.FLOW, reportchat.FLOW, todo.FLOW]
 ACTIONS: list[Action] = [*actions.ACTIONS, *casework.ACTIONS]

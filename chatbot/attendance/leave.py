@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from chatbot.attendance.leave_routing import can_be_decided, route_leave_request
 from chatbot.attendance.payloads import (
     LeaveChild,
     LeaveDays,
@@ -22,7 +23,6 @@ from chatbot.attendance.texts import LEAVE_LABELS, class_label
 from chatbot.core.context import Context
 from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming, Reply
-from chatbot.delivery.outbox import enqueue_for_person
 from chatbot.i18n import N_, _, format_day
 from chatbot.people.auth import Act, Target, can, children_of, is_guardian
 from db.models import Person, Student
@@ -32,7 +32,7 @@ TRIGGER_WORDS = ("请假", "請假", "生病", "病了", "发烧", "發燒", "�
 SICK_WORDS = ("病", "烧", "燒", "不舒服", "住院", "sick")
 DATE = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号號]?")
 DAY_ONLY = re.compile(r"(\d{1,2})[日号號]")
-MAX_REASON = 200
+MAX_REASON = 1000  # the column's length: a longer reason is refused, never cut
 
 
 def may_request(ctx: Context) -> bool:
@@ -204,43 +204,51 @@ def skip_reason(ctx: Context, msg: Incoming, pressed: LeaveNoReason) -> Outcome:
 
 
 def typed_reason(ctx: Context, msg: Incoming) -> Outcome:
-    """Send the request with the typed reason (shortened; empty means none)."""
-    return send_request(ctx, (msg.text or "").strip()[:MAX_REASON] or None)
+    """Send the request with the typed reason; a reason too long is refused whole, never cut."""
+    text = (msg.text or "").strip()
+    if len(text) > MAX_REASON:
+        return say(
+            _("That is {length} characters; please keep the reason under {limit}, or skip.").format(
+                length=len(text), limit=MAX_REASON
+            ),
+            [Button(_("Skip"), LeaveNoReason(True).pack())],
+            then="reason",
+        )
+    return send_request(ctx, text or None)
 
 
 def send_request(ctx: Context, text: str | None) -> Outcome:
-    """Create the request and send it to the class teacher."""
+    """Create the request, route it, and tell the guardian exactly where it went."""
     assert ctx.person is not None
     student = ctx.session.get(Student, int(ctx.data["student_id"]))
-    if student is None:
+    if student is None or not can(ctx.session, ctx.person, Act.LEAVE_REQUEST, Target.student(student.id)):
         return say(_("Sorry, you do not have permission to do that."))
     first, last = date.fromisoformat(ctx.data["first"]), date.fromisoformat(ctx.data["last"])
-    if not can(ctx.session, ctx.person, Act.LEAVE_REQUEST, Target.student(student.id)):
-        return say(_("Sorry, you do not have permission to do that."))
-    teacher = student.school_class.class_teacher
-    if teacher is None:
+    if not can_be_decided(ctx.session, student):
         # Checked before the request is saved: a request nobody can answer must not stay pending.
         return say(_("Your child's class has no class teacher in the system yet. Please phone the school."))
     leave = create_leave(
         ctx.session, ctx.person, student, LeaveKind(ctx.data["kind"]), first, last, text, ctx.now
     )
-    enqueue_for_person(
-        ctx.session,
-        teacher,
-        render_request(leave, student, ctx.person),
-        kind="attendance.leave_request",
-        now=ctx.now,
-        dedupe_key=f"att.leave:{leave.id}:ask",
-        ref=("leave_request", leave.id),
-        tz=student.school_class.school.tz,
+    routed = route_leave_request(
+        ctx.session, leave, student, render_request(leave, student, ctx.person), ctx.now
     )
-    ctx.audit("attendance.leave.request", f"leave:{leave.id}", student_id=student.id)
-    return say(
-        _("Sent to the class teacher: {kind} for {child}, {days}. You will get the answer here.").format(
-            kind=_(LEAVE_LABELS[leave.kind]), child=student.name, days=days_text(first, last)
-        ),
-        then=END,
-    )
+    ctx.audit("attendance.leave.request", f"leave:{leave.id}", student_id=student.id, routed=routed.teacher)
+    what = {"kind": _(LEAVE_LABELS[leave.kind]), "child": student.name, "days": days_text(first, last)}
+    if routed.teacher:
+        text = _("Sent to the class teacher: {kind} for {child}, {days}. You will get the answer here.")
+    elif routed.principals:
+        what["principals"] = _(", ").join(routed.principals)
+        text = _(
+            "The class teacher cannot be reached by chat yet, so this was sent to the principal ({principals}):"
+            " {kind} for {child}, {days}. You will get the answer here."
+        )
+    else:
+        text = _(
+            "Saved: {kind} for {child}, {days}. Nobody at the school can receive it by chat yet; it waits"
+            " for the class teacher, and the days count as leave until then. Please also phone the school."
+        )
+    return say(text.format(**what), then=END)
 
 
 def days_text(first: date, last: date) -> str:

@@ -307,17 +307,29 @@ def create_leave(
         kind=kind,
         first_day=first,
         last_day=last,
-        reason=(reason or None) and reason[:200],
+        reason=reason or None,
         status=LeaveStatus.PENDING,
         created_at=now,
     )
     session.add(leave)
     session.flush()
+    # Pending leave already excuses its days: no absence question, no dropout-risk count, until decided.
+    apply_leave(session, leave, now)
     return leave
 
 
-def decide_leave(session: Session, person: Person, leave: LeaveRequest, approve: bool, now: datetime) -> bool:
-    """Approve or reject a pending request; approval marks its school days excused. False if decided."""
+def decide_leave(
+    session: Session,
+    person: Person,
+    leave: LeaveRequest,
+    approve: bool,
+    now: datetime,
+    note: str | None = None,
+) -> bool:
+    """Approve or refuse (with `note`, the reason) a pending request. False if already decided.
+
+    Approval keeps its school days excused; a refusal undoes them (`revoke_leave`).
+    """
     if not can(session, person, Act.LEAVE_DECIDE, Target.student(leave.student_id)):
         raise PermissionError("not this pupil's class teacher")
     if leave.status != LeaveStatus.PENDING:
@@ -325,9 +337,51 @@ def decide_leave(session: Session, person: Person, leave: LeaveRequest, approve:
     leave.status = LeaveStatus.APPROVED if approve else LeaveStatus.REJECTED
     leave.decided_by = person.id
     leave.decided_at = now
+    leave.decision_note = (note or None) if not approve else None
     if approve:
         apply_leave(session, leave, now)
+    else:
+        revoke_leave(session, leave)
     return True
+
+
+def revoke_leave(session: Session, leave: LeaveRequest) -> None:
+    """Undo a refused request's excused days: absent where a roll-call saw the pupil away, else gone.
+
+    The teacher's roll-call kept the leave mark for a pupil who was away; refused, that absence is
+    unexplained again and the next daily close handles it like any other.
+    """
+    records = list(
+        session.scalars(
+            select(AttendanceRecord).where(
+                AttendanceRecord.leave_id == leave.id, AttendanceRecord.source == MarkSource.LEAVE
+            )
+        )
+    )
+    taken = (
+        {
+            rc.day
+            for rc in session.scalars(
+                select(RollCall).where(
+                    RollCall.class_id.in_({r.class_id for r in records}),
+                    RollCall.day.in_({r.day for r in records}),
+                )
+            )
+        }
+        if records
+        else set()
+    )
+    for record in records:
+        if record.day in taken:
+            record.status, record.source, record.leave_id, record.alerted_at = (
+                Mark.ABSENT,
+                MarkSource.ROLLCALL,
+                None,
+                None,
+            )
+        else:
+            session.delete(record)
+    session.flush()
 
 
 def apply_leave(session: Session, leave: LeaveRequest, now: datetime) -> int:
@@ -355,7 +409,7 @@ def apply_leave(session: Session, leave: LeaveRequest, now: datetime) -> int:
                     day=day,
                     status=mark,
                     source=MarkSource.LEAVE,
-                    reported_by=leave.decided_by,
+                    reported_by=leave.decided_by or leave.requested_by,
                     at=now,
                     leave_id=leave.id,
                 )
@@ -364,6 +418,7 @@ def apply_leave(session: Session, leave: LeaveRequest, now: datetime) -> int:
             record.status = mark
             record.source = MarkSource.LEAVE
             record.leave_id = leave.id
+            record.reported_by = leave.decided_by or leave.requested_by
             record.at = now
     session.flush()
     return len(days)

@@ -89,6 +89,37 @@ def active_identities(session: Session, person_id: int) -> list[ChannelIdentity]
     )
 
 
+class Queued(list[OutboxMessage]):
+    """The rows `enqueue_for_person` wrote, and how many active chat accounts the person has.
+
+    A list, so callers that only need the rows keep working; `reached` is what a confirmation may
+    claim. Rows can be fewer than accounts when a dedupe key had already queued the same event.
+    """
+
+    def __init__(self, rows: list[OutboxMessage], accounts: int) -> None:
+        super().__init__(rows)
+        self.accounts = accounts
+
+    @property
+    def reached(self) -> bool:
+        """True when the person has a chat account the message went (or had already gone) to."""
+        return self.accounts > 0
+
+
+def reachable_people(session: Session, person_ids: Sequence[int]) -> set[int]:
+    """Those of `person_ids` who have at least one active chat account: who a message can reach."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(set(person_ids))):
+        found.update(
+            session.scalars(
+                select(ChannelIdentity.person_id)
+                .where(ChannelIdentity.person_id.in_(chunk), ChannelIdentity.active.is_(True))
+                .distinct()
+            )
+        )
+    return found
+
+
 def enqueue_for_person(
     session: Session,
     person: Person,
@@ -103,8 +134,11 @@ def enqueue_for_person(
     tz: str = "Asia/Shanghai",
     quiet_start: time | None = None,
     quiet_end: time | None = None,
-) -> list[OutboxMessage]:
+) -> Queued:
     """Queue one message to every active chat account of `person`, each in its own language.
+
+    The result says whether the person could be reached at all: a person without an active
+    account gets no row, and the caller must not claim otherwise.
 
     With a `dedupe_key` the same event queues at most once per account, however often it runs.
     Non-urgent messages due in quiet hours wait until the quiet hours end.
@@ -114,7 +148,8 @@ def enqueue_for_person(
     if priority != Priority.URGENT:
         due = after_quiet_hours(due, tz, quiet_start or policy.quiet_start, quiet_end or policy.quiet_end)
     rows: list[OutboxMessage] = []
-    for identity in active_identities(session, person.id):
+    accounts = active_identities(session, person.id)
+    for identity in accounts:
         key = f"{dedupe_key}|{identity.id}" if dedupe_key else None
         if key and session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first():
             continue
@@ -140,7 +175,7 @@ def enqueue_for_person(
         session.add(row)
         rows.append(row)
     session.flush()
-    return rows
+    return Queued(rows, len(accounts))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ class Act(enum.StrEnum):
 # Which roles may do what; guardianship is handled separately (own children only).
 ROLE_ACTS: dict[Act, frozenset[Role]] = {
     Act.ROLLCALL: frozenset({Role.CLASS_TEACHER, Role.TEACHER}),
-    Act.LEAVE_DECIDE: frozenset({Role.CLASS_TEACHER}),
+    # A principal decides when the class teacher cannot be reached by chat (see leave_routing).
+    Act.LEAVE_DECIDE: frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL}),
     Act.CASE_ACT: frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.COUNTY_ADMIN}),
     Act.CASE_VIEW: frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.COUNTY_ADMIN}),
     Act.BROADCAST: frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.COUNTY_ADMIN}),

@@ -144,12 +144,14 @@ class LeaveRequest(Base):
     kind: Mapped[LeaveKind] = mapped_column(_enum(LeaveKind, "leave_kind"))
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[LeaveStatus] = mapped_column(
         _enum(LeaveStatus, "leave_status"), default=LeaveStatus.PENDING
     )
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a request was refused, told to the guardian.
+    decision_note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

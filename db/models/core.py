@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -47,6 +48,16 @@ class Stage(enum.StrEnum):
     HIGHER_VOCATIONAL = "higher_vocational"
     UNDERGRADUATE = "undergraduate"
     POSTGRADUATE = "postgraduate"
+
+
+class Enrolment(enum.StrEnum):
+    """Where a pupil stands with the school. Only ENROLLED pupils are in roll-calls, alerts and rates."""
+
+    ENROLLED = "enrolled"  # 在读
+    SUSPENDED = "suspended"  # 休学
+    TRANSFERRED = "transferred"  # 转学
+    GRADUATED = "graduated"  # 毕业
+    DROPPED_OUT = "dropped_out"  # 辍学
 
 
 HOUSEHOLD_FLAGS = ("registered_poor", "dibao", "tekun", "orphan", "disabled")
@@ -117,10 +128,31 @@ class Student(Base):
     boarding: Mapped[bool] = mapped_column(Boolean, default=False)
     # A list drawn from HOUSEHOLD_FLAGS; JSON keeps it portable across both databases.
     household: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Kept equal to `enrolment == ENROLLED` by chatbot.people.enrolment: every pupil list filters on it.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    enrolment: Mapped[Enrolment] = mapped_column(
+        _enum(Enrolment, "enrolment"), default=Enrolment.ENROLLED, server_default=Enrolment.ENROLLED.value
+    )
+    enrolment_since: Mapped[date | None] = mapped_column(Date)
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="students")
     guardians: Mapped[list[Guardian]] = relationship(back_populates="student")
+
+
+class EnrolmentChange(Base):
+    """The history of a pupil's enrolment: who set which status, from which day, and why."""
+
+    __tablename__ = "enrolment_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
+    enrolment: Mapped[Enrolment] = mapped_column(_enum(Enrolment, "enrolment"))
+    since: Mapped[date] = mapped_column(Date)
+    # "case" (a case's closing reason), "roster" (the roster import) or "chat" (staff in chat).
+    source: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(200))
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Person(Base):
@@ -248,6 +280,8 @@ __all__ = [
     "AuditLog",
     "ChannelIdentity",
     "DialogState",
+    "Enrolment",
+    "EnrolmentChange",
     "Guardian",
     "InviteCode",
     "Membership",

@@ -105,8 +105,10 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
     assert _shown(approved) == [
         ("已批准：潘佳涵的病假，11月23日 周一至11月24日 周二。已通知家长。", [], True)
     ]
-    rejected = console.send(demo.teacher, payload=f"lva:{personal}:0", now=NOON)
-    assert _shown(rejected) == [("已拒绝：潘佳涵的事假，11月25日 周三。已通知家长。", [], True)]
+    asked_why = console.send(demo.teacher, payload=f"lva:{personal}:0", now=NOON)
+    assert _shown(asked_why) == [("为什么不批准？请输入原因，家长会看到。或发送 /cancel 取消。", [], False)]
+    rejected = console.send(demo.teacher, "那天有期中考试", now=NOON)
+    assert _shown(rejected) == [("已拒绝：潘佳涵的事假，11月25日 周三。已通知家长。", [], False)]
 
     assert audit_rows(app, "attendance.") == [
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{sick}", {"approved": True}),
@@ -131,7 +133,7 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
         },
         common
         | {
-            "text": "❌ 老师没有批准潘佳涵的事假：11月25日 周三。请联系老师。",
+            "text": "❌ 老师没有批准潘佳涵的事假：11月25日 周三。请联系老师。\n原因：那天有期中考试",
             "dedupe_key": f"att.leave:{personal}:decided|{parent_chat}",
             "ref": ("leave_request", personal),
         },
@@ -153,15 +155,21 @@ def test_teacher_approves_then_rejects_and_the_guardian_is_told(  # type: ignore
 def test_decision_in_english(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     _, pupils = teacher_class(app, demo.teacher)
     leave = _leave(app, pupils[0], demo.parent, LeaveKind.PERSONAL, MONDAY, MONDAY)
-    rejected = console.send(demo.teacher, payload=f"lva:{leave}:0", now=NOON, lang="en")
+    asked_why = console.send(demo.teacher, payload=f"lva:{leave}:0", now=NOON, lang="en")
+    assert "Type the reason" in _shown(asked_why)[0][0]
+    rejected = console.send(demo.teacher, "exams that day", now=NOON, lang="en")
     assert _shown(rejected) == [
-        ("Rejected: personal leave for 潘佳涵, Mon, Nov 23. The guardian is told.", [], True)
+        (
+            "Refused: personal leave for 潘佳涵, Mon, Nov 23. The guardian cannot be reached by chat: please phone them.",
+            [],
+            False,
+        )
     ]
     again = console.send(demo.teacher, payload=f"lva:{leave}:0", now=NOON, lang="en")
     assert _shown(again) == [("This request was already answered.", [], True)]
 
 
-def test_a_request_whose_guardian_account_is_gone_is_decided_without_telling_anyone(  # type: ignore[no-untyped-def]
+def test_a_request_whose_guardian_account_is_gone_is_decided_and_the_teacher_asked_to_phone(  # type: ignore[no-untyped-def]
     console: ConsoleChannel, app, demo
 ) -> None:
     """requested_by is NULL (the account was deleted): no guardian is looked up, so SQLAlchemy never
@@ -172,7 +180,9 @@ def test_a_request_whose_guardian_account_is_gone_is_decided_without_telling_any
     with warnings.catch_warnings():
         warnings.simplefilter("error", SAWarning)
         approved = console.send(demo.teacher, payload=f"lva:{leave}:1", now=NOON)
-    assert _shown(approved) == [("已批准：潘佳涵的病假，11月23日 周一。已通知家长。", [], True)]
+    assert _shown(approved) == [
+        ("已批准：潘佳涵的病假，11月23日 周一。家长无法在聊天中收到通知，请打电话告诉他们。", [], True)
+    ]
     assert outbox_dicts(app, "channel") == []
     assert audit_rows(app, "attendance.") == [
         (NOON, demo.teacher, "attendance.leave.decide", f"leave:{leave}", {"approved": True})

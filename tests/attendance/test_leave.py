@@ -86,17 +86,21 @@ def test_leave_for_other_days_rejected(console: ConsoleChannel, app, demo) -> No
     assert "事假" in texts(sent)
     request = console.pushed(demo.teacher, now=at(MONDAY, 18, 1))
     assert len(request) == 1
-    console.send(demo.teacher, "2", now=at(MONDAY, 18, 5))  # reject
-    told = console.pushed(demo.parent, now=at(MONDAY, 18, 6))
-    assert "没有批准" in told[0].text
+    asked_why = console.send(demo.teacher, "2", now=at(MONDAY, 18, 5))  # refuse: the reason is asked
+    assert "原因" in texts(asked_why) and console.pushed(demo.parent, now=at(MONDAY, 18, 5)) == []
+    with app.session_factory() as s:  # still pending, its days excused until decided
+        assert s.scalars(select(LeaveRequest.status)).one() == LeaveStatus.PENDING
+        assert {r.source for r in s.scalars(select(AttendanceRecord))} == {MarkSource.LEAVE}
+    done = console.send(demo.teacher, "请家长先来学校说明", now=at(MONDAY, 18, 6))
+    assert "已拒绝" in texts(done) and "已通知家长" in texts(done)
+    told = console.pushed(demo.parent, now=at(MONDAY, 18, 7))
+    assert "没有批准" in told[0].text and "请家长先来学校说明" in told[0].text
     with app.session_factory() as s:
         assert s.scalars(select(LeaveRequest.status)).one() == LeaveStatus.REJECTED
         assert s.scalars(select(AttendanceRecord)).all() == []
 
 
-def test_only_guardians_request_and_only_the_class_teacher_decides(
-    console: ConsoleChannel, app, demo
-) -> None:  # type: ignore[no-untyped-def]
+def test_only_guardians_request_and_only_school_staff_decide(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]
     console.external_id(demo.teacher)
     assert "权限" in texts(console.send(demo.teacher, "/leave", now=at(MONDAY, 7)))
     console.send(demo.parent, "请假", now=at(MONDAY, 7))
@@ -106,7 +110,7 @@ def test_only_guardians_request_and_only_the_class_teacher_decides(
     console.send(demo.parent, "1", now=at(MONDAY, 7))  # skip reason
     with app.session_factory() as s:
         leave_id = s.scalars(select(LeaveRequest.id)).one()
-    for intruder in (demo.parent, demo.principal):
+    for intruder in (demo.parent, demo.admin):
         assert "权限" in texts(console.send(intruder, payload=f"lva:{leave_id}:1", now=at(MONDAY, 7, 5)))
     # A forged child id in the dialog is refused.
     console.send(demo.parent, "/leave", now=at(MONDAY, 7, 6))

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from chatbot.attendance.leave import parse_dates
 from chatbot.channels.console import ConsoleChannel, person_external_id
-from db.models import AuditLog, ChannelIdentity, OutboxMessage, SchoolClass, Student
+from db.models import AuditLog, ChannelIdentity, Membership, OutboxMessage, Role, SchoolClass, Student
 from db.models.attendance import LeaveKind, LeaveRequest, LeaveStatus
 from db.models.core import DialogState
 from db.session import transaction
@@ -336,21 +336,57 @@ def test_a_child_changed_before_the_reason_is_refused(
     assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
 
 
-def test_a_class_without_class_teacher_is_told_to_phone(
-    console: ConsoleChannel, app: App, demo: DemoPeople
-) -> None:
-    console.external_id(demo.teacher)
+def _without_class_teacher(app: App) -> None:
     with transaction(app.session_factory) as s:
         student = s.get(Student, CHILD)
         assert student is not None
         klass = s.get(SchoolClass, student.class_id)
         assert klass is not None
         klass.class_teacher_id = None
+
+
+def test_a_class_without_class_teacher_goes_to_the_principal(
+    console: ConsoleChannel, app: App, demo: DemoPeople
+) -> None:
+    console.external_id(demo.teacher)
+    console.external_id(demo.principal)
+    _without_class_teacher(app)
+    for text in ("/leave", "1", "1", "1"):
+        console.send(demo.parent, text, now=at(MONDAY, 7))
+    reply = console.send(demo.parent, "1", now=at(MONDAY, 7))
+    assert "已发给校长" in shown(reply)[0][0] and "已发给班主任" not in shown(reply)[0][0]
+    assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
+    [request] = console.pushed(demo.principal, now=at(MONDAY, 7, 5))
+    approved = console.send(demo.principal, payload=request.flat_buttons()[0].payload, now=at(MONDAY, 7, 6))
+    assert "已批准" in shown(approved)[0][0]
+
+
+def test_a_request_nobody_can_receive_is_saved_and_says_so(
+    console: ConsoleChannel, app: App, demo: DemoPeople
+) -> None:
+    """Neither the class teacher nor the principal has a chat account: the guardian is not told it
+    was sent; the request waits (pending, so its days are excused) for the teacher's /todo."""
+    for text in ("/leave", "1", "1", "1"):
+        console.send(demo.parent, text, now=at(MONDAY, 7))
+    reply = console.send(demo.parent, "1", now=at(MONDAY, 7))
+    assert shown(reply)[0][0].startswith("已保存") and "已发给" not in shown(reply)[0][0]
+    assert len(_leaves(app)) == 1
+    with app.session_factory() as s:
+        assert s.scalars(select(OutboxMessage)).all() == []
+    todo = console.send(demo.teacher, "/todo", now=at(MONDAY, 8))
+    assert "等您处理的请假申请" in shown(todo)[0][0] and "潘佳涵" in shown(todo)[0][0]
+
+
+def test_a_class_with_neither_class_teacher_nor_principal_is_told_to_phone(
+    console: ConsoleChannel, app: App, demo: DemoPeople
+) -> None:
+    _without_class_teacher(app)
+    with transaction(app.session_factory) as s:
+        s.execute(delete(Membership).where(Membership.role == Role.PRINCIPAL))
     for text in ("/leave", "1", "1", "1"):
         console.send(demo.parent, text, now=at(MONDAY, 7))
     reply = console.send(demo.parent, "1", now=at(MONDAY, 7))
     assert shown(reply) == [("孩子的班级还没有登记班主任，请打电话给学校。", [])]
-    assert console.pushed(demo.teacher, now=at(MONDAY, 7, 5)) == []
     # Nobody could answer it, so no request is left pending.
     assert _leaves(app) == []
 
@@ -413,5 +449,11 @@ def test_the_teachers_copy_row_and_the_audit_entry(
             for a in s.scalars(select(AuditLog).where(AuditLog.action.like("attendance.leave%")))
         ]
         assert audits == [
-            (asked, demo.parent, "attendance.leave.request", f"leave:{leave.id}", {"student_id": CHILD})
+            (
+                asked,
+                demo.parent,
+                "attendance.leave.request",
+                f"leave:{leave.id}",
+                {"student_id": CHILD, "routed": True},
+            )
         ]

@@ -53,6 +53,7 @@ MAY: dict[str, frozenset[Act]] = {
     "teacher": frozenset({Act.ROLLCALL, Act.VIEW_STUDENT}),
     "principal": frozenset(
         {
+            Act.LEAVE_DECIDE,  # when the class teacher cannot be reached by chat
             Act.CASE_ACT,
             Act.CASE_VIEW,
             Act.BROADCAST,
@@ -63,7 +64,7 @@ MAY: dict[str, frozenset[Act]] = {
         }
     ),
 }
-MAY["admin"] = MAY["principal"]
+MAY["admin"] = MAY["principal"] - {Act.LEAVE_DECIDE}
 SPEC_ACTS = sorted(set(Act) & set().union(*MAY.values()) | {Act.LEAVE_REQUEST})
 
 
