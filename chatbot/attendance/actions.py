@@ -130,6 +130,7 @@ def on_absence_answer(ctx: Context, msg: Incoming) -> list[Reply]:
             Guardian.person_id == ctx.person.id, Guardian.student_id == student.id
         )
     ).first()
+    told = False
     if teacher is not None:
         pupil, day, who = student.name, record.day, ctx.person.name
 
@@ -145,7 +146,7 @@ def on_absence_answer(ctx: Context, msg: Incoming) -> list[Reply]:
                 )
             )
 
-        enqueue_for_person(
+        told = enqueue_for_person(
             ctx.session,
             teacher,
             render,
@@ -155,16 +156,15 @@ def on_absence_answer(ctx: Context, msg: Incoming) -> list[Reply]:
             dedupe_key=f"att.ans:{record.id}:{answer}",
             ref=("attendance_record", record.id),
             tz=klass.school.tz,
-        )
+        ).reached
     ctx.audit("attendance.absence.answer", f"attendance_record:{record.id}", answer=str(answer))
-    return [
-        Reply(
-            _("Thank you. The class teacher has been told: {answer}.").format(
-                answer=_(ANSWER_LABELS[answer])
-            ),
-            edit=True,
+    if told:
+        text = _("Thank you. {child}: {answer}. The class teacher has been told.")
+    else:
+        text = _(
+            "Thank you. {child}: {answer}. It is recorded, and the class teacher will find it in their to-do list."
         )
-    ]
+    return [Reply(text.format(child=student.name, answer=_(ANSWER_LABELS[answer])), edit=True)]
 
 
 def on_contact(ctx: Context, msg: Incoming) -> list[Reply]:

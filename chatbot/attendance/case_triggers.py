@@ -32,6 +32,7 @@ from db.models.attendance import (
     CaseTrigger,
     DropoutCase,
     Mark,
+    MarkSource,
     RollCall,
 )
 from db.sql import chunks, school_groups, within
@@ -113,6 +114,7 @@ def _absent_today(session: Session, school_ids: Sequence[int] | None, day: date)
                 ar.day == day,
                 within(ar.school_id, group),
                 ar.status.in_(ABSENCE_MARKS),
+                ar.source != MarkSource.LEAVE,  # leave asked for (pending or approved) is not a risk
                 ar.alerted_at.is_(None),
             )
         ):
@@ -167,7 +169,11 @@ def _absence_history(
     for chunk in chunks(sorted(student_ids)):
         for row in session.execute(
             select(ar.student_id.label("student_id"), ar.day.label("day"), ar.status.label("status")).where(
-                ar.student_id.in_(chunk), ar.day <= day, ar.day > since, ar.status.in_(ABSENCE_MARKS)
+                ar.student_id.in_(chunk),
+                ar.day <= day,
+                ar.day > since,
+                ar.status.in_(ABSENCE_MARKS),
+                ar.source != MarkSource.LEAVE,
             )
         ):
             absence = _PastAbsence(student_id=row.student_id, day=row.day, status=Mark(row.status))

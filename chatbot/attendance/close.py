@@ -18,17 +18,12 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from chatbot.attendance.cases import SchoolRow, open_cases, people_with_role
-from chatbot.attendance.close_messages import (
-    absence_alert,
-    class_label_args,
-    guardian_question,
-    missing_list,
-    nudge,
-)
+from chatbot.attendance.close_absences import Absence, guardians_of, warn_about_absences
+from chatbot.attendance.close_messages import missing_list, nudge
 from chatbot.attendance.notify import Outgoing, enqueue_many
 from chatbot.attendance.rules import ABSENCE_MARKS, DEFAULT_CUTOFF
 from chatbot.calendar.service import load_calendars
-from db.models import Guardian, Region, Role, School, SchoolClass, ScopeType, Student
+from db.models import Region, Role, School, SchoolClass, ScopeType, Student
 from db.models.attendance import AttendanceRecord, Mark, RollCall
 from db.models.delivery import Priority
 from db.sql import chunks, school_groups, within
@@ -81,31 +76,6 @@ class _MissingClass(NamedTuple):
     name: str
 
 
-class _Absence(NamedTuple):
-    record_id: int
-    student_id: int
-    class_id: int
-    school_id: int
-    pupil: str
-    student_no: str
-    grade: int
-    class_name: str
-    teacher_id: int | None
-
-
-class _Guardian(NamedTuple):
-    student_id: int
-    person_id: int
-    relation: str | None
-
-
-@dataclass(frozen=True)
-class _AbsenceMessages:
-    messages: list[Outgoing]
-    teacher_alerts: int
-    guardian_questions: int
-
-
 def close_day(
     session: Session, day: date, now: datetime, school_ids: Sequence[int] | None = None
 ) -> CloseSummary:
@@ -121,7 +91,7 @@ def close_day(
     missing = _classes_without_rollcall(session, due.scope, day)
     notices = _tell_principals(session, due, day, missing)
     absences = _unexplained_absences(session, due.scope, day)
-    warned = _warn_about_absences(due, day, absences, _guardians_of(session, absences))
+    warned = warn_about_absences(due.names, due.tz_of, day, absences, guardians_of(session, absences))
     # Dropout-risk triggers look at the day's absences no close has processed yet: before marking them.
     case_alerts = open_cases(session, due.rows, day, now, every_school=due.scope is None)
     _mark_processed(session, due.scope, day, now)
@@ -204,13 +174,13 @@ def _tell_principals(
     ]
 
 
-def _unexplained_absences(session: Session, scope: list[int] | None, day: date) -> list[_Absence]:
+def _unexplained_absences(session: Session, scope: list[int] | None, day: date) -> list[Absence]:
     """Find the day's unexplained absences no close has alerted yet, by class and roll number."""
     ar = AttendanceRecord
-    absences: list[_Absence] = []
+    absences: list[Absence] = []
     for group in school_groups(scope):
         absences.extend(
-            _Absence(**row._mapping)
+            Absence(**row._mapping)
             for row in session.execute(
                 select(
                     ar.id.label("record_id"),
@@ -235,88 +205,6 @@ def _unexplained_absences(session: Session, scope: list[int] | None, day: date) 
             ).all()
         )
     return absences
-
-
-def _guardians_of(session: Session, absences: list[_Absence]) -> dict[int, list[_Guardian]]:
-    """Find the guardians of the absent pupils: student → guardians."""
-    guardians: dict[int, list[_Guardian]] = defaultdict(list)
-    for chunk in chunks(sorted({absence.student_id for absence in absences})):
-        for row in session.execute(
-            select(
-                Guardian.student_id.label("student_id"),
-                Guardian.person_id.label("person_id"),
-                Guardian.relation.label("relation"),
-            ).where(Guardian.student_id.in_(chunk))
-        ):
-            guardian = _Guardian(**row._mapping)
-            guardians[guardian.student_id].append(guardian)
-    return guardians
-
-
-def _warn_about_absences(
-    due: _DueSchools, day: date, absences: list[_Absence], guardians: dict[int, list[_Guardian]]
-) -> _AbsenceMessages:
-    """Per class, in order: the class teacher's alert, then the questions to the pupils' guardians."""
-    per_class: dict[int, list[_Absence]] = defaultdict(list)
-    for absence in absences:
-        per_class[absence.class_id].append(absence)
-    messages: list[Outgoing] = []
-    teacher_alerts = guardian_questions = 0
-    for rows in per_class.values():
-        tz = due.tz_of[rows[0].school_id]
-        alert = _alert_class_teacher(rows, guardians, day, tz)
-        if alert is not None:
-            teacher_alerts += 1
-            messages.append(alert)
-        questions = _ask_guardians(rows, guardians, due.names, day, tz)
-        guardian_questions += len(questions)
-        messages.extend(questions)
-    return _AbsenceMessages(messages, teacher_alerts, guardian_questions)
-
-
-def _alert_class_teacher(
-    rows: list[_Absence], guardians: dict[int, list[_Guardian]], day: date, tz: str
-) -> Outgoing | None:
-    """Tell the class teacher (if any) who is absent without explanation, with a contact button each."""
-    first = rows[0]
-    if first.teacher_id is None:
-        return None
-    pupils = [
-        (
-            row.student_id,
-            row.pupil,
-            [g.person_id for g in guardians.get(row.student_id, [])],
-            [g.relation for g in guardians.get(row.student_id, [])],
-        )
-        for row in rows
-    ]
-    return Outgoing(
-        person_id=first.teacher_id,
-        render=absence_alert(class_label_args(first.grade, first.class_name), day, pupils),
-        kind="attendance.absence_alert",
-        # A late roll-call brings a second batch for the same class and day: key it by its first row.
-        dedupe_key=f"att.abs:{first.class_id}:{day.isoformat()}:{first.record_id}",
-        tz=tz,
-        ref=("school_class", first.class_id),
-    )
-
-
-def _ask_guardians(
-    rows: list[_Absence], guardians: dict[int, list[_Guardian]], names: dict[int, str], day: date, tz: str
-) -> list[Outgoing]:
-    """Ask each guardian of each absent pupil why the pupil is not at school."""
-    return [
-        Outgoing(
-            person_id=guardian.person_id,
-            render=guardian_question(row.record_id, row.pupil, names[row.school_id], day),
-            kind="attendance.absence_question",
-            dedupe_key=f"att.ask:{row.record_id}",
-            tz=tz,
-            ref=("attendance_record", row.record_id),
-        )
-        for row in rows
-        for guardian in guardians.get(row.student_id, [])
-    ]
 
 
 def _mark_processed(session: Session, scope: list[int] | None, day: date, now: datetime) -> None:

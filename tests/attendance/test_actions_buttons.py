@@ -29,6 +29,7 @@ from tests.attendance.helpers import (
     audit_rows,
     buttons_of,
     identity_of,
+    name_of,
     outbox_dicts,
     teacher_class,
 )
@@ -209,10 +210,11 @@ def test_a_guardian_answers_an_absence_and_the_class_teacher_is_told(  # type: i
     record2 = _absent(app, pupils[6], demo.teacher)
 
     answered = console.send(gran, payload=f"aba:{record}:on_the_way", now=NOON)
-    assert _shown(answered) == [("谢谢。已告诉班主任：已在路上。", [], True)]
+    pupil5, pupil6 = name_of(app, pupils[5]), name_of(app, pupils[6])
+    assert _shown(answered) == [(f"谢谢。{pupil5}：已在路上。已告诉班主任。", [], True)]
     later = NOON + timedelta(minutes=3)
     answered2 = console.send(other, payload=f"aba:{record2}:sick", now=later, lang="en")
-    assert _shown(answered2) == [("Thank you. The class teacher has been told: Sick.", [], True)]
+    assert _shown(answered2) == [(f"Thank you. {pupil6}: Sick. The class teacher has been told.", [], True)]
 
     with app.session_factory() as s:
         rows = [
