@@ -296,7 +296,7 @@ FLOW = Flow.create(
         "span": State(buttons=[On(LeaveSpan, span)], text=dates, goes_to=("dates", "kind", "reason", END)),
         "dates": State(text=dates, goes_to=("dates", "kind", "reason", END)),
         "kind": State(buttons=[On(LeaveType, kind)], goes_to=("kind", "reason")),
-        "reason": State(buttons=[On(LeaveNoReason, skip_reason)], text=typed_reason, goes_to=(END,)),
+        "reason": State(buttons=[On(LeaveNoReason, skip_reason)], text=typed_reason, goes_to=("reason", END)),
     },
     commands=("leave",),
     trigger=trigger,
