@@ -26,6 +26,7 @@ class Act(enum.StrEnum):
     VIEW_STUDENT = "view_student"
     CONTACT_GUARDIAN = "contact_guardian"
     CALENDAR_EDIT = "calendar_edit"
+    ENROLMENT_EDIT = "enrolment_edit"
 
 
 # Which roles may do what; guardianship is handled separately (own children only).
@@ -40,6 +41,7 @@ ROLE_ACTS: dict[Act, frozenset[Role]] = {
     Act.VIEW_STUDENT: frozenset({Role.CLASS_TEACHER, Role.TEACHER, Role.PRINCIPAL, Role.COUNTY_ADMIN}),
     Act.CONTACT_GUARDIAN: frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL, Role.COUNTY_ADMIN}),
     Act.CALENDAR_EDIT: frozenset({Role.PRINCIPAL, Role.COUNTY_ADMIN}),
+    Act.ENROLMENT_EDIT: frozenset({Role.CLASS_TEACHER, Role.PRINCIPAL}),
 }
 GUARDIAN_ACTS = frozenset({Act.LEAVE_REQUEST, Act.VIEW_STUDENT})
 

@@ -48,12 +48,14 @@ MAY: dict[str, frozenset[Act]] = {
             Act.BROADCAST,
             Act.VIEW_STUDENT,
             Act.CONTACT_GUARDIAN,
+            Act.ENROLMENT_EDIT,
         }
     ),
     "teacher": frozenset({Act.ROLLCALL, Act.VIEW_STUDENT}),
     "principal": frozenset(
         {
             Act.LEAVE_DECIDE,  # when the class teacher cannot be reached by chat
+            Act.ENROLMENT_EDIT,
             Act.CASE_ACT,
             Act.CASE_VIEW,
             Act.BROADCAST,
@@ -64,7 +66,7 @@ MAY: dict[str, frozenset[Act]] = {
         }
     ),
 }
-MAY["admin"] = MAY["principal"] - {Act.LEAVE_DECIDE}
+MAY["admin"] = MAY["principal"] - {Act.LEAVE_DECIDE, Act.ENROLMENT_EDIT}
 SPEC_ACTS = sorted(set(Act) & set().union(*MAY.values()) | {Act.LEAVE_REQUEST})
 
 

@@ -38,25 +38,27 @@ GUARDIAN_BUTTONS = [
 ]
 TEACHER = (
     "What I can do for you:\n"
+    "/todo — your to-do list: leave requests, answers, cases\n"
     "/aid — student aid: what can my child get?\n"
     "/rollcall — take today's roll-call\n"
     "/cases — dropout-risk cases (控辍保学)\n"
     "/notice — send a notice\n"
     "/notices — see my notices, remind, cancel\n"
+    "/status — record a pupil's status: enrolled, suspended, transferred, graduated, dropped out\n"
     "/calendar — School calendar: holidays and term dates\n"
     "/whoami — who am I linked as\n"
     "/language — change language / 切换语言\n"
     "/forget — unlink this chat\n"
     "/help — show this list"
 )
-# Nine commands besides /help, but only the first six get a button.
+# Eleven commands besides /help, but only the first six get a button.
 TEACHER_BUTTONS = [
+    [("your to-do list: leave requests, answers, cases", "go:todo")],
     [("student aid: what can my child get?", "go:aid")],
     [("take today's roll-call", "go:rollcall")],
     [("dropout-risk cases (控辍保学)", "go:cases")],
     [("send a notice", "go:notice")],
     [("see my notices, remind, cancel", "go:notices")],
-    [("School calendar: holidays and term dates", "go:calendar")],
 ]
 UNLINKED = (
     "What I can do for you:\n"
@@ -83,12 +85,19 @@ def test_help_for_a_guardian_and_a_class_teacher(console: ConsoleChannel, demo: 
 
 
 def test_help_for_a_county_admin(console: ConsoleChannel, demo: DemoPeople) -> None:
-    text = TEACHER.replace("/rollcall — take today's roll-call\n", "").replace(
-        "/cases — dropout-risk cases (控辍保学)\n",
-        "/cases — dropout-risk cases (控辍保学)\n/report — attendance report with chart\n",
+    text = (
+        TEACHER.replace("/rollcall — take today's roll-call\n", "")
+        .replace(
+            "/cases — dropout-risk cases (控辍保学)\n",
+            "/cases — dropout-risk cases (控辍保学)\n/report — attendance report with chart\n",
+        )
+        .replace(
+            "/status — record a pupil's status: enrolled, suspended, transferred, graduated, dropped out\n",
+            "",
+        )
     )
     buttons = [row for row in TEACHER_BUTTONS if row[0][1] != "go:rollcall"]
-    buttons.insert(2, [("attendance report with chart", "go:report")])
+    buttons.insert(3, [("attendance report with chart", "go:report")])
     assert shown(console.send(demo.admin, "/help", lang="en")) == [(text, buttons)]
 
 
