@@ -19,12 +19,13 @@ from chatbot.broadcast.service import (
     send_reminder,
     visible_broadcast,
 )
-from chatbot.broadcast.views import status_text
+from chatbot.broadcast.views import queued_text, reminder_text, status_text
 from chatbot.core.context import Context
 from chatbot.core.flow import Action
 from chatbot.core.messages import Button, Incoming, Reply
 from chatbot.core.router import deny_reply
-from chatbot.i18n import _, format_moment, format_number
+from chatbot.delivery.outbox import after_quiet_hours
+from chatbot.i18n import _, format_number
 from db.models.broadcast import Broadcast, BroadcastStatus
 
 
@@ -51,18 +52,12 @@ def on_send(ctx: Context, msg: Incoming) -> list[Reply]:
         )
     except BroadcastError as exc:
         return [Reply(str(exc) + "\n" + _("Nothing was sent. Send /notice to start again."))]
+    due = after_quiet_hours(
+        broadcast.scheduled_at, broadcast.tz, ctx.settings.quiet_hours_start, ctx.settings.quiet_hours_end
+    )
+    text = queued_text(ctx.session, broadcast, due)
     if broadcast.scheduled_at > ctx.now:
-        text = _(
-            "Notice #{id} is scheduled for {time} ({people} people). Send /notices to cancel it."
-        ).format(
-            id=broadcast.id,
-            time=format_moment(broadcast.scheduled_at, broadcast.tz),
-            people=format_number(broadcast.recipient_count),
-        )
-    else:
-        text = _("Notice #{id} is on its way to {people} people.").format(
-            id=broadcast.id, people=format_number(broadcast.recipient_count)
-        )
+        text += "\n" + _("Send /notices to cancel it before then.")
     return [Reply(text, [[Button(_("Status"), NoticeStatus(broadcast.id).pack())]])]
 
 
@@ -119,16 +114,10 @@ def on_remind(ctx: Context, msg: Incoming) -> list[Reply]:
     """Queue the one reminder to those who have not confirmed."""
     pressed = NoticeRemind.unpack(msg.payload)
     try:
-        people = send_reminder(ctx.session, ctx.person, pressed.broadcast_id, ctx.now, ctx.settings)
+        done = send_reminder(ctx.session, ctx.person, pressed.broadcast_id, ctx.now, ctx.settings)
     except BroadcastError as exc:
         return [Reply(str(exc))]
-    return [
-        Reply(
-            _("Reminder queued for {count} people who have not confirmed notice #{id}.").format(
-                count=format_number(people), id=pressed.broadcast_id
-            )
-        )
-    ]
+    return [Reply(reminder_text(pressed.broadcast_id, done))]
 
 
 def on_cancel(ctx: Context, msg: Incoming) -> list[Reply]:

@@ -31,10 +31,10 @@ from chatbot.broadcast.targets import (
     target_label,
     target_timezone,
 )
-from chatbot.broadcast.views import status_text, summary_line
+from chatbot.broadcast.views import queued_text, reminder_text, status_text, summary_line
 from chatbot.commands import add_command, fail
 from chatbot.delivery.outbox import after_quiet_hours
-from chatbot.i18n import LOCALES, N_, _, format_moment, format_number
+from chatbot.i18n import LOCALES, N_, _, format_number
 from chatbot.people.demo import demo_person
 from db.models import Person
 from db.session import transaction
@@ -134,15 +134,7 @@ def cmd_broadcast(args: argparse.Namespace, app: App) -> int:
         due = after_quiet_hours(
             broadcast.scheduled_at, broadcast.tz, app.settings.quiet_hours_start, app.settings.quiet_hours_end
         )
-        when = format_moment(due, broadcast.tz)
-        print(
-            _("Notice #{id} queued for {people} people ({messages} chat messages), from {time}.").format(
-                id=broadcast.id,
-                people=format_number(broadcast.recipient_count),
-                messages=format_number(broadcast.message_count),
-                time=when,
-            )
-        )
+        print(queued_text(session, broadcast, due))
     return 0
 
 
@@ -154,12 +146,10 @@ def cmd_notices(args: argparse.Namespace, app: App) -> int:
             return fail(_("Unknown person {who}.").format(who=args.as_who))
         try:
             if args.remind is not None:
-                people = send_reminder(session, person, args.remind, now, app.settings)
-                print(
-                    _("Reminder queued for {count} people who have not confirmed notice #{id}.").format(
-                        count=format_number(people), id=args.remind
-                    )
-                )
+                done = send_reminder(session, person, args.remind, now, app.settings)
+                print(reminder_text(args.remind, done))
+                if done.messages == 0:
+                    return 1  # nothing queued (the audit entry saying so is kept)
             elif args.cancel is not None:
                 stopped = cancel_broadcast(session, person, args.cancel, now)
                 print(

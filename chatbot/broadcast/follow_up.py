@@ -166,11 +166,22 @@ def acknowledge(session: Session, person: Person | None, broadcast_id: int, now:
     return True
 
 
-def send_reminder(
-    session: Session, person: Person | None, broadcast_id: int, now: datetime, settings: Settings
-) -> int:
-    """Queue the one reminder to recipients who have not acknowledged; returns how many people."""
-    broadcast = visible_broadcast(session, person, broadcast_id)
+@dataclass(frozen=True)
+class Reminded:
+    """What a reminder did, counted from the outbox rows it wrote.
+
+    `messages`: reminder rows queued (one per active chat account); `people`: how many people those
+    rows go to; `unreachable`: people who have not confirmed and have no active chat account.
+    A reminder with no rows does not use up the one allowed.
+    """
+
+    messages: int
+    people: int
+    unreachable: int
+
+
+def _check_remindable(broadcast: Broadcast, now: datetime) -> None:
+    """Raise BroadcastError when this notice may not be reminded now."""
     if not broadcast.ack_required:
         raise BroadcastError(_("Notice #{id} did not ask for confirmation.").format(id=broadcast.id))
     if broadcast.status == BroadcastStatus.CANCELLED:
@@ -183,28 +194,52 @@ def send_reminder(
                 id=broadcast.id, time=format_moment(broadcast.reminded_at, broadcast.tz)
             )
         )
+
+
+def _reminder_rows(session: Session, broadcast_id: int) -> tuple[int, int]:
+    """(rows, distinct people) of this notice's reminder in the outbox."""
+    rows, people = session.execute(
+        select(func.count(), func.count(func.distinct(OutboxMessage.person_id))).where(
+            OutboxMessage.ref_type == REF_TYPE,
+            OutboxMessage.ref_id == broadcast_id,
+            OutboxMessage.kind == REMINDER_KIND,
+        )
+    ).one()
+    return int(rows), int(people)
+
+
+def send_reminder(
+    session: Session, person: Person | None, broadcast_id: int, now: datetime, settings: Settings
+) -> Reminded:
+    """Queue the one reminder to recipients who have not acknowledged; says what was really queued."""
+    broadcast = visible_broadcast(session, person, broadcast_id)
+    _check_remindable(broadcast, now)
     waiting = select(BroadcastRecipient.person_id).where(
         BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.acked_at.is_(None)
     )
-    people = session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
-    if people == 0:
+    waiting_people = int(session.scalar(select(func.count()).select_from(waiting.subquery())) or 0)
+    if waiting_people == 0:
         raise BroadcastError(
             _("Everyone has confirmed notice #{id}; no reminder is needed.").format(id=broadcast.id)
         )
     sender = session.get(Person, broadcast.sender_person_id) if broadcast.sender_person_id else None
-    target = target_of(broadcast)
-    not_before = after_quiet_hours(now, broadcast.tz, settings.quiet_hours_start, settings.quiet_hours_end)
-    messages = queue_to(
+    # Rows exist only once a reminder reached someone, and then no other is allowed: `before` is 0.
+    before, _people = _reminder_rows(session, broadcast.id)
+    queue_to(
         session,
         broadcast,
         waiting,
         kind=REMINDER_KIND,
-        not_before=not_before,
+        not_before=after_quiet_hours(now, broadcast.tz, settings.quiet_hours_start, settings.quiet_hours_end),
         now=now,
         sender_name=sender.name if sender else "",
-        target=target,
+        target=target_of(broadcast),
     )
-    broadcast.reminded_at = now
+    after, reached = _reminder_rows(session, broadcast.id)
+    done = Reminded(messages=after - before, people=reached, unreachable=waiting_people - reached)
+    if done.messages > 0:
+        # Only a reminder that went to someone uses up the one allowed.
+        broadcast.reminded_at = now
     assert person is not None
     session.add(
         AuditLog(
@@ -212,10 +247,15 @@ def send_reminder(
             actor_person_id=person.id,
             action="broadcast.remind",
             target=broadcast.target,
-            details={"broadcast_id": broadcast.id, "people": int(people), "messages": messages},
+            details={
+                "broadcast_id": broadcast.id,
+                "people": done.people,
+                "messages": done.messages,
+                "unreachable": done.unreachable,
+            },
         )
     )
-    return int(people)
+    return done
 
 
 def recent_broadcasts(session: Session, person: Person, limit: int = 8) -> list[Broadcast]:

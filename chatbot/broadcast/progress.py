@@ -1,7 +1,8 @@
 """Live progress for the sender of a notice, driven by the delivery worker after each batch.
 
 On channels that can edit (Telegram) the sender sees one message updated in place
-("已发送 1,200 / 4,122"): each update is an outbox row whose `edit_external_message_id` names the
+("通知 #7（共 4,300 人）：已发送 1,200 / 4,122 个聊天账号", then how many people have no chat
+account and cannot be reached): each update is an outbox row whose `edit_external_message_id` names the
 message sent before. Channels that cannot edit (console, WeChat) only get the final summary, so a
 large notice does not flood the sender with messages.
 """
@@ -45,6 +46,20 @@ def _counts(session: Session, broadcast_id: int) -> dict[OutboxStatus, int]:
     return {OutboxStatus(status): int(count) for status, count in rows}
 
 
+def _people_reached(session: Session, broadcast_id: int) -> int:
+    """Recipients with at least one notice row: those who had an active chat account when it was queued."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(OutboxMessage.person_id))).where(
+                OutboxMessage.ref_type == "broadcast",
+                OutboxMessage.ref_id == broadcast_id,
+                OutboxMessage.kind == NOTICE_KIND,
+            )
+        )
+        or 0
+    )
+
+
 def _anything_left(session: Session, broadcast_id: int) -> bool:
     """An index seek, cheap enough to ask after every batch."""
     return (
@@ -82,6 +97,7 @@ def update_progress(
     broadcast.progress_at = now
     if done:
         broadcast.finished_at = now
+    unreachable = broadcast.recipient_count - _people_reached(session, broadcast_id)
     sender = session.get(Person, broadcast.sender_person_id)
     accounts = session.scalars(
         select(ChannelIdentity).where(
@@ -92,7 +108,7 @@ def update_progress(
         if not done and account.channel not in editable_channels:
             continue
         with use_locale(account_locale(session, account, sender)):
-            text = progress_text(broadcast, counts, done)
+            text = progress_text(broadcast, counts, done, unreachable)
         enqueue_or_edit(
             session,
             account,
@@ -104,17 +120,40 @@ def update_progress(
         )
 
 
-def progress_text(broadcast: Broadcast, counts: dict[OutboxStatus, int], done: bool) -> str:
+def progress_text(broadcast: Broadcast, counts: dict[OutboxStatus, int], done: bool, unreachable: int) -> str:
+    """Sent / total in chat accounts (outbox rows), out of the people targeted, and the people no
+    message can reach because they have no chat account."""
     sent = counts.get(OutboxStatus.SENT, 0)
     failed = counts.get(OutboxStatus.FAILED, 0)
-    total = sum(counts.values()) - counts.get(OutboxStatus.CANCELLED, 0)
+    stopped = counts.get(OutboxStatus.CANCELLED, 0)
+    total = sum(counts.values()) - stopped
+    numbers = {
+        "id": broadcast.id,
+        "people": format_number(broadcast.recipient_count),
+        "sent": format_number(sent),
+        "total": format_number(total),
+        "failed": format_number(failed),
+    }
     if not done:
-        return _("Notice #{id}: sent {sent} / {total}").format(
-            id=broadcast.id, sent=format_number(sent), total=format_number(total)
+        lines = [_("Notice #{id} ({people} people): sent {sent} / {total} chat accounts").format(**numbers)]
+    else:
+        lines = [
+            _(
+                "Notice #{id} ({people} people) finished: sent {sent} / {total} chat accounts, failed {failed}."
+            ).format(**numbers)
+        ]
+    if stopped:
+        lines.append(
+            _("{count} chat messages were not sent because the rest was cancelled.").format(
+                count=format_number(stopped)
+            )
         )
-    text = _("Notice #{id} finished: sent {sent} / {total}, failed {failed}.").format(
-        id=broadcast.id, sent=format_number(sent), total=format_number(total), failed=format_number(failed)
-    )
-    if broadcast.ack_required:
-        text += "\n" + _("Send /notices to see who has confirmed and to remind the others.")
-    return text
+    if unreachable:
+        lines.append(
+            _("{count} people cannot be reached: no chat account linked.").format(
+                count=format_number(unreachable)
+            )
+        )
+    if done and broadcast.ack_required:
+        lines.append(_("Send /notices to see who has confirmed and to remind the others."))
+    return "\n".join(lines)

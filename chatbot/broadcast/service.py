@@ -27,6 +27,7 @@ from chatbot.broadcast.compose import (
 )
 from chatbot.broadcast.create import NOTICE_KIND, REF_TYPE, REMINDER_KIND, create_broadcast, queue_to
 from chatbot.broadcast.follow_up import (
+    Reminded,
     Report,
     acknowledge,
     cancel_broadcast,
@@ -50,6 +51,7 @@ __all__ = [
     "BroadcastError",
     "BroadcastScope",
     "NoticeDraft",
+    "Reminded",
     "Report",
     "ack_buttons",
     "acknowledge",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from chatbot.broadcast.service import NoticeDraft, not_acknowledged, report, target_of
+from chatbot.broadcast.service import NoticeDraft, Reminded, not_acknowledged, report, target_of
 from chatbot.broadcast.targets import Reach, target_label
 from chatbot.config import Settings
 from chatbot.delivery.outbox import after_quiet_hours
@@ -115,4 +115,56 @@ def status_text(session: Session, broadcast: Broadcast, now: datetime) -> str:
             lines.append(
                 _("Reminder sent on {time}.").format(time=format_moment(broadcast.reminded_at, broadcast.tz))
             )
+    return "\n".join(lines)
+
+
+def queued_text(session: Session, broadcast: Broadcast, due: datetime) -> str:
+    """What the sender is told once a notice is created: chat messages queued (outbox rows) for how
+    many of the people targeted, from when, and how many of them no message can reach."""
+    counts = report(session, broadcast)
+    lines = [
+        _(
+            "Notice #{id}: {messages} chat messages queued for {reached} of {people} people, from {time}."
+        ).format(
+            id=broadcast.id,
+            messages=format_number(counts.messages),
+            reached=format_number(counts.recipients - counts.unreachable),
+            people=format_number(counts.recipients),
+            time=format_moment(due, broadcast.tz),
+        )
+    ]
+    if counts.unreachable:
+        lines.append(not_linked_line(counts.unreachable))
+    return "\n".join(lines)
+
+
+def not_linked_line(count: int) -> str:
+    return _("{count} people have no chat account linked and will not receive it.").format(
+        count=format_number(count)
+    )
+
+
+def reminder_text(broadcast_id: int, done: Reminded) -> str:
+    """What a reminder did, from the rows it queued; a reminder that reached nobody says it was not used."""
+    if done.messages == 0:
+        return "\n".join(
+            [
+                _(
+                    "No reminder was queued for notice #{id}: none of the {count} people who have not "
+                    "confirmed has a chat account linked."
+                ).format(id=broadcast_id, count=format_number(done.unreachable)),
+                _("The one reminder is not used up; you can send it once they link a chat account."),
+            ]
+        )
+    lines = [
+        _(
+            "Reminder for notice #{id} queued: {messages} chat messages to {people} people who have not confirmed."
+        ).format(id=broadcast_id, messages=format_number(done.messages), people=format_number(done.people))
+    ]
+    if done.unreachable:
+        lines.append(
+            _(
+                "{count} people who have not confirmed have no chat account linked and could not be reminded."
+            ).format(count=format_number(done.unreachable))
+        )
     return "\n".join(lines)

@@ -105,7 +105,11 @@ def test_status_buttons_follow_the_notice_and_the_answers(
     assert status(plain)[0][1] == [[("Refresh", f"bcst:{plain}")]]
 
     assert shown(console.send(demo.principal, payload=f"bcrem:{water}")) == [
-        (f"Reminder queued for 142 people who have not confirmed notice #{water}.", [])
+        (
+            f"Reminder for notice #{water} queued: 3 chat messages to 3 people who have not confirmed.\n"
+            "139 people who have not confirmed have no chat account linked and could not be reminded.",
+            [],
+        )
     ]
     # Reminded once: no second Remind button.
     assert status(water)[0][1] == [[("Refresh", f"bcst:{water}")], [("Cancel the rest", f"bccan:{water}")]]
@@ -144,7 +148,11 @@ def test_send_creates_the_previewed_notice_once(
     )
     key = send_button(preview)
     assert shown(console.send(demo.principal, payload=key)) == [
-        ("Notice #1 is on its way to 4 people.", [[("Status", "bcst:1")]])
+        (
+            "Notice #1: 0 chat messages queued for 0 of 4 people, from Nov 23, 08:00.\n"
+            "4 people have no chat account linked and will not receive it.",
+            [[("Status", "bcst:1")]],
+        )
     ]
     assert shown(console.send(demo.principal, payload=key)) == [
         ("This notice was already sent (notice #1). Send /notices to follow it.", [])
@@ -163,7 +171,9 @@ def test_send_creates_the_previewed_notice_once(
     key = send_button(preview)
     assert shown(console.send(demo.principal, payload=key)) == [
         (
-            "Notice #2 is scheduled for Nov 24, 08:00 (146 people). Send /notices to cancel it.",
+            "Notice #2: 0 chat messages queued for 0 of 146 people, from Nov 24, 08:00.\n"
+            "146 people have no chat account linked and will not receive it.\n"
+            "Send /notices to cancel it before then.",
             [[("Status", "bcst:2")]],
         )
     ]

@@ -209,7 +209,12 @@ def test_broadcast_queues_the_notice_in_each_language(
         "--text-zh_Hans",
         "明天停水",
         "--ack",
-    ) == CliResult(0, "Notice #1 queued for 142 people (3 chat messages), from Nov 23, 08:00.\n", "")
+    ) == CliResult(
+        0,
+        "Notice #1: 3 chat messages queued for 3 of 142 people, from Nov 23, 08:00.\n"
+        "139 people have no chat account linked and will not receive it.\n",
+        "",
+    )
     # Chinese as the base language of an English command line; scheduled in the school's own time zone.
     with transaction(app.session_factory) as s:
         school = s.get(School, 1)
@@ -229,7 +234,12 @@ def test_broadcast_queues_the_notice_in_each_language(
         "明天開會",
         "--at",
         "2026-11-24 10:00",
-    ) == CliResult(0, "Notice #2 queued for 4 people (0 chat messages), from Nov 24, 10:00.\n", "")
+    ) == CliResult(
+        0,
+        "Notice #2: 0 chat messages queued for 0 of 4 people, from Nov 24, 10:00.\n"
+        "4 people have no chat account linked and will not receive it.\n",
+        "",
+    )
     assert notices_in_db(app) == [
         ("school:1/parents", {"en": "No water tomorrow", "zh_Hans": "明天停水"}, "en", True, now, 142, 3),
         (
@@ -251,13 +261,22 @@ def test_broadcast_in_quiet_hours_says_when_delivery_starts(
 ) -> None:
     late = ("broadcast", "--as", "principal", "--to", "school:1/teachers", "--text", "x", "--at", "22:30")
     assert bot_cli(*late) == CliResult(
-        0, "Notice #1 queued for 4 people (0 chat messages), from Nov 24, 07:00.\n", ""
+        0,
+        "Notice #1: 0 chat messages queued for 0 of 4 people, from Nov 24, 07:00.\n"
+        "4 people have no chat account linked and will not receive it.\n",
+        "",
     )
     assert bot_cli(*late, QUIET_HOURS_END="06:30") == CliResult(
-        0, "Notice #2 queued for 4 people (0 chat messages), from Nov 24, 06:30.\n", ""
+        0,
+        "Notice #2: 0 chat messages queued for 0 of 4 people, from Nov 24, 06:30.\n"
+        "4 people have no chat account linked and will not receive it.\n",
+        "",
     )
     assert bot_cli(*late, QUIET_HOURS_START="23:00") == CliResult(
-        0, "Notice #3 queued for 4 people (0 chat messages), from Nov 23, 22:30.\n", ""
+        0,
+        "Notice #3: 0 chat messages queued for 0 of 4 people, from Nov 23, 22:30.\n"
+        "4 people have no chat account linked and will not receive it.\n",
+        "",
     )
 
 
@@ -306,7 +325,10 @@ def test_notices_lists_shows_reminds_and_cancels(
         "stopped": 0,
     }
     assert bot_cli("notices", "--as", "principal", "--remind", str(notice)) == CliResult(
-        0, f"Reminder queued for 142 people who have not confirmed notice #{notice}.\n", ""
+        0,
+        f"Reminder for notice #{notice} queued: 2 chat messages to 2 people who have not confirmed.\n"
+        "140 people who have not confirmed have no chat account linked and could not be reminded.\n",
+        "",
     )
     assert bot_cli("notices", "--as", "principal", "--remind", str(notice)) == CliResult(
         2, "", f"A reminder for notice #{notice} was already sent on Nov 23, 08:00; only one is allowed.\n"

@@ -179,7 +179,11 @@ def test_every_step_with_its_wrong_answers_then_send(
     assert chat.state() == "notice:confirm"
     assert chat(payload="ntc:k:1") == INVALID
     assert chat(payload=f"ntcgo:{key}") == [
-        ("Notice #1 is on its way to 4 people.", [[("Status", "bcst:1")]])
+        (
+            "Notice #1: 0 chat messages queued for 0 of 4 people, from Nov 23, 08:00.\n"
+            "4 people have no chat account linked and will not receive it.",
+            [[("Status", "bcst:1")]],
+        )
     ]
     assert chat.state() is None
     with app.session_factory() as s:
@@ -392,6 +396,12 @@ def test_the_base_language_stays_the_one_the_notice_was_written_in(
     chat(payload="ntc:w:now")
     [(text, buttons)] = chat(payload="ntc:k:0")
     assert text.splitlines()[-3:] == ["语言：English", "———", "Written in English"]
-    assert chat(payload=buttons[0][0][1]) == [("通知 #1 正在发送给 4 人。", [[("查看进度", "bcst:1")]])]
+    assert chat(payload=buttons[0][0][1]) == [
+        (
+            "通知 #1：已为 4 人中的 0 人排队 0 条消息，从 11月23日 08:00 开始发送。\n"
+            "4 人没有绑定聊天账号，收不到这条通知。",
+            [[("查看进度", "bcst:1")]],
+        )
+    ]
     with app.session_factory() as s:
         assert s.scalars(select(Broadcast.base_locale)).one() == "en"

@@ -83,7 +83,11 @@ def test_the_status_text_through_the_life_of_a_notice(
     assert status() == "\n".join(delivered)
     later = now + timedelta(hours=1, minutes=30)
     assert shown(console.send(demo.teacher, payload=f"bcrem:{notice}", now=later)) == [
-        (f"Reminder queued for 31 people who have not confirmed notice #{notice}.", [])
+        (
+            f"Reminder for notice #{notice} queued: 2 chat messages to 2 people who have not confirmed.\n"
+            "29 people who have not confirmed have no chat account linked and could not be reminded.",
+            [],
+        )
     ]
     assert status(later) == "\n".join([*delivered, "Reminder sent on Nov 23, 09:30."])
     # Seven more confirm: thirty are left, all of them named.

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from chatbot.app import App
 from chatbot.broadcast.service import (
+    Reminded,
     Report,
     acknowledge,
     cancel_broadcast,
@@ -334,7 +335,7 @@ def test_the_reminder_in_english_and_its_refusals(app: App, demo, now: datetime)
     )
     ack(app, notice, [parents[2]], now)
 
-    def remind(at: datetime, who: int = demo.principal, notice_id: int = notice) -> int:
+    def remind(at: datetime, who: int = demo.principal, notice_id: int = notice) -> Reminded:
         with transaction(app.session_factory) as s, use_locale("en"):
             return send_reminder(s, s.get(Person, who), notice_id, at, app.settings)
 
@@ -343,7 +344,8 @@ def test_the_reminder_in_english_and_its_refusals(app: App, demo, now: datetime)
         == f"Notice #{notice} has not been sent yet."
     )
     assert refusal_en(lambda: remind(in_an_hour, demo.parent)) == f"There is no notice #{notice}."
-    assert remind(in_an_hour) == len(parents) - 1  # due exactly now: it has been sent
+    # Due exactly now: it has been sent. Two of those who have not confirmed have a chat account.
+    assert remind(in_an_hour) == Reminded(messages=2, people=2, unreachable=len(parents) - 3)
 
     buttons = [[{"label": "Got it", "payload": f"bcack:{notice}"}]]
     assert [r for r in outbox(app, ref_id=notice, kind="notice_reminder")] == [
@@ -367,7 +369,7 @@ def test_the_reminder_in_english_and_its_refusals(app: App, demo, now: datetime)
             demo.principal,
             "broadcast.remind",
             "class:1/parents",
-            {"broadcast_id": notice, "people": len(parents) - 1, "messages": 2},
+            {"broadcast_id": notice, "people": 2, "messages": 2, "unreachable": len(parents) - 3},
         )
     ]
     with use_locale("en"):
@@ -406,12 +408,12 @@ def test_a_reminder_counts_people_not_accounts(app: App, demo, now: datetime) ->
     notice = notify(app, demo.principal, CLASS_1, {"zh_Hans": "家长会"}, now, ack=True)
     ack(app, notice, parents[1:], now)
     with transaction(app.session_factory) as s:
-        assert send_reminder(s, s.get(Person, demo.admin), notice, now, app.settings) == 1
+        assert send_reminder(s, s.get(Person, demo.admin), notice, now, app.settings) == Reminded(2, 1, 0)
     assert audits(app, "broadcast.remind")[0][1:] == (
         demo.admin,
         "broadcast.remind",
         "class:1/parents",
-        {"broadcast_id": notice, "people": 1, "messages": 2},
+        {"broadcast_id": notice, "people": 1, "messages": 2, "unreachable": 0},
     )
     with app.session_factory() as s:
         assert s.get(Broadcast, notice).reminded_at == now  # type: ignore[union-attr]

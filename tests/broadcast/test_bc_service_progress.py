@@ -20,6 +20,9 @@ from tests.broadcast.helpers import parents_of_class
 CLASS_1 = NoticeTarget(BroadcastScope.CLASS, 1)
 URUMQI = "Asia/Urumqi"
 EDITABLE = frozenset({"telegram"})
+# Class 1 has 38 guardians; the progress tests link 5, 2 or 1 of them to a chat account.
+UNREACHABLE_HANT = "33 人無法送達（未綁定聊天帳號）。"
+UNREACHABLE_EN = "36 people cannot be reached: no chat account linked."
 
 
 def step(app: App, notice: int, at: datetime, editable: Collection[str] = EDITABLE) -> None:
@@ -89,13 +92,17 @@ def test_progress_is_edited_in_place_on_telegram_and_the_summary_reaches_every_a
     set_row(app, rows[2], status=OutboxStatus.SENDING)  # two being sent, two queued
     t1 = now + timedelta(seconds=1)
     step(app, notice, t1)
-    assert progress_rows(app, notice) == [progress(t1, f"通知 #{notice}：已傳送 0 / 5", None)]
+    assert progress_rows(app, notice) == [
+        progress(t1, f"通知 #{notice}（共 38 人）：已傳送 0 / 5 個聊天帳號\n{UNREACHABLE_HANT}", None)
+    ]
     assert state(app, notice) == (t1, None)
 
     # 2. Three seconds later, with messages left: no update at all.
     set_row(app, rows[1], status=OutboxStatus.SENT)
     step(app, notice, t1 + timedelta(seconds=3))
-    assert progress_rows(app, notice) == [progress(t1, f"通知 #{notice}：已傳送 0 / 5", None)]
+    assert progress_rows(app, notice) == [
+        progress(t1, f"通知 #{notice}（共 38 人）：已傳送 0 / 5 個聊天帳號\n{UNREACHABLE_HANT}", None)
+    ]
     assert state(app, notice) == (t1, None)
 
     # 3. Five seconds after the first, that message was sent: the next one edits it.
@@ -106,8 +113,10 @@ def test_progress_is_edited_in_place_on_telegram_and_the_summary_reaches_every_a
     set_row(app, rows[2], status=OutboxStatus.SENDING)  # one queued and one sending left
     t2 = t1 + timedelta(seconds=5)
     step(app, notice, t2)
-    assert progress_rows(app, notice)[1:] == [progress(t2, f"通知 #{notice}：已傳送 1 / 5", "m-1")]
-    assert first[4] == f"通知 #{notice}：已傳送 0 / 5"
+    assert progress_rows(app, notice)[1:] == [
+        progress(t2, f"通知 #{notice}（共 38 人）：已傳送 1 / 5 個聊天帳號\n{UNREACHABLE_HANT}", "m-1")
+    ]
+    assert first[4] == f"通知 #{notice}（共 38 人）：已傳送 0 / 5 個聊天帳號\n{UNREACHABLE_HANT}"
     assert state(app, notice) == (t2, None)
 
     # 4. Ten seconds later that edit is still queued: its text is replaced, no new row.
@@ -115,8 +124,8 @@ def test_progress_is_edited_in_place_on_telegram_and_the_summary_reaches_every_a
     t3 = t2 + timedelta(seconds=10)
     step(app, notice, t3)
     assert [r[4] for r in progress_rows(app, notice)] == [
-        f"通知 #{notice}：已傳送 0 / 5",
-        f"通知 #{notice}：已傳送 2 / 5",
+        f"通知 #{notice}（共 38 人）：已傳送 0 / 5 個聊天帳號\n{UNREACHABLE_HANT}",
+        f"通知 #{notice}（共 38 人）：已傳送 2 / 5 個聊天帳號\n{UNREACHABLE_HANT}",
     ]
     assert [r[7] for r in progress_rows(app, notice)] == [t1, t2]
     assert state(app, notice) == (t3, None)
@@ -143,7 +152,14 @@ def test_progress_is_edited_in_place_on_telegram_and_the_summary_reaches_every_a
     set_row(app, rows[3], status=OutboxStatus.CANCELLED)
     t4 = t3 + timedelta(seconds=6)
     step(app, notice, t4)
-    assert progress_rows(app, notice)[2:] == [progress(t4, f"通知 #{notice}：已傳送 2 / 4", "m-2")]
+    assert progress_rows(app, notice)[2:] == [
+        progress(
+            t4,
+            f"通知 #{notice}（共 38 人）：已傳送 2 / 4 個聊天帳號\n1 則訊息因剩餘部分已取消而未傳送。"
+            f"\n{UNREACHABLE_HANT}",
+            "m-2",
+        )
+    ]
 
     # 6. The last message is sent two seconds later: nothing is left of this notice (a queued reminder,
     # a queued progress row, another notice's messages and another domain's do not count), so the summary goes at once,
@@ -161,12 +177,15 @@ def test_progress_is_edited_in_place_on_telegram_and_the_summary_reaches_every_a
     step(app, notice, t5)
     queued_extra = progress_rows(app, notice)[3]
     assert queued_extra[4] == (
-        f"通知 #{notice} 傳送完畢：已傳送 3 / 4，失敗 1。\n傳送 /notices 查看誰已確認，並提醒其他人。"
+        f"通知 #{notice}（共 38 人）傳送完畢：已傳送 3 / 4 個聊天帳號，失敗 1。\n1 則訊息因剩餘部分已取消而未傳送。"
+        f"\n{UNREACHABLE_HANT}\n傳送 /notices 查看誰已確認，並提醒其他人。"
     )
     assert progress_rows(app, notice)[4:] == [
         progress(
             t5,
-            f"Notice #{notice} finished: sent 3 / 4, failed 1.\n"
+            f"Notice #{notice} (38 people) finished: sent 3 / 4 chat accounts, failed 1.\n"
+            "1 chat messages were not sent because the rest was cancelled.\n"
+            "33 people cannot be reached: no chat account linked.\n"
             "Send /notices to see who has confirmed and to remind the others.",
             None,
             console,
@@ -197,7 +216,7 @@ def test_the_summary_follows_the_default_language_and_no_account_is_skipped(
         with transaction(english.session_factory) as s:
             update_progress(s, notice, now, ["wechat", "telegram"])
         assert [(r[0], r[4]) for r in progress_rows(app, notice)] == [
-            (telegram, f"Notice #{notice}: sent 0 / 2")
+            (telegram, f"Notice #{notice} (38 people): sent 0 / 2 chat accounts\n{UNREACHABLE_EN}")
         ]
         with transaction(english.session_factory) as s:
             s.execute(
@@ -208,9 +227,10 @@ def test_the_summary_follows_the_default_language_and_no_account_is_skipped(
             update_progress(s, notice, now + timedelta(seconds=1), ["wechat", "telegram"])
     finally:
         english.engine.dispose()
+    done = f"sent 2 / 2 chat accounts, failed 0.\n{UNREACHABLE_EN}"
     assert [(r[0], r[4], r[7]) for r in progress_rows(app, notice)] == [
-        (telegram, f"Notice #{notice} finished: sent 2 / 2, failed 0.", now),
-        (console, f"Notice #{notice} finished: sent 2 / 2, failed 0.", now + timedelta(seconds=1)),
+        (telegram, f"Notice #{notice} (38 people) finished: {done}", now),
+        (console, f"Notice #{notice} (38 people) finished: {done}", now + timedelta(seconds=1)),
     ]
 
 
@@ -227,8 +247,16 @@ def test_the_worker_hook_updates_each_notice_it_delivered_for(app: App, demo, no
     with transaction(app.session_factory) as s:
         after_delivery(s, {"broadcast": {third, first}, "case": {second}}, now, EDITABLE)
     assert [(r[0], r[4], r[15]) for r in outbox(app) if r[3] == "notice_progress"] == [
-        (telegram, f"通知 #{first}：已发送 0 / 1", first),
-        (telegram, f"通知 #{third}：已发送 0 / 1", third),
+        (
+            telegram,
+            f"通知 #{first}（共 38 人）：已发送 0 / 1 个聊天账号\n37 人无法送达（未绑定聊天账号）。",
+            first,
+        ),
+        (
+            telegram,
+            f"通知 #{third}（共 38 人）：已发送 0 / 1 个聊天账号\n37 人无法送达（未绑定聊天账号）。",
+            third,
+        ),
     ]
     assert state(app, second) == (None, None)
 

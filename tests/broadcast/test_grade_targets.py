@@ -79,7 +79,7 @@ def test_grade_notice_to_parents_reaches_only_guardians_of_that_grade(
         "--text", "三年级家长会",
     )  # fmt: skip
     assert code == 0, err
-    assert f"共 {len(grade3)} 人（{len(grade3)} 条消息）" in out
+    assert f"已为 {len(grade3)} 人中的 {len(grade3)} 人排队 {len(grade3)} 条消息" in out
     with app.session_factory() as s:
         notice = s.scalars(select(Broadcast)).one()
         assert (notice.scope_type, notice.scope_id, notice.grade) == (BroadcastScope.GRADE, school, 3)
@@ -120,5 +120,5 @@ def test_grade_notice_to_teachers_reaches_only_that_grades_class_staff(
         queued = {
             row.person_id for row in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
         }
-    assert "共 1 人（1 条消息）" in out
+    assert "已为 1 人中的 1 人排队 1 条消息" in out
     assert recipients == queued == {demo.teacher}

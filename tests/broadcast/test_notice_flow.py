@@ -62,7 +62,8 @@ def test_a_school_notice_reaches_each_parent_in_their_language_and_counts_acks(
     assert f"收件人：{len(parents)} 人（家长 {len(parents)}，教师 0）" in preview
     assert "需要确认：是" in preview
     assert "English" in preview
-    assert f"正在发送给 {len(parents)} 人" in walk(console, demo.principal, ["1"])
+    n = len(parents)
+    assert f"通知 #1：已为 {n} 人中的 {n} 人排队 {n} 条消息" in walk(console, demo.principal, ["1"])
 
     messages = by_person(app, deliver(app, now))
     notice = only_broadcast(app)
@@ -78,7 +79,7 @@ def test_a_school_notice_reaches_each_parent_in_their_language_and_counts_acks(
     assert "看完請點「收到」" in messages[traditional][0].text
     # The principal (console cannot edit) gets only the final summary.
     [summary] = messages[demo.principal]
-    assert f"已发送 {len(parents)} / {len(parents)}，失败 0" in summary.text
+    assert f"（共 {n} 人）发送完毕：已发送 {n} / {n} 个聊天账号，失败 0" in summary.text
 
     chinese_parent = next(p for p in parents if p not in english and p != traditional)
     english_parent = next(iter(english))
@@ -94,7 +95,7 @@ def test_a_school_notice_reaches_each_parent_in_their_language_and_counts_acks(
     assert f"已确认：2 / {len(parents)}" in status
     assert f"已送达 {len(parents)}" in status
     remind = texts(console.send(demo.principal, payload=f"bcrem:{notice.id}"))
-    assert f"已向未确认通知 #{notice.id} 的 {len(parents) - 2} 人发送提醒" in remind
+    assert f"已向未确认通知 #{notice.id} 的 {n - 2} 人排队发送提醒（{n - 2} 条消息）。" in remind
     reminded = by_person(app, deliver(app, now))
     assert set(reminded) == set(parents) - {chinese_parent, english_parent}
     assert all("提醒" in m[0].text or "Reminder" in m[0].text for m in reminded.values())
@@ -158,7 +159,7 @@ def test_pressing_send_twice_sends_one_notice(app: App, console: ConsoleChannel,
     send = preview[-1].flat_buttons()[0].payload
     first = console.send(demo.principal, payload=send)
     second = console.send(demo.principal, payload=send)
-    assert "正在发送给" in texts(first)
+    assert "条消息，从 11月23日 08:00 开始发送" in texts(first)
     assert "已经发出（通知 #" in texts(second)
     assert count(app, Broadcast) == 1
 
@@ -170,7 +171,7 @@ def test_a_scheduled_notice_waits_and_can_be_cancelled(
     link(app, parents[:10], now)
     walk(console, demo.principal, [*START, "运动会通知", "3", "2", "2"])  # tomorrow 08:00, no ack
     reply = walk(console, demo.principal, ["1"])
-    assert "将于 11月24日 08:00 发出" in reply
+    assert "已为 142 人中的 10 人排队 10 条消息，从 11月24日 08:00 开始发送" in reply
     notice = only_broadcast(app)
     assert notice.scheduled_at == now + timedelta(days=1)
     assert deliver(app, now + timedelta(hours=23)) == []

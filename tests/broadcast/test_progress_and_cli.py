@@ -77,8 +77,8 @@ async def test_progress_is_one_message_edited_in_place(app: App, demo, now: date
     first = progress[0]
     assert first.edit_of is None
     assert all(m.edit_of == f"m{first.row_id}" for m in progress[1:])
-    assert f"通知 #{notice_id}：已发送" in progress[1].text
-    assert f"已发送 {len(parents)} / {len(parents)}，失败 0" in progress[-1].text
+    assert f"通知 #{notice_id}（共 {len(parents)} 人）：已发送" in progress[1].text
+    assert f"已发送 {len(parents)} / {len(parents)} 个聊天账号，失败 0" in progress[-1].text
     with app.session_factory() as s:
         assert s.get(Broadcast, notice_id).finished_at is not None  # type: ignore[union-attr]
 
@@ -146,7 +146,7 @@ def test_broadcast_command_sends_and_refuses_bad_input(app: App, demo, now: date
         "--ack",
     )
     assert code == 0
-    assert f"共 {len(parents)} 人（3 条消息）" in out
+    assert f"已为 {len(parents)} 人中的 3 人排队 3 条消息" in out
     with app.session_factory() as s:
         notice = s.scalars(select(Broadcast)).one()
         assert notice.texts == {"zh_Hans": "停水通知", "en": "No water tomorrow"}

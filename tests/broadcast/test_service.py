@@ -15,6 +15,7 @@ from chatbot.broadcast.service import (
     AlreadySent,
     BroadcastError,
     NoticeDraft,
+    Reminded,
     acknowledge,
     cancel_broadcast,
     create_broadcast,
@@ -54,7 +55,9 @@ def send(
         return create_broadcast(s, sender, draft, now=now, settings=app.settings, request_key=request_key).id
 
 
-def remind(app: App, person_id: int, notice_id: int, now: datetime, settings: Settings | None = None) -> int:
+def remind(
+    app: App, person_id: int, notice_id: int, now: datetime, settings: Settings | None = None
+) -> Reminded:
     with transaction(app.session_factory) as s:
         return send_reminder(s, s.get(Person, person_id), notice_id, now, settings or app.settings)
 
@@ -145,7 +148,7 @@ def test_a_reminder_goes_once_to_those_who_have_not_confirmed_this_notice(
     confirm(app, notice, confirmed, now)
     later = now + timedelta(hours=1)
 
-    assert remind(app, demo.principal, notice, later) == len(parents) - 2
+    assert remind(app, demo.principal, notice, later) == Reminded(len(parents) - 2, len(parents) - 2, 0)
 
     rows = reminder_rows(app, notice)
     assert sorted(row.person_id for row in rows) == [p for p in parents if p not in confirmed]
@@ -160,7 +163,12 @@ def test_a_reminder_goes_once_to_those_who_have_not_confirmed_this_notice(
         assert (audit.actor_person_id, audit.target, audit.details) == (
             demo.principal,
             "class:1/parents",
-            {"broadcast_id": notice, "people": len(parents) - 2, "messages": len(parents) - 2},
+            {
+                "broadcast_id": notice,
+                "people": len(parents) - 2,
+                "messages": len(parents) - 2,
+                "unreachable": 0,
+            },
         )
 
 
@@ -175,7 +183,7 @@ def test_a_single_unconfirmed_recipient_is_still_reminded(app: App, demo, now: d
     link(app, staff, now)
     confirm(app, notice, [p for p in staff if p != demo.teacher], now)
 
-    assert remind(app, demo.admin, notice, now) == 1
+    assert remind(app, demo.admin, notice, now) == Reminded(1, 1, 0)
     assert [row.person_id for row in reminder_rows(app, notice)] == [demo.teacher]
 
 
@@ -187,7 +195,9 @@ def test_a_reminder_waits_for_the_end_of_the_configured_quiet_hours(app: App, de
     )
     evening = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)  # 20:30 in Shanghai
 
-    assert remind(app, demo.principal, notice, evening, settings) == len(parents_of_class(app, 1))
+    assert remind(app, demo.principal, notice, evening, settings) == Reminded(
+        3, 3, len(parents_of_class(app, 1)) - 3
+    )
 
     next_morning = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 06:30 on the 24th in Shanghai
     assert {row.not_before for row in reminder_rows(app, notice)} == {next_morning}
@@ -204,7 +214,7 @@ def test_a_reminder_of_a_notice_whose_sender_was_deleted_names_only_the_place(
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", SAWarning)  # no lookup of a person by a NULL id
-        assert remind(app, demo.admin, notice, now) == len(parents_of_class(app, 1))
+        assert remind(app, demo.admin, notice, now) == Reminded(2, 2, len(parents_of_class(app, 1)) - 2)
 
     assert {row.text for row in reminder_rows(app, notice)} == {
         "📢 提醒：请确认这条通知\n发自：红星小学 3年级1班\n\n周五下午家长会。\n\n看完请点“收到”。"

@@ -603,7 +603,10 @@ def test_after_delivery_hooks_tell_the_sender_of_a_notice_when_it_is_done(
     report = drain_once(app.session_factory, [sender], now=now, config=cfg)
     assert report.sent == len(sender.sent) > recipients
     to_principal = [m.text for m in sender.sent if m.external_id == f"person-{demo.principal}"]
-    assert to_principal[-1] == f"通知 #{notice} 发送完毕：已发送 {recipients} / {recipients}，失败 0。"
+    # Every recipient has exactly one chat account here: people and accounts are the same number.
+    assert to_principal[-1] == (
+        f"通知 #{notice}（共 {recipients} 人）发送完毕：已发送 {recipients} / {recipients} 个聊天账号，失败 0。"
+    )
     with app.session_factory() as s:
         assert s.get(Broadcast, notice).finished_at == now  # type: ignore[union-attr]
 
@@ -617,7 +620,7 @@ def test_the_last_progress_report_goes_out_in_the_same_drain(
     cfg = DeliveryConfig(db_in_thread=False, hook_interval=3600.0)
     drain_once(app.session_factory, [sender], now=now, config=cfg)
     summaries = [m.text for m in sender.sent if m.kind == "notice_progress"]
-    assert len(summaries) == 1 and summaries[0].startswith(f"通知 #{notice} 发送完毕")
+    assert len(summaries) == 1 and summaries[0].startswith(f"通知 #{notice}（共 ") and "发送完毕" in summaries[0]
 
 
 class OutboxOutage:
