@@ -36,6 +36,8 @@ GUARDED_TABLES = (
     "outbox",
     "guardian",
     "membership",
+    "student",
+    "enrolment_change",
 )
 # The audit log may record what a role did in its own scope; it must never name the outside target.
 # Which target fields lie outside each role's scope (a parent shares class, school and region).
@@ -66,7 +68,7 @@ ACTIONS: list[tuple[str, list[str]]] = [
     ("quick mark pupil", ["=缺 1", "!rcw:{c}:{s}"]),
     ("leave for child", ["/leave", "!lvk:{s}", "!lvs:today", "!lvt:sick", "!lvn:1"]),
     ("leave approve", ["!lva:{L}:1"]),
-    ("leave reject", ["!lva:{L}:0"]),
+    ("leave reject", ["!lva:{L}:0", "请先到校说明"]),
     ("absence answer sick", ["!aba:{R}:sick"]),
     ("absence answer on the way", ["!aba:{R}:on_the_way"]),
     ("contact guardian", ["!abc:{s}:{g}"]),
@@ -86,6 +88,8 @@ ACTIONS: list[tuple[str, list[str]]] = [
     ("notice cancel", ["!bccan:{B}"]),
     ("notice ack (not a recipient)", ["!bcack:{B}"]),
     ("aid for child", ["/aid", "!aidk:{s}"]),
+    ("pupil status pick", ["/status", "!stp:{s}", "!sts:{s}:suspended"]),
+    ("pupil status set", ["!sts:{s}:transferred"]),
 ]
 
 # CLI commands that act as a person ({who} is the acting person id).
