@@ -126,7 +126,7 @@ def test_import_roster_command(empty_app: App, tmp_path: Path) -> None:
         "row 52: grade is empty",
         "row 201: guardian_phone '110' is not a phone number",
     ]
-    assert errors[3] == "3 bad rows: nothing was imported."
+    assert errors[3] == "3 rows have errors, 3 errors in all: nothing was imported."
     with empty_app.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Student)) == 200
         assert (

@@ -3,21 +3,25 @@
 Start: /aid, the /help button, or a free-text question ("我家孩子上初中住校，是建档立卡户，能领什么补助？").
 A bound parent's child record supplies stage, boarding and household; free text supplies what it
 states; the engine says which unknown facts still matter (chatbot.aid.engine.open_questions).
-The answer ends the dialog; its detail buttons are stateless (the profile travels in the payload).
+The answer ends the dialog and says which facts it used; its detail buttons are stateless (the
+profile travels in the payload). Ticked household flags are never dropped silently: "none of these"
+or "not sure" with flags ticked asks first (state clear_ticks), and typed answers keep the ticks.
+The profile in ctx.data lives in chatbot.aid.profile_state.
 Diagram: aid.mmd; questions and answers are drawn by chatbot.aid.questions.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from chatbot.aid.engine import Fact, Profile, evaluate, evaluate_item, open_questions, relevant_facts
-from chatbot.aid.pack import FALLBACK_PACK, Pack, PackItem, load_pack, pack_for, pack_ids
+from chatbot.aid.pack import FALLBACK_PACK, Pack, PackItem, load_pack, pack_ids
 from chatbot.aid.parse import Parsed, looks_like_aid_question, parse
 from chatbot.aid.payloads import (
+    CLEARING_ENDINGS,
     AidChild,
+    AidClearTicks,
     AidDetail,
     AidFact,
     AidHousehold,
@@ -26,11 +30,13 @@ from chatbot.aid.payloads import (
     decode_profile,
     encode_profile,
 )
+from chatbot.aid.profile_state import pack_of, profile_of, region_pack, school_day, store_profile
 from chatbot.aid.questions import (
     FLOW_NAME,
     YES_NO_FACTS,
     answer_reply,
     child_question,
+    clear_ticks_question,
     details_reply,
     explained,
     household_question,
@@ -46,63 +52,10 @@ from chatbot.core.payloads import BadPayload, Payload
 from chatbot.core.text import clean_text
 from chatbot.i18n import N_, _
 from chatbot.people.auth import Act, Target, can, children_of
-from db.models import HOUSEHOLD_FLAGS, Region, School, SchoolClass, ScopeType, Stage, Student
+from db.models import HOUSEHOLD_FLAGS, Student
 
 # The profile code is part of this module's interface (tests and detail buttons use it).
 __all__ = ["FLOW", "decode_profile", "encode_profile", "show_details"]
-
-# --- the profile in ctx.data -----------------------------------------------------------------------
-
-
-def _profile(ctx: Context) -> Profile:
-    p: dict[str, Any] = ctx.data.get("p") or {}
-    household = p.get("household")
-    return Profile(
-        stage=Stage(p["stage"]) if p.get("stage") else None,
-        preschool_final_year=p.get("preschool_final_year"),
-        boarding=p.get("boarding"),
-        in_province=p.get("in_province"),
-        household=None if household is None else frozenset(household),
-    )
-
-
-def _store(ctx: Context, profile: Profile) -> None:
-    ctx.data["p"] = {
-        "stage": profile.stage.value if profile.stage else None,
-        "preschool_final_year": profile.preschool_final_year,
-        "boarding": profile.boarding,
-        "in_province": profile.in_province,
-        "household": None if profile.household is None else sorted(profile.household),
-    }
-
-
-def _today(ctx: Context) -> date:
-    return ctx.now.astimezone(ZoneInfo(ctx.settings.timezone)).date()
-
-
-def _pack(ctx: Context) -> Pack:
-    return pack_for(ctx.data.get("pack"), _today(ctx))
-
-
-def _region_pack(ctx: Context) -> str | None:
-    """The pack of the asker's region: their children's school, else where they work; None = national."""
-    children = children_of(ctx.session, ctx.person)
-    if children:
-        return children[0].school_class.school.region.aid_pack
-    for membership in ctx.person.memberships if ctx.person else []:
-        region: Region | None = None
-        if membership.scope_type == ScopeType.REGION:
-            region = ctx.session.get(Region, membership.scope_id)
-        elif membership.scope_type == ScopeType.SCHOOL:
-            school = ctx.session.get(School, membership.scope_id)
-            region = school.region if school else None
-        else:
-            klass = ctx.session.get(SchoolClass, membership.scope_id)
-            region = klass.school.region if klass else None
-        if region is not None:
-            return region.aid_pack
-    return None
-
 
 # --- steps -----------------------------------------------------------------------------------------
 
@@ -112,7 +65,7 @@ def start(ctx: Context, msg: Incoming) -> Outcome:
     text = clean_text(msg.text)
     if text.startswith("/"):
         text = text.split(maxsplit=1)[1] if " " in text else ""
-    ctx.data = {"pack": _region_pack(ctx), "p": {}, "asked": []}
+    ctx.data = {"pack": region_pack(ctx), "p": {}, "asked": []}
     parsed = parse(text)
     notes: list[str] = []
     if text and not parsed.understood:
@@ -153,7 +106,7 @@ def tap_a_child(ctx: Context, msg: Incoming, pressed: Payload | None = None) -> 
 
 def pick_stage(ctx: Context, msg: Incoming, chosen: AidStage) -> Outcome:
     """Record the stage button, then ask the next question."""
-    _store(ctx, _profile(ctx).with_fact(Fact.STAGE, chosen.stage))
+    store_profile(ctx, profile_of(ctx).with_fact(Fact.STAGE, chosen.stage))
     return ask_next(ctx, [])
 
 
@@ -163,31 +116,64 @@ def answer_fact(ctx: Context, msg: Incoming, answer: AidFact) -> Outcome:
         raise BadPayload(msg.payload or "")
     if answer.value.known is None:
         ctx.data.setdefault("asked", []).append(answer.fact.value)
-    _store(ctx, _profile(ctx).with_fact(answer.fact, answer.value.known))
+    store_profile(ctx, profile_of(ctx).with_fact(answer.fact, answer.value.known))
     return ask_next(ctx, [])
 
 
 def household_choice(ctx: Context, msg: Incoming, pressed: AidHousehold) -> Outcome:
-    """Toggle a household status in place; 'none of these', 'not sure' or 'done' moves on."""
+    """Toggle a household status in place; 'none of these', 'not sure' or 'done' moves on.
+
+    'None of these' or 'not sure' with flags ticked would drop them, so it asks first (clear_ticks)."""
     choice = pressed.choice
     selected: list[str] = list(ctx.data.get("hh") or [])
-    profile = _profile(ctx)
     if (flag := choice.value) in HOUSEHOLD_FLAGS:
         selected = [f for f in selected if f != flag] if flag in selected else [*selected, flag]
         ctx.data["hh"] = selected
         return Outcome([household_question(selected, edit=True)], "household")
+    if selected and choice in CLEARING_ENDINGS:
+        return Outcome([clear_ticks_question(selected, choice)], "clear_ticks")
+    return _end_household(ctx, choice, selected, [])
+
+
+def clear_ticks(ctx: Context, msg: Incoming, pressed: AidClearTicks) -> Outcome:
+    """Clear the ticks and go on with the ending pressed, or go back to the question as it was."""
+    selected: list[str] = list(ctx.data.get("hh") or [])
+    if not pressed.clear:
+        return Outcome([household_question(selected, edit=True)], "household")
+    note = _("Cleared: {flags}.").format(
+        flags=_(", ").join(flag_label(f) for f in HOUSEHOLD_FLAGS if f in selected)
+    )
+    return _end_household(ctx, pressed.ending, [], [note] if selected else [])
+
+
+def _end_household(ctx: Context, choice: HouseholdChoice, selected: list[str], notes: list[str]) -> Outcome:
+    """Record how the household question ended ('done' takes the ticks) and ask the next question."""
+    ctx.data.pop("hh", None)
+    profile = profile_of(ctx)
     if choice is HouseholdChoice.NONE:
-        _store(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset()))
+        store_profile(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset()))
     elif choice is HouseholdChoice.DONE:
-        _store(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset(selected)))
+        store_profile(ctx, profile.with_fact(Fact.HOUSEHOLD, frozenset(selected)))
     else:
         ctx.data.setdefault("asked", []).append(Fact.HOUSEHOLD.value)
-    return ask_next(ctx, [])
+    return ask_next(ctx, notes)
 
 
 def typed_facts(ctx: Context, msg: Incoming) -> Outcome:
-    """Facts typed instead of tapped; anything else asks the question again."""
+    """Facts typed instead of tapped; anything else asks the question again.
+
+    Flags ticked and not yet confirmed are kept: a typed flag is added to them, and a typed
+    "none of these" asks before clearing them, as the button does."""
     parsed = parse(msg.text)
+    ticked: list[str] = list(ctx.data.get("hh") or [])
+    if ticked and not (parsed.household and parsed.household_none):
+        if parsed.household_none:
+            notes = _apply(ctx, replace(parsed, household_none=False))
+            asked = clear_ticks_question(ticked, HouseholdChoice.NONE, edit=False)
+            return Outcome([*notes_reply(notes), asked], "clear_ticks")
+        if parsed.household:
+            ctx.data.pop("hh")
+            parsed = replace(parsed, household=parsed.household | set(ticked))
     if parsed.has_facts:
         return ask_next(ctx, _apply(ctx, parsed))
     return ask_next(ctx, [_("Sorry, I did not understand. Please tap one of the buttons.")])
@@ -195,19 +181,20 @@ def typed_facts(ctx: Context, msg: Incoming) -> Outcome:
 
 def ask_next(ctx: Context, notes: list[str]) -> Outcome:
     """Ask the first unknown fact that can change the answer, or answer when none is left."""
-    profile = _profile(ctx)
-    pack = _pack(ctx)
-    on = _today(ctx)
+    profile = profile_of(ctx)
+    pack = pack_of(ctx)
+    on = school_day(ctx)
     if profile.stage is not None:
         notes = notes + _drop_irrelevant(ctx, profile, pack, on)
-        profile = _profile(ctx)
+        profile = profile_of(ctx)
     asked = set(ctx.data.get("asked") or [])
     missing = [f for f in open_questions(profile, pack, on) if f.value not in asked]
     if not missing:
         return _answer(ctx, profile, pack, on, notes)
     if missing[0] == Fact.HOUSEHOLD:
-        ctx.data["hh"] = []
-        return Outcome([*notes_reply(notes), household_question([])], "household")
+        # Flags ticked before another answer moved the dialog on are still ticked when it comes back.
+        ticked: list[str] = ctx.data.setdefault("hh", [])
+        return Outcome([*notes_reply(notes), household_question(ticked)], "household")
     question = stage_question() if missing[0] == Fact.STAGE else yes_no_question(missing[0])
     return Outcome([*notes_reply(notes), question], "ask")
 
@@ -221,7 +208,7 @@ def _use_child(ctx: Context, student: Student) -> str:
     ctx.data["student"] = student.id
     ctx.data["pack"] = school.region.aid_pack
     household = [f for f in (student.household or []) if f in HOUSEHOLD_FLAGS]
-    _store(
+    store_profile(
         ctx,
         Profile(
             stage=school.stage,
@@ -240,7 +227,7 @@ def _use_child(ctx: Context, student: Student) -> str:
 
 def _apply(ctx: Context, parsed: Parsed) -> list[str]:
     """Merge what the text states into the profile; contradictions are reported and asked again."""
-    profile = _profile(ctx)
+    profile = profile_of(ctx)
     notes: list[str] = []
     conflicts = parsed.contradictions()
     if "stage" in conflicts:
@@ -268,7 +255,7 @@ def _apply(ctx: Context, parsed: Parsed) -> list[str]:
         profile = profile.with_fact(Fact.HOUSEHOLD, frozenset(parsed.household))
     elif parsed.household_none:
         profile = profile.with_fact(Fact.HOUSEHOLD, frozenset())
-    _store(ctx, profile)
+    store_profile(ctx, profile)
     return notes
 
 
@@ -289,7 +276,7 @@ def _drop_irrelevant(ctx: Context, profile: Profile, pack: Pack, on: date) -> li
         profile = profile.with_fact(Fact.PRESCHOOL_FINAL_YEAR, None)
     if profile.in_province is not None and Fact.IN_PROVINCE not in relevant:
         profile = profile.with_fact(Fact.IN_PROVINCE, None)
-    _store(ctx, profile)
+    store_profile(ctx, profile)
     return notes
 
 
@@ -309,7 +296,7 @@ def _answer(ctx: Context, profile: Profile, pack: Pack, on: date, notes: list[st
 
 
 def _find_item(ctx: Context, item_id: str) -> PackItem | None:
-    entry = _pack(ctx).item(item_id)
+    entry = pack_of(ctx).item(item_id)
     return entry or load_pack(FALLBACK_PACK).item(item_id)
 
 
@@ -332,7 +319,7 @@ def show_details(ctx: Context, msg: Incoming) -> list[Reply]:
     entry = load_pack(pressed.pack_id).item(pressed.item)
     if entry is None:
         return [Reply(_("That button is not valid any more. Send /help to start again."))]
-    return [details_reply(details(evaluate_item(profile, entry, _today(ctx))))]
+    return [details_reply(details(evaluate_item(profile, entry, school_day(ctx))))]
 
 
 def _trigger(ctx: Context, text: str) -> bool:
@@ -344,7 +331,7 @@ def _trigger(ctx: Context, text: str) -> bool:
 ANSWERING = State(
     buttons=[On(AidStage, pick_stage), On(AidFact, answer_fact), On(AidHousehold, household_choice)],
     text=typed_facts,
-    goes_to=("ask", "household", END),
+    goes_to=("ask", "household", "clear_ticks", END),
 )
 
 FLOW = Flow.create(
@@ -363,6 +350,12 @@ FLOW = Flow.create(
         ),
         "ask": ANSWERING,
         "household": ANSWERING,
+        # 'None of these' / 'not sure' pressed with flags ticked: clear them or keep them? The household
+        # question's own buttons still work (a late "Done" keeps the ticks).
+        "clear_ticks": State(
+            buttons=[On(AidClearTicks, clear_ticks), On(AidHousehold, household_choice)],
+            goes_to=("household", "clear_ticks", "ask", END),
+        ),
     },
     commands=("aid", "zizhu"),
     trigger=_trigger,

@@ -71,6 +71,24 @@ class AidHousehold(Payload, prefix="aidh"):
 
 
 @dataclass(frozen=True)
+class AidClearTicks(Payload, prefix="aidc"):
+    """The answer to "you ticked …: clear it and go on with 'none of these' / 'not sure'?".
+
+    `ending` is the button that asked (NONE or UNSURE); `clear` False keeps the ticks."""
+
+    ending: HouseholdChoice
+    clear: bool
+
+    def __post_init__(self) -> None:
+        if self.ending not in CLEARING_ENDINGS:
+            raise ValueError(self.ending)
+
+
+# The endings that would discard ticked household flags, so they are confirmed first.
+CLEARING_ENDINGS = (HouseholdChoice.NONE, HouseholdChoice.UNSURE)
+
+
+@dataclass(frozen=True)
 class AidDetail(Payload, prefix="aidd"):
     """Details of one item for one profile (encoded by encode_profile) in one pack."""
 

@@ -9,6 +9,7 @@ from chatbot.aid.engine import Fact, Profile, Result, Status
 from chatbot.aid.pack import Pack, PackItem
 from chatbot.aid.payloads import (
     AidChild,
+    AidClearTicks,
     AidDetail,
     AidFact,
     AidHousehold,
@@ -95,6 +96,48 @@ def household_question(selected: list[str], edit: bool = False) -> Reply:
     return Reply(_("Is your family any of these? Tap all that apply, then Done."), rows, edit=edit)
 
 
+def clear_ticks_question(selected: list[str], ending: HouseholdChoice, edit: bool = True) -> Reply:
+    """'None of these' or 'not sure' pressed with flags ticked: clear them, or keep them and go back.
+
+    Pressed, it replaces the household question (edit); typed, it is a new message."""
+    ticked = _(", ").join(flag_label(f) for f in HOUSEHOLD_FLAGS if f in selected)
+    if ending is HouseholdChoice.NONE:
+        question = _("You ticked: {flags}. Clear it and continue with “None of these”?")
+        clear = _("Clear it: none of these")
+    else:
+        question = _("You ticked: {flags}. Clear it and continue with “Not sure”?")
+        clear = _("Clear it: not sure")
+    rows = [
+        [Button(clear, AidClearTicks(ending, clear=True).pack())],
+        [Button(_("No, keep what I ticked"), AidClearTicks(ending, clear=False).pack())],
+    ]
+    return Reply(question.format(flags=ticked), rows, edit=edit)
+
+
+def facts_used(profile: Profile) -> str:
+    """The facts the answer was worked out from, so a parent can see nothing they said was lost."""
+    facts = [stage_label(profile.stage)] if profile.stage else []
+    if profile.preschool_final_year is not None:
+        facts.append(
+            _("final year of kindergarten")
+            if profile.preschool_final_year
+            else _("not the final year of kindergarten")
+        )
+    if profile.boarding is not None:
+        facts.append(_("boards at school") if profile.boarding else _("does not board"))
+    if profile.in_province is not None:
+        facts.append(
+            _("studies in the home province") if profile.in_province else _("studies in another province")
+        )
+    if profile.household is None:
+        facts.append(_("family situation not known"))
+    elif not profile.household:
+        facts.append(_("none of the listed family situations"))
+    else:
+        facts += [flag_label(f) for f in HOUSEHOLD_FLAGS if f in profile.household]
+    return _("This answer is for: {facts}.").format(facts=_(", ").join(facts))
+
+
 def answer_reply(results: list[Result], profile: Profile, pack: Pack, on: date) -> Reply:
     """The short answer with a details button per item that may apply, and 'start over'."""
     shown = [r for r in results if r.status != Status.NOT_ELIGIBLE]
@@ -109,7 +152,7 @@ def answer_reply(results: list[Result], profile: Profile, pack: Pack, on: date) 
         for r in shown[:MAX_DETAIL_BUTTONS]
     ]
     rows.append([start_button(_("Start over"), FLOW_NAME)])
-    return Reply(summary(results, pack, on), rows)
+    return Reply(summary(results, pack, on) + "\n" + facts_used(profile), rows)
 
 
 def explained(entries: list[PackItem]) -> list[Reply]:

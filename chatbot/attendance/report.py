@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from chatbot.attendance.report_coverage import ClassInfo, coverage_text, fill_coverage, missing_lines
 from chatbot.attendance.report_files import chart_png, cjk_font_name, write_xlsx
 from chatbot.attendance.report_model import AbsenceRow, AttendanceReport, CaseEntry, ClassRow, Scope
 from chatbot.attendance.rules import ABSENCE_MARKS
@@ -45,14 +46,6 @@ def scope_title(session: Session, scope: Scope) -> str | None:
         return school.name if school else None
     region = session.get(Region, scope.id)
     return region.name if region else None
-
-
-class _ClassInfo(NamedTuple):
-    class_id: int
-    school_id: int
-    school_name: str
-    grade: int
-    name: str
 
 
 class _SchoolDay(NamedTuple):
@@ -92,13 +85,14 @@ def build_report(session: Session, scope: Scope, first: date, last: date) -> Att
     cases = _cases(session, period)
     report.cases = list(cases)
     report.open_cases_by_school = _open_cases_by_school(cases)
+    fill_coverage(session, report, classes, period.where)
     return report
 
 
-def _classes(session: Session, period: _Period) -> list[_ClassInfo]:
+def _classes(session: Session, period: _Period) -> list[ClassInfo]:
     """Read the scope's classes with their school, in school/grade order."""
     return [
-        _ClassInfo(**row._mapping)
+        ClassInfo(**row._mapping)
         for row in session.execute(
             select(
                 SchoolClass.id.label("class_id"),
@@ -162,7 +156,7 @@ def _on_rollcall() -> Any:
 
 
 def _class_and_school_rows(
-    classes: list[_ClassInfo],
+    classes: list[ClassInfo],
     pupils: dict[int, int],
     days: dict[int, int],
     marks: dict[int, dict[str, int]],
@@ -193,7 +187,7 @@ def _class_and_school_rows(
 def _daily_rates(
     session: Session,
     period: _Period,
-    classes: list[_ClassInfo],
+    classes: list[ClassInfo],
     pupils: dict[int, int],
     school_names: dict[int, str],
 ) -> dict[str, list[tuple[date, float]]]:
@@ -303,17 +297,20 @@ def percent(rate: float | None) -> str:
 
 
 def summary_text(report: AttendanceReport) -> str:
+    """The chat summary: the rate with the classes it covers, per class rates, the classes without a roll-call."""
     lines = [
         _("Attendance {title}, {first} – {last}").format(
             title=report.title, first=report.first.isoformat(), last=report.last.isoformat()
         ),
-        _("Overall attendance rate: {rate}").format(rate=percent(report.overall_rate())),
+        _rate_line(report),
     ]
     if len(report.schools) > 1:
         lines.append(_("Schools: {count}").format(count=len(report.schools)))
     else:
         for row in report.classes[:40]:
-            lines.append(f"• {row.klass}: {percent(row.rate)}")
+            rate = _("no roll-call") if row.days == 0 else percent(row.rate)
+            lines.append(f"• {row.klass}: {rate}")
+    lines.extend(missing_lines(report))
     open_cases = sum(
         1 for entry in map(CaseEntry._make, report.cases) if entry.case.status == CaseStatus.OPEN
     )
@@ -324,6 +321,18 @@ def summary_text(report: AttendanceReport) -> str:
     )
     lines.append(_("Absences in the period: {count}").format(count=len(report.absences)))
     return "\n".join(lines)
+
+
+def _rate_line(report: AttendanceReport) -> str:
+    """The overall rate with the classes it is drawn from; no rate at all when no class reported."""
+    rate = report.overall_rate()
+    if rate is None and not report.coverage.reporting:
+        return _(
+            "No class took a roll-call in this period ({coverage}), so there is no attendance rate."
+        ).format(coverage=coverage_text(report.coverage))
+    return _("Overall attendance rate: {rate} ({coverage})").format(
+        rate=percent(rate), coverage=coverage_text(report.coverage)
+    )
 
 
 __all__ = [

@@ -9,7 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chatbot.attendance.report_model import AbsenceRow, AttendanceReport, CaseEntry, ClassRow
+from chatbot.attendance.report_coverage import coverage_text, missed_text, short_day
+from chatbot.attendance.report_model import AbsenceRow, AttendanceReport, CaseEntry, ClassRow, Coverage
 from chatbot.attendance.texts import (
     ANSWER_LABELS,
     EVENT_LABELS,
@@ -35,6 +36,7 @@ def write_xlsx(report: AttendanceReport) -> bytes:
     sheet.title = _("Classes")[:31]
     _classes_sheet(sheet, report.classes)
     _schools_sheet(book.create_sheet(_("Schools")[:31]), report.schools)
+    _missing_sheet(book.create_sheet(_("No roll-call")[:31]), report)
     _absences_sheet(book.create_sheet(_("Absences")[:31]), report.absences)
     _cases_sheet(book.create_sheet(_("Cases")[:31]), report.cases)
     _fit_columns(book)
@@ -85,6 +87,23 @@ def _schools_sheet(ws: Any, schools: list[ClassRow]) -> None:
         ws.append([row.school, row.pupils, row.absent, row.late, _rounded(row.rate)])
     for cell in ws["E"][1:]:
         cell.number_format = "0.0%"
+
+
+def _missing_sheet(ws: Any, report: AttendanceReport) -> None:
+    """One row per class without a roll-call on some school day, then the coverage of the period."""
+    _header(ws, [_("School"), _("Class"), _("School days"), _("Days without a roll-call"), _("Missing")])
+    for missing in report.missing:
+        ws.append(
+            [
+                missing.school,
+                missing.klass,
+                missing.school_days,
+                len(missing.days),
+                missed_text(report, missing),
+            ]
+        )
+    ws.append([])
+    ws.append([_("Coverage"), coverage_text(report.coverage)])
 
 
 def _absences_sheet(ws: Any, absences: list[tuple[Any, ...]]) -> None:
@@ -204,8 +223,11 @@ def chart_png(report: AttendanceReport) -> bytes:
             ]
         }
     for school, points in daily.items():
-        rates.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=school)
-    rates.set_title(_("Daily attendance rate — {title}").format(title=report.title), fontfamily=family)
+        rates.plot(
+            [p[0] for p in points], [p[1] for p in points], marker="o", label=_line_label(report, school)
+        )
+        _annotate_partial_days(rates, points, report.daily_coverage.get(school, {}))
+    rates.set_title(chart_title(report), fontfamily=family)
     rates.yaxis.set_major_formatter(PercentFormatter(1.0))
     rates.set_ylim(
         bottom=max(0.0, min([p[1] for pts in daily.values() for p in pts], default=0.8) - 0.05), top=1.01
@@ -213,6 +235,16 @@ def chart_png(report: AttendanceReport) -> bytes:
     if daily:
         # The size goes inside prop: given a prop dict, matplotlib ignores fontsize=.
         rates.legend(prop={"family": family, "size": 8}, loc="lower left")
+    else:
+        rates.text(
+            0.5,
+            0.5,
+            _("No class took a roll-call in this period."),
+            transform=rates.transAxes,
+            ha="center",
+            va="center",
+            fontfamily=family,
+        )
     rates.tick_params(axis="x", labelrotation=30)
     if 0 < len(report.open_cases_by_school) <= 20:
         names = sorted(report.open_cases_by_school)
@@ -228,4 +260,40 @@ def chart_png(report: AttendanceReport) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["MAX_LINES", "chart_png", "cjk_font_name", "write_xlsx"]
+def chart_title(report: AttendanceReport) -> str:
+    """'Attendance rate 东山县 12月1日–12月5日 · 6/8 classes took a roll-call'."""
+    coverage = report.coverage
+    scope = (
+        coverage_text(coverage)
+        if coverage.reporting or not coverage.classes
+        else _("no class took a roll-call")
+    )
+    return _("Attendance rate {title} {first}–{last} · {coverage}").format(
+        title=report.title, first=short_day(report.first), last=short_day(report.last), coverage=scope
+    )
+
+
+def _line_label(report: AttendanceReport, school: str) -> str:
+    """A school's name, with its classes that reported when some did not take every roll-call."""
+    coverage = report.school_coverage.get(school) if school in report.daily else report.coverage
+    if coverage is None or not coverage.partial:
+        return school
+    return _("{school} ({coverage})").format(school=school, coverage=coverage_text(coverage))
+
+
+def _annotate_partial_days(axes: Any, points: list[tuple[date, float]], days: dict[date, Coverage]) -> None:
+    """Write 'reporting/classes' over each point drawn from fewer classes than the school has."""
+    for day, rate in points:
+        coverage = days.get(day)
+        if coverage is not None and coverage.partial:
+            axes.annotate(
+                f"{coverage.reporting}/{coverage.classes}",
+                (day, rate),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=7,
+            )
+
+
+__all__ = ["MAX_LINES", "chart_png", "chart_title", "cjk_font_name", "write_xlsx"]

@@ -42,6 +42,47 @@ class ClassRow:
 
 
 @dataclass
+class Coverage:
+    """How many of the classes expected to take the roll-call did, over the school days of the period.
+
+    `classes` counts the classes with at least one school day in the period, `reporting` those of them
+    with a roll-call on at least one of those days (the classes a rate is drawn from); `expected` counts
+    class-days (school days × classes) and `reported` the class-days with a roll-call.
+    """
+
+    classes: int = 0
+    reporting: int = 0
+    expected: int = 0
+    reported: int = 0
+
+    @property
+    def missing_days(self) -> int:
+        return self.expected - self.reported
+
+    @property
+    def partial(self) -> bool:
+        """Some class did not take every roll-call of the period."""
+        return self.reported < self.expected
+
+    def add(self, school_days: int, missing_days: int) -> None:
+        """Count one class with `school_days` school days in the period, `missing_days` of them without a roll-call."""
+        self.classes += 1
+        self.reporting += missing_days < school_days
+        self.expected += school_days
+        self.reported += school_days - missing_days
+
+
+@dataclass(frozen=True)
+class MissingClass:
+    """A class that did not take the roll-call on some school days of the period."""
+
+    school: str
+    klass: str
+    school_days: int
+    days: tuple[date, ...]
+
+
+@dataclass
 class AttendanceReport:
     scope: Scope
     title: str
@@ -55,6 +96,11 @@ class AttendanceReport:
     # `build_report` fills these with AbsenceRow and CaseEntry rows; plain tuples of their shape do too.
     absences: list[tuple[Any, ...]] = field(default_factory=list)
     cases: list[tuple[Any, ...]] = field(default_factory=list)
+    # Which classes took their roll-calls: the whole scope, per school name, per school name and day.
+    coverage: Coverage = field(default_factory=Coverage)
+    school_coverage: dict[str, Coverage] = field(default_factory=dict)
+    daily_coverage: dict[str, dict[date, Coverage]] = field(default_factory=dict)
+    missing: list[MissingClass] = field(default_factory=list)
 
     @property
     def overall(self) -> ClassRow:
@@ -94,4 +140,4 @@ class CaseEntry(NamedTuple):
     pupil: str
 
 
-__all__ = ["AbsenceRow", "AttendanceReport", "CaseEntry", "ClassRow", "Scope"]
+__all__ = ["AbsenceRow", "AttendanceReport", "CaseEntry", "ClassRow", "Coverage", "MissingClass", "Scope"]

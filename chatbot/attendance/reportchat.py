@@ -82,7 +82,7 @@ def period(ctx: Context, msg: Incoming, pressed: ReportPeriod) -> Outcome:
         [
             Reply(summary_text(report), attachment=Attachment(f"{stem}.png", chart_png(report), "image/png")),
             Reply(
-                _("The full workbook (classes, schools, absences, cases):"),
+                _("The full workbook (classes, schools, classes without a roll-call, absences, cases):"),
                 attachment=Attachment(f"{stem}.xlsx", write_xlsx(report), XLSX),
             ),
         ],

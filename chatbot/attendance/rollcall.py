@@ -5,6 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 from chatbot.attendance.payloads import RollPage, RollPick, RollSubmit, RollTap
+
+# The roles, the refusals and the rule binding a list to its day are shared with the quick marks.
+from chatbot.attendance.quickmark import (
+    ROLLCALL_ROLES,
+    carry_over,
+    closed_notice,
+    earlier_list_notice,
+    may_rollcall,
+    refusal_text,
+    with_notice,
+)
 from chatbot.attendance.service import (
     RollCallRefused,
     check_rollcall_allowed,
@@ -19,38 +30,25 @@ from chatbot.core.context import Context
 from chatbot.core.flow import END, Entry, Flow, On, Outcome, State, say
 from chatbot.core.messages import Button, Incoming, Reply
 from chatbot.i18n import N_, _, format_day
-from chatbot.people.auth import Act, Target, can, classes_in_scope, has_role
-from db.models import Role, SchoolClass
+from chatbot.people.auth import Act, Target, can, classes_in_scope
+from db.models import SchoolClass
 from db.models.attendance import Mark
 
 PAGE_SIZE = 48  # one page for almost every class; Telegram allows 100 buttons per message
 PER_ROW = 3
-ROLLCALL_ROLES = (Role.CLASS_TEACHER, Role.TEACHER)
-
-
-def may_rollcall(ctx: Context) -> bool:
-    return has_role(ctx.person, *ROLLCALL_ROLES)
-
-
-def refusal_text(code: str, klass: SchoolClass | None = None, day: date | None = None) -> str:
-    if code == "not_school_day" and day is not None:
-        return _("{day} is not a school day, so there is no roll-call. Nothing was recorded.").format(
-            day=format_day(day)
-        )
-    if code == "after_cutoff":
-        return _("The roll-call cutoff has passed. Only the class teacher can change it now.")
-    return _("Sorry, you do not have permission to do that.")
 
 
 def start(ctx: Context, msg: Incoming) -> Outcome:
-    """Open the teacher's class, or ask which one if they teach several."""
+    """Open the teacher's class, or ask which one if they teach several; first say so if this
+    /rollcall closed a list left open from an earlier day or past its cutoff."""
+    notice = earlier_list_notice(ctx)
     classes = classes_in_scope(ctx.session, ctx.person, *ROLLCALL_ROLES)
     if not classes:
-        return say(_("You have no class to take roll-call for."))
+        return with_notice(notice, say(_("You have no class to take roll-call for.")))
     if len(classes) == 1:
-        return open_class(ctx, classes[0])
+        return with_notice(notice, open_class(ctx, classes[0]))
     rows = [[Button(f"{k.school.name} {class_label(k)}", RollPick(k.id).pack())] for k in classes[:20]]
-    return say(_("Which class?"), *rows, then="pick")
+    return with_notice(notice, say(_("Which class?"), *rows, then="pick"))
 
 
 def pick(ctx: Context, msg: Incoming, chosen: RollPick) -> Outcome:
@@ -81,12 +79,21 @@ def open_class(ctx: Context, klass: SchoolClass) -> Outcome:
     return Outcome([render(ctx, klass)], "marking")
 
 
+def list_closed(ctx: Context, klass: SchoolClass) -> str | None:
+    """Why the open list takes nothing now (its day is over, or its cutoff passed since it was opened)."""
+    touched = ctx.dialog.updated_at if ctx.dialog is not None else ctx.now
+    return closed_notice(klass.school, date.fromisoformat(ctx.data["day"]), touched, ctx.now, form=True)
+
+
 def _open_list(ctx: Context, class_id: int) -> SchoolClass | Outcome:
     """The class on the open list, re-authorized; a refusal when the button names another class
-    (forged or stale) or the teacher may no longer take its roll-call."""
+    (forged or stale) or the teacher may no longer take its roll-call; the list closed when it is of
+    an earlier day or past its cutoff, so it is never submitted under a day it was not meant for."""
     klass = ctx.session.get(SchoolClass, int(ctx.data.get("class_id", 0)))
     if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
         return say(refusal_text("forbidden"))
+    if (notice := list_closed(ctx, klass)) is not None:
+        return say(notice + "\n" + _("Send /rollcall to open today's list."))
     if class_id != klass.id:
         # Keep the teacher's list open: only the forged or stale button is refused.
         return Outcome([Reply(refusal_text("forbidden"))], "marking")
@@ -129,10 +136,13 @@ def submit_list(ctx: Context, msg: Incoming, pressed: RollSubmit) -> Outcome:
 
 
 def marking_text(ctx: Context, msg: Incoming) -> Outcome:
-    """Typed text while the list is open: say how the list works and show it again."""
+    """Typed text while the list is open: say how the list works and show it again. On a later day (or
+    past the cutoff) the list is closed instead and the text taken afresh: a quick mark goes to today."""
     klass = ctx.session.get(SchoolClass, int(ctx.data.get("class_id", 0)))
     if klass is None or not can(ctx.session, ctx.person, Act.ROLLCALL, Target.klass(klass.id)):
         return say(refusal_text("forbidden"))
+    if (notice := list_closed(ctx, klass)) is not None:
+        return carry_over(ctx, msg, notice, ask=False)
     return Outcome(
         [Reply(_("Tap a pupil to change their mark, then press Submit.")), render(ctx, klass)], "marking"
     )

@@ -17,7 +17,14 @@ from chatbot.app import App
 from chatbot.commands import add_command, fail
 from chatbot.i18n import N_, _, ngettext
 from chatbot.people.invites import INVITE_ROLES, InviteLine, issue_school_invites
-from chatbot.people.roster import RosterError, RowError, import_file, summary, write_template
+from chatbot.people.roster import (
+    RosterError,
+    RowError,
+    bad_rows_summary,
+    import_file,
+    summary,
+    write_template,
+)
 from db.models import School
 from db.session import transaction
 
@@ -64,13 +71,7 @@ def cmd_import_roster(args: argparse.Namespace, app: App) -> int:
     except _BadRows as bad:
         for error in bad.errors:
             print(str(error), file=sys.stderr)
-        return fail(
-            ngettext(
-                "{count} bad row: nothing was imported.",
-                "{count} bad rows: nothing was imported.",
-                len(bad.errors),
-            ).format(count=len(bad.errors))
-        )
+        return fail(bad_rows_summary(bad.errors))
     assert counts is not None
     print(summary(counts))
     print(_("Done in {seconds} s.").format(seconds=f"{time.perf_counter() - started:.1f}"))

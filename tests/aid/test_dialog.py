@@ -71,6 +71,7 @@ GUIDED = """\
 可能可以领（请向学校确认）：
 • 农村义务教育学生营养改善计划（营养餐）：每个上学日5元（以饭菜等实物提供）
   请确认：学校是否在营养改善计划的实施地区
+以上结果按这些情况得出：初中、住校、{rp}。
   1. 详情：义务教育免学杂费和免费教科书
   2. 详情：家庭经济困难寄宿生生活补助
   3. 详情：农村义务教育学生营养改善计划（营养餐）
@@ -371,13 +372,13 @@ def test_household_choices_toggle_in_place(guest_console: ConsoleChannel) -> Non
     assert "• 家庭经济困难非寄宿生生活补助：每年750元" in out.splitlines()
 
 
-def test_household_question_asked_again_starts_with_nothing_ticked(guest_console: ConsoleChannel) -> None:
-    """Ticks from an earlier household question do not carry over after the stage changes."""
+def test_household_question_asked_again_keeps_the_ticks(guest_console: ConsoleChannel) -> None:
+    """Ticks are never dropped silently: after the stage changes, the question comes back with them."""
     transcript(guest_console, "guest-13", "/aid", "3", "1")
     again = transcript(guest_console, "guest-13", "高中")
-    assert again == "> 高中\n" + HOUSEHOLD_QUESTION
+    assert again == "> 高中\n" + HOUSEHOLD_QUESTION.replace("1. 建档立卡", "1. ✓ 建档立卡")
     out = transcript(guest_console, "guest-13", "2")
-    assert "✓ 低保户" in out and "✓ 建档立卡贫困户" not in out
+    assert "✓ 低保户" in out and "✓ 建档立卡贫困户" in out
 
 
 def test_answer_ends_with_a_working_start_over_button(guest_console: ConsoleChannel) -> None:
@@ -389,6 +390,7 @@ def test_answer_ends_with_a_working_start_over_button(guest_console: ConsoleChan
         "可能可以领（请向学校确认）：\n"
         "• 农村义务教育学生营养改善计划（营养餐）：每个上学日5元（以饭菜等实物提供）\n"
         "  请确认：学校是否在营养改善计划的实施地区\n"
+        "以上结果按这些情况得出：初中、家庭不属于所列情况。\n"
         "  1. 详情：义务教育免学杂费和免费教科书\n"
         "  2. 详情：农村义务教育学生营养改善计划（营养餐）\n"
         "  3. 重新开始"

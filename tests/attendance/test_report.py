@@ -52,7 +52,7 @@ def test_xlsx_report_from_the_command_line(console: ConsoleChannel, app, demo, t
     )
     assert code == 0
     book = load_workbook(out)
-    assert book.sheetnames == ["班级", "学校", "缺勤", "台账"]
+    assert book.sheetnames == ["班级", "学校", "未点名", "缺勤", "台账"]
     classes = list(book["班级"].iter_rows(values_only=True))
     assert classes[0][0] == "学校"
     first = classes[1]

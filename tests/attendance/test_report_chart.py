@@ -7,13 +7,14 @@ titles, lines, legend, limits, bars and layout are asserted on the real object, 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.text import Annotation
 from matplotlib.ticker import PercentFormatter
 
 from chatbot.app import App
@@ -87,10 +88,15 @@ def test_chart_of_the_region_report(empty_app: App, monkeypatch: pytest.MonkeyPa
     grid: Any = rates.get_gridspec()
     assert list(grid.get_height_ratios()) == [3, 2]
 
-    assert rates.get_title() == "每日出勤率 — 东山县"
+    assert rates.get_title() == "出勤率 东山县 11月24日–11月26日 · 5/5 个班已点名，6/15 个班日未点名"
     assert _lines(figure) == [
         ("东山二中", [TUESDAY, WEDNESDAY, THURSDAY], [1 - 1 / 2, 1 - 1 / 2, 1.0], "o"),
-        ("东山一小", [WEDNESDAY, THURSDAY], [1 - 4 / 10, 1 - 3 / 7], "o"),
+        (
+            "东山一小（4/4 个班已点名，6/12 个班日未点名）",
+            [WEDNESDAY, THURSDAY],
+            [1 - 4 / 10, 1 - 3 / 7],
+            "o",
+        ),
     ]
     formatter = rates.yaxis.get_major_formatter()
     assert isinstance(formatter, PercentFormatter) and formatter.xmax == 1.0
@@ -98,7 +104,14 @@ def test_chart_of_the_region_report(empty_app: App, monkeypatch: pytest.MonkeyPa
     assert rates.get_ylim() == pytest.approx((0.5 - 0.05, 1.01))
     legend: Any = rates.get_legend()
     assert legend is not None
-    assert [t.get_text() for t in legend.get_texts()] == ["东山二中", "东山一小"]
+    # 东山一小 missed roll-calls: its line says from how many classes it is drawn, and each point too.
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "东山二中",
+        "东山一小（4/4 个班已点名，6/12 个班日未点名）",
+    ]
+    assert [(a.get_text(), cast(Any, a.xy)) for a in rates.texts if isinstance(a, Annotation)] == [
+        ("2/4", (THURSDAY, 1 - 3 / 7))
+    ]
     assert legend._loc == 3  # "lower left"
     assert {t.get_fontsize() for t in legend.get_texts()} == {8.0}
     assert {t.get_rotation() for t in rates.get_xticklabels()} == {30}
@@ -123,7 +136,8 @@ def test_chart_without_roll_calls_or_cases(monkeypatch: pytest.MonkeyPatch) -> N
     figure, png = _draw(_report(), monkeypatch)
     assert png.startswith(b"\x89PNG")
     rates = figure.axes[0]
-    assert rates.get_title() == "每日出勤率 — 大县"
+    assert rates.get_title() == "出勤率 大县 11月24日–11月26日 · 本时段没有上课日"
+    assert [t.get_text() for t in rates.texts] == ["本时段没有任何班级点名。"]
     assert _lines(figure) == []
     assert rates.get_legend() is None
     assert rates.get_ylim() == pytest.approx((0.8 - 0.05, 1.01))
@@ -191,7 +205,7 @@ def test_chart_titles_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
     report = _report(daily={f"S{n}": [(date(2026, 11, 24), 0.9)] for n in range(9)})
     figure, _png = _draw(report, monkeypatch, "en")
     rates, bars = figure.axes
-    assert rates.get_title() == "Daily attendance rate — 大县"
+    assert rates.get_title() == "Attendance rate 大县 Nov 24–Nov 26 · no school day in this period"
     assert [line.get_label() for line in rates.get_lines()] == ["Mean of 9 schools"]
     assert bars.get_title() == "Open dropout-risk cases"
     assert [t.get_text() for t in bars.get_xticklabels()] == ["All schools"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from chatbot.app import App
 from chatbot.attendance.report import Scope, build_report
 from chatbot.channels.console import ConsoleChannel
 from db.models import SchoolClass
@@ -16,7 +17,7 @@ from tests.attendance.helpers import MONDAY, at, teacher_class, texts
 TUESDAY = MONDAY + timedelta(days=1)
 
 
-def _grade4_teacher(app, school_id: int) -> int:  # type: ignore[no-untyped-def]
+def _grade4_teacher(app: App, school_id: int) -> int:
     """The class teacher of the demo school's grade-4 class (42 pupils)."""
     with app.session_factory() as s:
         klass = s.scalars(
@@ -34,7 +35,7 @@ def test_daily_rate_counts_unexplained_absence_as_absent(console: ConsoleChannel
     class3, pupils3 = teacher_class(app, demo.teacher)
     assert len(pupils3) == 38
     with app.session_factory() as s:
-        school = s.get(SchoolClass, class3).school_id  # type: ignore[union-attr]
+        school = s.get(SchoolClass, class3).school_id
     teacher4 = _grade4_teacher(app, school)
 
     # Monday: grade 3 has two unexplained absences and one sick leave; grade 4 only a late pupil.

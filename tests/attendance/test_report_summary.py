@@ -29,15 +29,26 @@ def test_summary_of_a_region_counts_schools_not_classes(empty_app: App) -> None:
     # 9 absences of 23 expected pupil-days; two schools; 3 open cases and 2 closed in the period.
     assert _summary(report) == [
         "出勤报告 东山县，2026-11-24 – 2026-11-26",
-        "总出勤率：60.9%",
+        "总出勤率：60.9%（5/5 个班已点名，6/15 个班日未点名）",
         "学校数：2",
+        # Every class of 东山一小 missed Tuesday; grades 4 and 5 took the roll-call on Wednesday only.
+        "未点名的班级（4 个）：",
+        "• 东山一小 3年级1班: 11月24日 周二",
+        "• 东山一小 3年级2班: 11月24日 周二",
+        "• 东山一小 4年级1班: 11月24日 周二和11月26日 周四",
+        "• 东山一小 5年级1班: 11月24日 周二和11月26日 周四",
         "辍学风险台账：未结3个，本期结案2个。",
         "本期缺勤人次：9",
     ]
     assert _summary(report, "en") == [
         "Attendance 东山县, 2026-11-24 – 2026-11-26",
-        "Overall attendance rate: 60.9%",
+        "Overall attendance rate: 60.9% (5/5 classes took a roll-call, 6/15 class-days without a roll-call)",
         "Schools: 2",
+        "Classes without a roll-call (4):",
+        "• 东山一小 3年级1班: Tue, Nov 24",
+        "• 东山一小 3年级2班: Tue, Nov 24",
+        "• 东山一小 4年级1班: Tue, Nov 24 and Thu, Nov 26",
+        "• 东山一小 5年级1班: Tue, Nov 24 and Thu, Nov 26",
         "Dropout-risk cases: 3 open, 2 closed in the period.",
         "Absences in the period: 9",
     ]
@@ -48,11 +59,16 @@ def test_summary_of_one_school_lists_its_classes(empty_app: App) -> None:
     report = report_of(empty_app, Scope("school", w.schools["s1"]))
     assert _summary(report) == [
         "出勤报告 东山一小，2026-11-24 – 2026-11-26",
-        "总出勤率：58.8%",  # 1 - 7/17
+        "总出勤率：58.8%（4/4 个班已点名，6/12 个班日未点名）",  # 1 - 7/17
         "• 3年级1班: 50.0%",
         "• 3年级2班: 66.7%",
         "• 4年级1班: —",  # no active pupil: no rate
         "• 5年级1班: 66.7%",
+        "未点名的班级（4 个）：",
+        "• 东山一小 3年级1班: 11月24日 周二",
+        "• 东山一小 3年级2班: 11月24日 周二",
+        "• 东山一小 4年级1班: 11月24日 周二和11月26日 周四",
+        "• 东山一小 5年级1班: 11月24日 周二和11月26日 周四",
         "辍学风险台账：未结2个，本期结案1个。",
         "本期缺勤人次：7",
     ]
@@ -65,8 +81,9 @@ def test_summary_without_any_roll_call_has_no_rate(empty_app: App) -> None:
     assert report.overall_rate() is None
     assert _summary(report) == [
         "出勤报告 东山二中，2026-11-28 – 2026-11-28",
-        "总出勤率：—",
-        "• 1年级1班: —",
+        # A Saturday: no school day, no roll-call, and no rate (neither 0% nor 100%).
+        "本时段没有任何班级点名（本时段没有上课日），因此没有出勤率。",
+        "• 1年级1班: 未点名",
         "辍学风险台账：未结1个，本期结案0个。",
         "本期缺勤人次：0",
     ]

@@ -55,7 +55,7 @@ def _check_layout(book: Workbook) -> None:
 def test_workbook_of_the_region_report_in_chinese(empty_app: App) -> None:
     w = make_world(empty_app)
     book = _book(region_report(empty_app, w))
-    assert book.sheetnames == ["班级", "学校", "缺勤", "台账"]
+    assert book.sheetnames == ["班级", "学校", "未点名", "缺勤", "台账"]
     _check_layout(book)
 
     assert _rows(book, "班级") == [
@@ -77,6 +77,17 @@ def test_workbook_of_the_region_report_in_chinese(empty_app: App) -> None:
     ]
     assert [c.number_format for c in book["学校"]["E"]] == ["General", "0.0%", "0.0%"]
     assert _widths(book, "学校") == [10, 10, 10, 10, 12]
+
+    # Every class of 东山一小 missed Tuesday; grades 4 and 5 took the roll-call on Wednesday only.
+    assert _rows(book, "未点名") == [
+        ("学校", "班级", "上课日", "未点名天数", "缺点名"),
+        ("东山一小", "3年级1班", 3, 1, "11月24日 周二"),
+        ("东山一小", "3年级2班", 3, 1, "11月24日 周二"),
+        ("东山一小", "4年级1班", 3, 2, "11月24日 周二和11月26日 周四"),
+        ("东山一小", "5年级1班", 3, 2, "11月24日 周二和11月26日 周四"),
+        (None, None, None, None, None),
+        ("点名情况", "5/5 个班已点名，6/15 个班日未点名", None, None, None),
+    ]
 
     assert _rows(book, "缺勤") == [
         ("日期", "学校", "班级", "学号", "学生", "状态", "家长回复"),
@@ -187,7 +198,7 @@ def _expected_absences_zh() -> list[tuple[Any, ...]]:
 def test_workbook_of_the_region_report_in_english(empty_app: App) -> None:
     w = make_world(empty_app)
     book = _book(region_report(empty_app, w), "en")
-    assert book.sheetnames == ["Classes", "Schools", "Absences", "Cases"]
+    assert book.sheetnames == ["Classes", "Schools", "No roll-call", "Absences", "Cases"]
     _check_layout(book)
     assert _rows(book, "Classes")[0] == (
         "School",
@@ -247,9 +258,10 @@ def test_workbook_of_the_region_report_in_english(empty_app: App) -> None:
 def test_workbook_of_an_empty_report_has_headers_only(empty_app: App) -> None:
     report = AttendanceReport(scope=Scope("school", 1), title="空校", first=FIRST, last=LAST)
     book = _book(report)
-    assert book.sheetnames == ["班级", "学校", "缺勤", "台账"]
+    assert book.sheetnames == ["班级", "学校", "未点名", "缺勤", "台账"]
     _check_layout(book)
-    assert [len(_rows(book, name)) for name in book.sheetnames] == [1, 1, 1, 1]
+    assert [len(_rows(book, name)) for name in book.sheetnames] == [1, 1, 3, 1, 1]
+    assert _rows(book, "未点名")[1:] == [(None,) * 5, ("点名情况", "本时段没有上课日", None, None, None)]
     assert _widths(book, "学校") == [10, 10, 10, 10, 10]
 
 

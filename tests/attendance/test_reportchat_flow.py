@@ -53,7 +53,7 @@ def test_a_county_admin_with_one_region_goes_straight_to_the_period(  # type: ig
         (r.text.split("\n")[0], r.attachment.filename, r.attachment.mime) for r in replies if r.attachment
     ] == [
         ("出勤报告 临夏县(演示)，2026-11-04 – 2026-11-23", f"{stem}.png", "image/png"),
-        ("完整表格（班级、学校、缺勤、台账）：", f"{stem}.xlsx", XLSX),
+        ("完整表格（班级、学校、未点名班级、缺勤、台账）：", f"{stem}.xlsx", XLSX),
     ]
     assert len(replies) == 2
     assert replies[1].attachment is not None and replies[1].attachment.content[:2] == b"PK"
@@ -92,7 +92,10 @@ def test_prompts_in_english(console: ConsoleChannel, app, demo) -> None:  # type
         console.send(demo.admin, "seven", now=NOON, lang="en")[0].text == "Please choose one of the buttons."
     )
     replies = console.send(demo.admin, payload="rpp:7", now=NOON, lang="en")
-    assert replies[1].text == "The full workbook (classes, schools, absences, cases):"
+    assert (
+        replies[1].text
+        == "The full workbook (classes, schools, classes without a roll-call, absences, cases):"
+    )
 
 
 def test_a_period_that_is_not_offered_is_denied(console: ConsoleChannel, app, demo) -> None:  # type: ignore[no-untyped-def]

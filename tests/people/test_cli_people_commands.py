@@ -11,6 +11,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, inspect, select
@@ -433,7 +434,7 @@ ENGLISH_HEADERS = [
     "guardian_name", "guardian_phone", "guardian_relation", "class_teacher_name", "class_teacher_phone",
 ]  # fmt: skip
 EXAMPLE = [
-    "红旗小学", "3", "1班", "0301001", "马小花", "女", "是", "建档立卡、低保",
+    "示例（此行不会导入）红旗小学", "3", "1班", "0301001", "马小花", "女", "是", "建档立卡、低保",
     "马大山", "13800001111", "父亲", "李老师", "13900002222",
 ]  # fmt: skip
 
@@ -496,20 +497,40 @@ DONE = re.compile(r"用时 \d+\.\d 秒。")
 
 
 def test_import_roster_of_a_filled_template(cli: Cli, empty_app: App) -> None:
-    """The template's example row imports; --region names the region, --no-progress keeps stderr clean."""
+    """A pupil filled in below the template's example: the example is skipped and said so; --region
+    names the region, --no-progress keeps stderr clean."""
     cli.use(empty_app.settings.database_url)
     assert cli("roster-template", "r.xlsx").code == 0
+    workbook = openpyxl.load_workbook("r.xlsx")
+    pupil = [
+        "红旗小学",
+        "3",
+        "1班",
+        "0301002",
+        "马小草",
+        "女",
+        "否",
+        "",
+        "马大海",
+        "13800001112",
+        "母亲",
+        "李老师",
+        "13900002222",
+    ]
+    workbook.active.append(pupil)
+    workbook.save("r.xlsx")
     result = cli("import-roster", "r.xlsx", "--region", "test-county", "--no-progress")
     assert result.code == 0 and result.err == ""
-    summary, done = result.out.splitlines()
-    assert summary == (
+    lines = result.out.splitlines()
+    assert lines[0].startswith(
         "共 1 行：新增学生 1 名，更新 0 名，未变 0 名；新增学校 1 所、班级 1 个；新增人员 2 人，更新 0 人；"
         "新增监护关系 1 条，删除 0 条；班主任变动 1 处。"
     )
-    assert DONE.fullmatch(done)
+    assert "模板中的示例行（第 2 行）已跳过，没有导入。" in result.out
+    assert DONE.fullmatch(lines[-1])
     with empty_app.session_factory() as s:
         assert list(s.scalars(select(Region.code))) == ["test-county"]
-        assert list(s.scalars(select(Student.student_no))) == ["0301001"]
+        assert list(s.scalars(select(Student.student_no))) == ["0301002"]
     again = cli("import-roster", "r.xlsx", "--progress")  # the only region is the default
     assert again.code == 0
     assert "检查" in again.err and "100%" in again.err  # the bar, on stderr only

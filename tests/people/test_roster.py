@@ -338,18 +338,20 @@ def test_progress_bar_on_stderr_only_for_large_files(
 
 
 @pytest.mark.parametrize(("name", "english"), [("t.xlsx", False), ("t.csv", False), ("t.xlsx", True)])
-def test_template_imports_its_example_row(
+def test_template_example_row_alone_imports_nothing(
     name: str, english: bool, empty_app: App, tmp_path: Path, now: datetime
 ) -> None:
+    """The template's example row is marked and never imported; a file holding only it is refused."""
     from chatbot.people.roster import write_template
 
     write_template(tmp_path / name, english=english)
-    counts, errors = run_import(empty_app, tmp_path / name, now)
-    assert errors == [] and counts is not None and counts.students_created == 1
-    with empty_app.session_factory() as s:
-        pupil = s.scalars(select(Student)).one()
-        assert pupil.student_no == "0301001"  # the leading zero survives
-        assert pupil.household == ["registered_poor", "dibao"]
+    with locale("en"), pytest.raises(RosterError) as refused:
+        run_import(empty_app, tmp_path / name, now)
+    assert str(refused.value) == (
+        "The file has no pupils: The template's example row (row 2) was skipped, not imported. "
+        "Add the pupils below it."
+    )
+    assert table_counts(empty_app)["Student"] == 0
 
 
 def test_identity_numbers_hidden_in_cells_are_refused(empty_app: App, tmp_path: Path, now: datetime) -> None:

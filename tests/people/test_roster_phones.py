@@ -100,7 +100,7 @@ def test_import_roster_command_refuses_a_file_with_bad_phones_and_accepts_it_fix
         "row 2: guardian_phone '138123456789012' is not a phone number",
         "row 5: guardian_phone '13812345X78' is not a phone number",
         "row 7: class_teacher_phone '12812345678' is not a phone number",
-        "3 bad rows: nothing was imported.",
+        "3 rows have errors, 3 errors in all: nothing was imported.",
     ]
     assert nothing_imported(empty_app)
 

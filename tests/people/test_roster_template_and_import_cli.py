@@ -24,7 +24,7 @@ ENGLISH = (
     "school,grade,class,student_no,student_name,gender,boarding,household,"
     "guardian_name,guardian_phone,guardian_relation,class_teacher_name,class_teacher_phone"
 )
-EXAMPLE = "红旗小学,3,1班,0301001,马小花,女,是,建档立卡、低保,马大山,13800001111,父亲,李老师,13900002222"
+EXAMPLE = "示例（此行不会导入）红旗小学,3,1班,0301001,马小花,女,是,建档立卡、低保,马大山,13800001111,父亲,李老师,13900002222"
 
 
 # --- the template ---------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def test_bad_rows_are_each_listed_and_nothing_is_imported(cli: Cli, empty_app: A
         "向阳小学,3,1班,0303,,男,否,,马三山,13800001113,父亲,李老师,13900002222",
     )
     assert cli(url, "import-roster", "one.csv") == Result(
-        2, "", "第 3 行：student_name 为空\n1 行有错误：没有导入任何数据。\n"
+        2, "", "第 3 行：student_name 为空\n1 行有错误，共 1 处：没有导入任何数据。\n"
     )
     _write(
         tmp_path / "two.csv",
@@ -222,14 +222,14 @@ def test_bad_rows_are_each_listed_and_nothing_is_imported(cli: Cli, empty_app: A
         "向阳小学,,1班,0303,马三,男,否,,,,,,",
     )
     assert cli(url, "import-roster", "two.csv") == Result(
-        2, "", "第 2 行：住校 '也许' 不是“是”或“否”\n第 4 行：grade 为空\n2 行有错误：没有导入任何数据。\n"
+        2, "", "第 2 行：住校 '也许' 不是“是”或“否”\n第 4 行：grade 为空\n2 行有错误，共 2 处：没有导入任何数据。\n"
     )
     assert cli(url, "import-roster", "two.csv", locale="en") == Result(
         2,
         "",
-        "row 2: boarding '也许' is not 是 or 否\nrow 4: grade is empty\n2 bad rows: nothing was imported.\n",
+        "row 2: boarding '也许' is not 是 or 否\nrow 4: grade is empty\n2 rows have errors, 2 errors in all: nothing was imported.\n",
     )
     assert cli(url, "import-roster", "one.csv", locale="en").err.endswith(
-        "\n1 bad row: nothing was imported.\n"
+        "\n1 row has errors, 1 error in all: nothing was imported.\n"
     )
     assert _counts(empty_app) == (0, 0, 0)

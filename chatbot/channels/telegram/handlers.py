@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     Bot,
     BotCommand,
@@ -31,22 +32,25 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from chatbot.app import App
 from chatbot.channels.telegram import CHANNEL, TELEGRAM_CAPS
 from chatbot.channels.telegram.render import edit_reply, send_reply, with_network_retries
+from chatbot.channels.telegram.updates import claim
 from chatbot.core.flow import Registry
 from chatbot.core.messages import Incoming, Reply
 from chatbot.core.router import DatabaseBusy
 from chatbot.i18n import _, locale_from_hint, use_locale
 from db.models import ChannelIdentity
-from db.session import is_sqlite, transaction
+from db.session import is_lock_timeout, is_sqlite, transaction
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,31 @@ class TelegramAdapter:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="telegram-router")
 
     # --- updates in -------------------------------------------------------------------------
+
+    async def skip_seen(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs before the other handlers: an update_id already handled stops here (no second answer)."""
+        try:
+            fresh = await self.claim(update.update_id)
+        except SQLAlchemyError as exc:
+            # Answering twice is better than not at all: go on without the claim.
+            log.warning("telegram update %s not claimed: %s", update.update_id, type(exc).__name__)
+            return
+        if not fresh:
+            log.info("telegram update %s was delivered again; already handled", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def claim(self, update_id: int) -> bool:
+        now = self.clock()
+        factory = self.app.no_wait_session_factory
+        if factory is not None:
+            # As in `route`: on the event loop unless another connection holds the write lock.
+            try:
+                return claim(factory, update_id, now)
+            except SQLAlchemyError as exc:
+                if not is_lock_timeout(exc):
+                    raise
+        call = functools.partial(claim, self.app.session_factory, update_id, now)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A private message goes to the router; a group message may get the 'write privately' note."""
@@ -297,6 +326,7 @@ def build_application(
         builder = builder.base_url(api).base_file_url(files)
     application = builder.build()
     adapter = TelegramAdapter(app, clock or app.clock)
+    application.add_handler(TypeHandler(Update, adapter.skip_seen), group=-1)
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, adapter.on_message))
     application.add_handler(CallbackQueryHandler(adapter.on_callback))
     application.add_error_handler(adapter.on_error)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import InvalidToken, TelegramError
 
 from chatbot.app import App
@@ -28,12 +29,14 @@ from chatbot.channels.telegram.handlers import (
     register_commands,
 )
 from chatbot.channels.telegram.sender import TelegramSender, rate_limit
+from chatbot.channels.telegram.updates import purge
 from chatbot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30.0
 START_RETRY_MAX = 60.0
+PURGE_EVERY_SECONDS = 3600
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 _applications: dict[int, TelegramApplication] = {}
@@ -83,7 +86,8 @@ async def serve(
     problem = check_settings(settings)
     if problem:
         raise ConfigError(f"configuration error: {problem}")
-    application = application_for(app, clock=clock or app.clock, max_retries=max_retries)
+    clock = clock or app.clock
+    application = application_for(app, clock=clock, max_retries=max_retries)
     try:
         if not await _initialize(application, stop):
             return
@@ -101,7 +105,7 @@ async def serve(
                 timeout=timedelta(seconds=poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
             log.info("telegram: polling as @%s", application.bot.username)
-        await stop.wait()
+        await _purge_until(app, stop, clock)
         if updater.running:
             await updater.stop()
         await application.stop()
@@ -113,6 +117,17 @@ async def serve(
         if isinstance(adapter, TelegramAdapter):
             adapter.close()
         _applications.pop(id(app), None)
+
+
+async def _purge_until(app: App, stop: asyncio.Event, clock: Callable[[], datetime]) -> None:
+    """Forget old update ids every hour until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(purge, app.session_factory, clock())
+        except SQLAlchemyError as exc:
+            log.warning("telegram: old update ids not purged: %s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=PURGE_EVERY_SECONDS)
 
 
 async def _initialize(application: TelegramApplication, stop: asyncio.Event) -> bool:

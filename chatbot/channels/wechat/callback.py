@@ -7,6 +7,7 @@ first, so every way a body can be wrong ends in Forbidden or BadCallback, never 
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -145,11 +146,19 @@ def _readable(message: Any) -> Any:
 
 
 def dedupe_key(message: Any) -> str:
-    """MsgId for messages; sender + CreateTime (+ event) for events, which have no MsgId."""
+    """MsgId for messages; sender + CreateTime + event (+ its key) for events, which have no MsgId.
+
+    Two menu taps in one second differ only by their EventKey: without it the second would get the
+    first one's answer.
+    """
     if getattr(message, "id", 0):
         return f"msg:{message.id}"
     raw = getattr(message, "_data", {}) or {}
-    return f"evt:{message.source}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}"[:128]
+    key = f"evt:{message.source}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}:{raw.get('EventKey') or ''}"
+    if len(key) <= 128:
+        return key
+    # A long menu key (up to 128 bytes itself) is kept distinct by its digest.
+    return key[:88] + ":" + hashlib.sha256(key.encode()).hexdigest()[:39]
 
 
 def to_incoming(message: Any) -> Incoming | None:

@@ -9,7 +9,16 @@ importer, which runs them in order. This package re-exports what the rest of the
 """
 
 from chatbot.people.roster.importer import import_file, load_roster, summary
-from chatbot.people.roster.model import COLUMNS, REQUIRED, ImportCounts, RosterError, RosterRow, RowError
+from chatbot.people.roster.model import (
+    COLUMNS,
+    REQUIRED,
+    ImportCounts,
+    RosterError,
+    RosterRow,
+    RowError,
+    bad_rows_summary,
+    by_row,
+)
 from chatbot.people.roster.read import decode_bytes, map_headers, read_table
 from chatbot.people.roster.template import write_template
 from chatbot.people.roster.validate import (
@@ -30,6 +39,8 @@ __all__ = [
     "RosterError",
     "RosterRow",
     "RowError",
+    "bad_rows_summary",
+    "by_row",
     "decode_bytes",
     "import_file",
     "load_roster",

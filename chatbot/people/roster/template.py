@@ -1,4 +1,9 @@
-"""The empty roster a school fills in: headers and one example row, as .csv or .xlsx."""
+"""The empty roster a school fills in: headers and one example row, as .csv or .xlsx.
+
+The example row's school cell starts with EXAMPLE_MARK ("示例（此行不会导入）"), so the reader skips
+it when a school fills its pupils in below it and leaves it there (validate.is_example); in the
+workbook it is grey and italic as well.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import csv
 from pathlib import Path
 
 from chatbot.i18n import _
-from chatbot.people.roster.model import COLUMNS, RosterError
+from chatbot.people.roster.model import COLUMNS, EXAMPLE_MARK, RosterError
 
 # The headers a template carries: the Chinese a school's office would write itself.
 CHINESE_HEADERS = {
@@ -25,7 +30,7 @@ CHINESE_HEADERS = {
     "class_teacher_phone": "班主任电话",
 }
 EXAMPLE_ROW = (
-    "红旗小学",
+    f"{EXAMPLE_MARK}红旗小学",
     "3",
     "1班",
     "0301001",
@@ -58,6 +63,7 @@ def write_template(path: Path, english: bool = False) -> None:
             _("Unsupported file type {suffix}: use .csv or .xlsx.").format(suffix=suffix or "?")
         )
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook()
@@ -65,6 +71,8 @@ def write_template(path: Path, english: bool = False) -> None:
     assert sheet is not None
     sheet.append(headers)
     sheet.append(list(EXAMPLE_ROW))
+    for cell in sheet[2]:
+        cell.font = Font(italic=True, color="808080")  # grey: it reads as an example, not a pupil
     for name in TEXT_COLUMNS:
         letter = get_column_letter(COLUMNS.index(name) + 1)
         # Text format keeps leading zeros in 学号 and stops phones turning into 1.38E+10.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot.i18n import _
-from chatbot.people.roster.model import REQUIRED, Parsed, RawRow, RosterRow, RowError
+from chatbot.people.roster.model import EXAMPLE_MARK, REQUIRED, Parsed, RawRow, RosterRow, RowError
 from chatbot.people.roster.read import cell_text, map_headers
 from db.models import HOUSEHOLD_FLAGS
 
@@ -36,6 +36,8 @@ HOUSEHOLD_SYNONYMS: dict[str, str] = {
     "残疾学生": "disabled",
     "殘疾學生": "disabled",
 }
+# The example row of templates written before it was marked: pupil 0301001 马小花, guardian 13800001111.
+UNMARKED_EXAMPLE = {"student_no": "0301001", "student_name": "马小花", "guardian_phone": "13800001111"}
 NO_HOUSEHOLD = {"", "无", "無", "none", "-", "/"}
 YES = {"是", "yes", "y", "true", "1", "住校", "寄宿", "x", "✓", "√"}
 NO = {"否", "no", "n", "false", "0", "走读", "走讀", ""}
@@ -117,6 +119,9 @@ def validate(
         cells = {name: cell_text(values[i]) if i < len(values) else "" for name, i in columns.items()}
         if not any(cells.values()):
             continue
+        if is_example(cells):
+            parsed.examples.append(line)
+            continue
         row, reasons = _check_row(line, cells, labels)
         if row is not None:
             reasons.extend(seen.conflicts(row))
@@ -127,6 +132,13 @@ def validate(
         seen.accept(row)
         parsed.rows.append(row)
     return parsed
+
+
+def is_example(cells: dict[str, str]) -> bool:
+    """The template's example row, marked or (from an older template) unmarked: never imported."""
+    if cells.get("school", "").startswith(EXAMPLE_MARK):
+        return True
+    return all(cells.get(name) == value for name, value in UNMARKED_EXAMPLE.items())
 
 
 @dataclass

@@ -88,6 +88,7 @@ class FakeBotApi:
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
+        self._again: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._callback_ids = itertools.count(1)
@@ -215,6 +216,11 @@ class FakeBotApi:
         update = {"update_id": next(self._update_ids), "callback_query": query}
         self._queue(update)
         return update
+
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Serve an update again, already confirmed or not (as Telegram does after a lost offset)."""
+        self._again.append(update)
+        self._notify()
 
     def last_keyboard_message_id(self, chat_id: int) -> int | None:
         return self._last_keyboard.get(chat_id)
@@ -358,7 +364,7 @@ class FakeBotApi:
             # Recorded before the long poll, so tests see at once that the bot is polling.
             self.calls.append(call)
             self._notify()
-            call.result = await self._get_updates(params)
+            call.result = await self._get_updates(params, request)
             return web.json_response({"ok": True, "result": call.result})
         else:
             handler = getattr(self, f"_m_{method}", None)
@@ -392,23 +398,27 @@ class FakeBotApi:
             return failure
         return None
 
-    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, params: dict[str, Any], request: web.Request) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
         if offset:
             # Asking for `offset` confirms every update before it: Telegram forgets them.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        if not self._updates and timeout > 0:
+        if not self._updates and not self._again and timeout > 0:
             assert self._changed is not None
             try:
                 async with self._changed:
                     await asyncio.wait_for(
-                        self._changed.wait_for(lambda: bool(self._updates) or self._closing), timeout
+                        self._changed.wait_for(lambda: bool(self._updates or self._again) or self._closing),
+                        timeout,
                     )
             except TimeoutError:
                 return []
-        return self._updates[:limit]
+        if request.transport is None or request.transport.is_closing():
+            return []  # a long poll of a bot that stopped: what it would take must wait for the next
+        again, self._again = self._again, []
+        return (again + self._updates)[:limit]
 
     def _store_message(self, chat_id: int, text: str, markup: Any, **extra: Any) -> dict[str, Any]:
         message: dict[str, Any] = {
