@@ -620,7 +620,9 @@ def test_the_last_progress_report_goes_out_in_the_same_drain(
     cfg = DeliveryConfig(db_in_thread=False, hook_interval=3600.0)
     drain_once(app.session_factory, [sender], now=now, config=cfg)
     summaries = [m.text for m in sender.sent if m.kind == "notice_progress"]
-    assert len(summaries) == 1 and summaries[0].startswith(f"通知 #{notice}（共 ") and "发送完毕" in summaries[0]
+    assert (
+        len(summaries) == 1 and summaries[0].startswith(f"通知 #{notice}（共 ") and "发送完毕" in summaries[0]
+    )
 
 
 class OutboxOutage:

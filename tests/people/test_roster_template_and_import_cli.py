@@ -222,7 +222,9 @@ def test_bad_rows_are_each_listed_and_nothing_is_imported(cli: Cli, empty_app: A
         "向阳小学,,1班,0303,马三,男,否,,,,,,",
     )
     assert cli(url, "import-roster", "two.csv") == Result(
-        2, "", "第 2 行：住校 '也许' 不是“是”或“否”\n第 4 行：grade 为空\n2 行有错误，共 2 处：没有导入任何数据。\n"
+        2,
+        "",
+        "第 2 行：住校 '也许' 不是“是”或“否”\n第 4 行：grade 为空\n2 行有错误，共 2 处：没有导入任何数据。\n",
     )
     assert cli(url, "import-roster", "two.csv", locale="en") == Result(
         2,

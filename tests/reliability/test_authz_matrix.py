@@ -307,7 +307,21 @@ def test_the_matrix_covers_every_button_prefix() -> None:
     covered = {step[1:].split(":", 1)[0] for _a, steps in ACTIONS for step in steps if step.startswith("!")}
     # These name no person, class, school or region: a language, a yes/no, a leave span, a notice's
     # own one-time key, aid facts, or a page of the caller's own report.
-    targetless = {"lang", "fgt", "lvs", "lvt", "lvn", "ntc", "ntcgo", "aids", "aidf", "aidh", "aidd", "aidc", "rpp"}
+    targetless = {
+        "lang",
+        "fgt",
+        "lvs",
+        "lvt",
+        "lvn",
+        "ntc",
+        "ntcgo",
+        "aids",
+        "aidf",
+        "aidh",
+        "aidd",
+        "aidc",
+        "rpp",
+    }
     assert prefixes - covered - targetless == set()
 
 

@@ -154,7 +154,9 @@ def dedupe_key(message: Any) -> str:
     if getattr(message, "id", 0):
         return f"msg:{message.id}"
     raw = getattr(message, "_data", {}) or {}
-    key = f"evt:{message.source}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}:{raw.get('EventKey') or ''}"
+    key = (
+        f"evt:{message.source}:{raw.get('CreateTime', '')}:{raw.get('Event', '')}:{raw.get('EventKey') or ''}"
+    )
     if len(key) <= 128:
         return key
     # A long menu key (up to 128 bytes itself) is kept distinct by its digest.

@@ -17,7 +17,9 @@ CHAT = 5101
 
 def language_asked(fake: FakeBotApi) -> bool:
     """The answer to /language (its buttons) has been sent."""
-    return any(b["callback_data"].startswith("lang:") for c in fake.sent(CHAT) for row in c.keyboard for b in row)
+    return any(
+        b["callback_data"].startswith("lang:") for c in fake.sent(CHAT) for row in c.keyboard for b in row
+    )
 
 
 def keys(app: App) -> int:
@@ -42,7 +44,9 @@ async def test_an_update_served_twice_gets_one_answer(app: App, fake: FakeBotApi
     assert len(texts) == 2 and "/start" in texts[0]
 
 
-async def test_a_redelivery_after_a_restart_is_not_answered(app: App, fake: FakeBotApi, now: datetime) -> None:
+async def test_a_redelivery_after_a_restart_is_not_answered(
+    app: App, fake: FakeBotApi, now: datetime
+) -> None:
     running = await start_bot(telegram_app(app, fake), fake, now)
     update = fake.inject_message(CHAT, "/help")
     await fake.wait_for(lambda: len(fake.sent(CHAT)) >= 1)
