@@ -40,20 +40,26 @@ def route_leave_request(
     session: Session, leave: LeaveRequest, student: Student, render: Render, now: datetime
 ) -> LeaveRouted:
     """Queue the request to the class teacher; if they cannot be reached by chat, to the principals."""
-    queue = {
-        "kind": "attendance.leave_request",
-        "now": now,
-        "dedupe_key": f"att.leave:{leave.id}:ask",
-        "ref": ("leave_request", leave.id),
-        "tz": student.school_class.school.tz,
-    }
+
+    def reaches(person: Person) -> bool:
+        return enqueue_for_person(
+            session,
+            person,
+            render,
+            kind="attendance.leave_request",
+            now=now,
+            dedupe_key=f"att.leave:{leave.id}:ask",
+            ref=("leave_request", leave.id),
+            tz=student.school_class.school.tz,
+        ).reached
+
     teacher = student.school_class.class_teacher
-    if teacher is not None and enqueue_for_person(session, teacher, render, **queue).reached:  # type: ignore[arg-type]
+    if teacher is not None and reaches(teacher):
         return LeaveRouted(teacher=True)
     principals = people_with_role(session, Role.PRINCIPAL, ScopeType.SCHOOL, [student.school_id])
     reached: list[str] = []
     for person_id in principals.get(student.school_id, []):
         principal = session.get(Person, person_id)
-        if principal is not None and enqueue_for_person(session, principal, render, **queue).reached:  # type: ignore[arg-type]
+        if principal is not None and reaches(principal):
             reached.append(principal.name)
     return LeaveRouted(teacher=False, principals=reached)

@@ -358,18 +358,15 @@ def revoke_leave(session: Session, leave: LeaveRequest) -> None:
             )
         )
     )
-    taken = (
-        {
-            rc.day
-            for rc in session.scalars(
-                select(RollCall).where(
-                    RollCall.class_id.in_({r.class_id for r in records}),
-                    RollCall.day.in_({r.day for r in records}),
-                )
+    if not records:
+        return
+    # A leave's records are one pupil's, in one class.
+    taken = set(
+        session.scalars(
+            select(RollCall.day).where(
+                RollCall.class_id == records[0].class_id, RollCall.day.in_({r.day for r in records})
             )
-        }
-        if records
-        else set()
+        )
     )
     for record in records:
         if record.day in taken:

@@ -8,8 +8,6 @@ guardians of their classes no message can reach (with phone numbers, for the cla
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from sqlalchemy import or_, select
 
 from chatbot.attendance.actions import decide_and_tell
@@ -125,34 +123,30 @@ def _cases_section(ctx: Context, lines: list[str], rows: list[list[Button]]) -> 
 
 def _unreachable_section(ctx: Context, lines: list[str]) -> int:
     """Pupils of the class teacher's own classes whose guardians no message can reach, with phones."""
-    found: dict[int, list[tuple[str, str, str | None, str | None]]] = defaultdict(list)
     links = ctx.session.execute(
-        select(Student.id, Student.name, Guardian.person_id, Guardian.relation)
+        select(Student.id, Student.name, Guardian.person_id, Guardian.relation, Person.name, Person.phone)
         .join(Guardian, Guardian.student_id == Student.id)
+        .join(Person, Person.id == Guardian.person_id)
         .where(Student.class_id.in_(_my_class_ids(ctx)), Student.active.is_(True))
-        .order_by(Student.class_id, Student.student_no)
+        .order_by(Student.class_id, Student.student_no, Guardian.person_id)
     ).all()
     reachable = reachable_people(ctx.session, [link.person_id for link in links])
-    by_pupil: dict[int, list[int]] = defaultdict(list)
-    for link in links:
-        by_pupil[link.id].append(link.person_id)
-    for link in links:
-        if any(p in reachable for p in by_pupil[link.id]):
-            continue  # a guardian of this pupil can be reached: the family hears from the school
-        person = ctx.session.get(Person, link.person_id)
-        assert person is not None
-        found[link.id].append((link.name, person.name, person.phone, link.relation))
-    for entries in found.values():
-        for pupil, name, phone, relation in entries:
-            lines.append(
-                _("📵 {pupil}: {relation} {name}, phone {phone}").format(
-                    pupil=pupil,
-                    relation=relation or _("guardian"),
-                    name=name,
-                    phone=phone or _("(no phone number on file)"),
-                )
+    # A pupil with any reachable guardian hears from the school: only whole families are listed.
+    heard = {link.id for link in links if link.person_id in reachable}
+    pupils: set[int] = set()
+    for student_id, pupil, _person_id, relation, name, phone in links:
+        if student_id in heard:
+            continue
+        pupils.add(student_id)
+        lines.append(
+            _("📵 {pupil}: {relation} {name}, phone {phone}").format(
+                pupil=pupil,
+                relation=relation or _("guardian"),
+                name=name,
+                phone=phone or _("(no phone number on file)"),
             )
-    return len(found)
+        )
+    return len(pupils)
 
 
 def show_todo(ctx: Context, msg: Incoming) -> Outcome:

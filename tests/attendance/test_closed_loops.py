@@ -150,17 +150,7 @@ def test_two_childrens_questions_are_one_question_whose_numbers_name_each_child(
         for child in (first, second):
             pupil = s.get(Student, child)
             assert pupil is not None
-            s.add(
-                AttendanceRecord(
-                    student_id=child,
-                    class_id=pupil.class_id,
-                    school_id=pupil.school_id,
-                    day=MONDAY,
-                    status="absent",
-                    source=MarkSource.ROLLCALL,
-                    at=at(MONDAY, 8),
-                )
-            )
+            s.add(absence(pupil, MONDAY, None))
     with transaction(app.session_factory) as s:
         assert close_day(s, MONDAY, at(MONDAY, 10, 30)).guardian_questions == 1
     [question] = console.pushed(demo.parent, now=at(MONDAY, 10, 31))
